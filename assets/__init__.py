@@ -1,0 +1,1 @@
+"""Dagster assets and asset checks. Only :mod:`pipelines.definitions` imports this package."""

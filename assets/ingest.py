@@ -1,0 +1,144 @@
+"""Ingest assets: a landed file parsed into day slices (one partition per file), then each UTC day merged.
+
+Follow one request row: ``modeshift ingest`` lands the file → ``staged_file`` parses it (quarantining bad rows) →
+``requests`` merges its day (dropping duplicate request_ids) and validates it with Great Expectations.
+"""
+
+from dagster import (
+    AllPartitionMapping,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetDep,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
+from pipelines.ingest.staging import stage_file
+from pipelines.landing import get_landed_file
+from pipelines.markdown import markdown_table
+from pipelines.partitions import daily_partitions, landed_files_partitions
+from pipelines.resources import ModeshiftResource
+
+
+@asset(
+    partitions_def=landed_files_partitions,
+    group_name="ingest",
+    kinds={"duckdb", "parquet"},
+    description="One landed file parsed into per-UTC-day Parquet slices; unreadable or invalid rows quarantined.",
+)
+def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Stage the landed file named by the partition key."""
+    home = modeshift.home()
+    landed = get_landed_file(home, context.partition_key)
+    staged = stage_file(home, modeshift.settings(), landed)
+    context.log.info(
+        f"{landed.original_name}: {staged.rows_in:,} rows in, {staged.rows_staged:,} staged over "
+        f"{len(staged.rows_by_day)} days, {staged.rows_quarantined:,} quarantined"
+    )
+    metadata = {
+        "original_name": landed.original_name,
+        "format": landed.format,
+        "rows_in": staged.rows_in,
+        "rows_staged": staged.rows_staged,
+        "rows_quarantined": staged.rows_quarantined,
+        "days": MetadataValue.json(staged.rows_by_day),
+        "quarantine_reasons": MetadataValue.md(
+            markdown_table(["reason", "rows"], list(staged.top_reasons.items()))
+            if staged.top_reasons
+            else "none"
+        ),
+    }
+    if staged.note:
+        metadata["note"] = staged.note
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    key="requests",
+    partitions_def=daily_partitions,
+    deps=[AssetDep(staged_file, partition_mapping=AllPartitionMapping())],
+    group_name="ingest",
+    kinds={"duckdb", "parquet"},
+    description="The accepted requests of one UTC day (the request lake); duplicate request_ids quarantined.",
+    check_specs=[
+        AssetCheckSpec(
+            "rows_balance",
+            asset="requests",
+            blocking=True,
+            description="rows in = rows accepted + rows quarantined, counted from the files",
+        ),
+        AssetCheckSpec(
+            "great_expectations",
+            asset="requests",
+            blocking=True,
+            description="schema, non-null keys, token counts, timestamps in the day, unique request_id",
+        ),
+    ],
+)
+def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Merge every staged slice of the partition's day into the request lake, then validate it."""
+    home = modeshift.home()
+    settings = modeshift.settings()
+    day = context.partition_key
+    merged = merge_day(home, day)
+    recount = recount_day(home, day)
+    check_results = [
+        AssetCheckResult(
+            check_name="rows_balance",
+            passed=recount.balanced and recount.staged_rows == merged.rows_in,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "rows_in": recount.staged_rows,
+                "rows_accepted": recount.accepted_rows,
+                "rows_quarantined": recount.quarantined_rows,
+            },
+        )
+    ]
+    if merged.inputs:
+        ingest = settings.section("ingest")
+        frame, total, sampled = validation_frame(
+            home, day, int(ingest["gx_full_validation_max_rows"]), int(ingest["gx_sample_rows"])
+        )
+        from pipelines.ingest.validation import validate_requests  # GX: imported only when a check runs
+
+        summary = validate_requests(
+            frame, daily_partitions.time_window_for_partition_key(day).start.date(), total, sampled
+        )
+        check_results.append(
+            AssetCheckResult(
+                check_name="great_expectations",
+                passed=summary.success,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"validated": summary.scope, "failures": MetadataValue.json(summary.failures)},
+            )
+        )
+    else:
+        check_results.append(
+            AssetCheckResult(
+                check_name="great_expectations", passed=True, metadata={"validated": "no data that day"}
+            )
+        )
+    per_file = [
+        [file_id, counts.rows_in, counts.accepted, counts.quarantined]
+        for file_id, counts in merged.inputs.items()
+    ]
+    context.log.info(
+        f"{day}: {merged.rows_in:,} rows in, {merged.accepted:,} accepted, {merged.quarantined:,} duplicates"
+    )
+    return MaterializeResult(
+        metadata={
+            "rows_in": merged.rows_in,
+            "rows_accepted": merged.accepted,
+            "rows_quarantined": merged.quarantined,
+            "files": MetadataValue.md(
+                markdown_table(["file", "rows in", "accepted", "quarantined (duplicates)"], per_file)
+                if per_file
+                else "no data landed for this day (the day counts as missing)"
+            ),
+        },
+        check_results=check_results,
+    )

@@ -1,0 +1,166 @@
+"""Traffic-profile assets: daily rollups of the request lake, then weekly endpoint profiles and spend concentration.
+
+The weekly assets read the rollups only, never the requests: their cost grows with endpoints × minutes.
+"""
+
+from datetime import date
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from pipelines.ingest.day_merge import read_merged
+from pipelines.lineage import expected_week_fingerprints, week_days
+from pipelines.markdown import markdown_table
+from pipelines.partitions import daily_partitions, weekly_partitions
+from pipelines.resources import ModeshiftResource
+from pipelines.rollups import rollup_day
+from pipelines.weekly_profiles import compute_week_concentration, compute_week_profiles
+from pipelines.weekly_store import read_week_table, write_week_table
+
+CLASS_VALUES = {
+    "stability_class": {"steady", "variable", "sporadic"},
+    "burst_class": {"bursty", "moderate", "smooth"},
+    "latency_class": {"interactive", "offline", "mixed", "unknown"},
+}
+
+
+@asset(
+    partitions_def=daily_partitions,
+    deps=["requests"],
+    group_name="profiles",
+    kinds={"duckdb", "parquet"},
+    description="Per endpoint and minute of one UTC day: requests, tokens, list cost, latency signals; plus the "
+    "day's inter-arrival sums and per-request histograms. What the weekly step reads instead of raw requests.",
+)
+def daily_rollups(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Roll up the partition's day of the request lake."""
+    result = rollup_day(modeshift.home(), modeshift.settings(), context.partition_key)
+    if result is None:
+        return MaterializeResult(metadata={"requests": 0, "note": "no data that day (missing, not zero)"})
+    return MaterializeResult(
+        metadata={
+            "requests": result.requests,
+            "endpoints": result.endpoints,
+            "minute_rows": result.minute_rows,
+            "list_cost_usd": round(result.list_cost_usd, 2),
+            "unpriced_requests": result.unpriced_requests,
+        }
+    )
+
+
+def _week_start(context: AssetExecutionContext) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=["daily_rollups"],
+    group_name="profiles",
+    kinds={"polars", "parquet"},
+    description="One row per endpoint and ISO week: scale, baseline stability, burstiness, latency sensitivity, "
+    "spend and their classes (DOMAIN §3).",
+    check_specs=[
+        AssetCheckSpec("requests_match_days", asset="endpoint_profiles", blocking=True,
+                       description="the week's request count equals the sum over its merged days"),
+        AssetCheckSpec("classes_allowed", asset="endpoint_profiles", blocking=True,
+                       description="every class is one of its allowed values"),
+    ],
+)  # fmt: skip
+def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Profile every endpoint active in the partition's week."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = _week_start(context)
+    profiles = compute_week_profiles(home, settings, week)
+    write_week_table(
+        home, "endpoint_profiles", week, profiles, expected_week_fingerprints(home, settings)[week]
+    )
+    merged = [read_merged(home, day) for day in week_days(week)]
+    day_requests = sum(m.accepted for m in merged if m is not None)
+    profile_requests = int(profiles["requests"].sum())
+    bad_classes = {
+        column: sorted(set(profiles[column].to_list()) - allowed) for column, allowed in CLASS_VALUES.items()
+    }
+    unpriced = profiles.filter(~pl.col("priced"))["endpoint"].to_list()
+    if unpriced:
+        context.log.warning(f"unpriced endpoints (no rate-card price for their model): {', '.join(unpriced)}")
+    top = profiles.sort("list_cost_usd", descending=True, nulls_last=True).head(10)
+    return MaterializeResult(
+        metadata={
+            "endpoints": profiles.height,
+            "coverage_days": int(profiles["coverage_days"].max()),
+            "requests": profile_requests,
+            "list_cost_usd": round(float(profiles["list_cost_usd"].sum()), 2),
+            "unpriced_endpoints": MetadataValue.json(unpriced),
+            "top_endpoints": MetadataValue.md(
+                markdown_table(
+                    ["endpoint", "requests", "list $", "stability", "burst", "latency"],
+                    top.select("endpoint", "requests", "list_cost_usd", "stability_class", "burst_class",
+                               "latency_class").rows(),
+                )
+            ),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="requests_match_days",
+                passed=profile_requests == day_requests,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"profile_requests": profile_requests, "day_requests": day_requests},
+            ),
+            AssetCheckResult(
+                check_name="classes_allowed",
+                passed=not any(bad_classes.values()),
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"unexpected": MetadataValue.json(bad_classes)},
+            ),
+        ],
+    )  # fmt: skip
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=[endpoint_profiles],
+    group_name="profiles",
+    kinds={"polars", "parquet"},
+    description="Each endpoint's (and model's) share of the week's list spend, rank, cumulative share and whether it "
+    "is in the top 80 %; per week HHI, Gini, top_k_80, total spend (DOMAIN §4).",
+    check_specs=[AssetCheckSpec("shares_sum_to_one", asset="spend_concentration", blocking=True)],
+)
+def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Spend concentration of the partition's week across endpoints and across models."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = _week_start(context)
+    profiles = read_week_table(home, "endpoint_profiles", week)
+    result = compute_week_concentration(home, week, profiles)
+    fingerprint = expected_week_fingerprints(home, settings)[week]
+    write_week_table(home, "spend_concentration", week, result.by_endpoint, fingerprint)
+    write_week_table(home, "spend_concentration_summary", week, result.summary, fingerprint)
+    write_week_table(home, "model_spend_concentration", week, result.by_model, fingerprint)
+    write_week_table(home, "model_spend_concentration_summary", week, result.model_summary, fingerprint)
+    summary = result.summary.row(0, named=True)
+    share_sum = float(result.by_endpoint["share"].sum())
+    expected_sum = 1.0 if summary["total_cost_usd"] > 0 else 0.0
+    return MaterializeResult(
+        metadata={
+            "total_cost_usd": round(summary["total_cost_usd"], 2),
+            "hhi": round(summary["hhi"], 4),
+            "gini": round(summary["gini"], 4),
+            "top_k_80": summary["top_k_80"],
+            "endpoints": summary["endpoints"],
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="shares_sum_to_one",
+                passed=abs(share_sum - expected_sum) < 1e-9,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"share_sum": share_sum},
+            )
+        ],
+    )

@@ -1,0 +1,19 @@
+"""The composition root: the one place that imports the assets and binds jobs, sensors, schedules and resources."""
+
+from __future__ import annotations
+
+from dagster import Definitions, load_assets_from_modules
+
+import assets.ingest
+import assets.profiles
+import assets.warehouse
+from pipelines.jobs import daily_job, refresh_warehouse_job, stage_files_job, weekly_job
+from pipelines.resources import ModeshiftResource
+from pipelines.sensors import landing_sensor
+
+defs = Definitions(
+    assets=load_assets_from_modules([assets.ingest, assets.profiles, assets.warehouse]),
+    jobs=[stage_files_job, daily_job, weekly_job, refresh_warehouse_job],
+    sensors=[landing_sensor],
+    resources={"modeshift": ModeshiftResource()},
+)

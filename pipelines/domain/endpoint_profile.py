@@ -1,0 +1,134 @@
+"""One weekly profile row per endpoint, assembled from the daily rollups of the week's covered days (DOMAIN §3).
+
+Pure Polars: the inputs are the rollup frames (see ``pipelines/rollups.py`` for their columns), so a test can
+build them by hand. The metric definitions live in the modules this one calls.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from pipelines.domain.burstiness import burstiness_metrics, interarrival_moments
+from pipelines.domain.histogram import histogram_percentile
+from pipelines.domain.profile_metrics import (
+    ProfileThresholds,
+    classify,
+    dense_minutes,
+    scale_and_stability,
+    wow_change,
+)
+
+# Per-request percentiles kept in the profile: (histogram metric, quantile, output column).
+PERCENTILES: tuple[tuple[str, float, str], ...] = (
+    ("input_tokens", 0.50, "input_tokens_p50"),
+    ("input_tokens", 0.95, "input_tokens_p95"),
+    ("output_tokens", 0.50, "output_tokens_p50"),
+    ("output_tokens", 0.95, "output_tokens_p95"),
+    ("latency_ms", 0.50, "latency_p50_ms"),
+    ("latency_ms", 0.95, "latency_p95_ms"),
+    ("latency_ms", 0.99, "latency_p99_ms"),
+    ("ttft_ms", 0.95, "ttft_p95_ms"),
+)
+
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "week_start", "endpoint", "model", "current_mode", "coverage_days",
+    "requests", "input_tokens", "output_tokens", "cached_input_tokens", "tokens_per_day",
+    "mean_tps", "peak_tps", "p95_tps", "p99_tps",
+    "input_tokens_p50", "input_tokens_p95", "output_tokens_p50", "output_tokens_p95",
+    "baseline_tph", "baseline_ratio", "hourly_cv", "daily_cv", "active_hour_share", "mean_tokens_per_hour", "wow_change",
+    "peak_to_mean", "p99_to_mean", "fano", "burstiness_b", "burstiness_an",
+    "interactive_share", "offline_share", "signal_coverage",
+    "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p95_ms", "error_rate",
+    "list_cost_usd", "billed_cost_usd", "unpriced_requests", "priced",
+    "stability_class", "burst_class", "latency_class",
+)  # fmt: skip
+
+
+def _totals(minutes: pl.DataFrame) -> pl.DataFrame:
+    """Per endpoint: counts, tokens, spend, signal shares, dominant model and current deployment mode."""
+    by_model = minutes.group_by("endpoint", "model").agg(
+        model_tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum(),
+        model_requests=pl.col("requests").sum(),
+    )
+    dominant = (
+        by_model.sort(["model_tokens", "model_requests", "model"], descending=[True, True, False])
+        .group_by("endpoint", maintain_order=True)
+        .first()
+        .select("endpoint", "model")
+    )
+    requests = pl.col("requests").sum()
+    totals = minutes.group_by("endpoint").agg(
+        requests=requests,
+        input_tokens=pl.col("input_tokens").sum(),
+        output_tokens=pl.col("output_tokens").sum(),
+        cached_input_tokens=pl.col("cached_input_tokens").sum(),
+        list_cost_usd=pl.col("list_cost_usd").sum(),
+        billed_cost_usd=pl.when(pl.col("billed_cost_usd").is_not_null().any()).then(
+            pl.col("billed_cost_usd").sum()
+        ),
+        unpriced_requests=pl.col("unpriced_requests").sum(),
+        error_rate=1 - pl.col("ok_requests").sum() / requests,
+        interactive_share=pl.col("interactive_requests").sum() / requests,
+        offline_share=pl.col("offline_requests").sum() / requests,
+        signal_coverage=pl.col("signal_requests").sum() / requests,
+        dedicated_requests=pl.col("dedicated_requests").sum(),
+        batch_requests=pl.col("batch_requests").sum(),
+    )
+    serverless_requests = pl.col("requests") - pl.col("dedicated_requests") - pl.col("batch_requests")
+    return totals.join(dominant, on="endpoint").with_columns(
+        priced=pl.col("unpriced_requests") == 0,
+        list_cost_usd=pl.when(pl.col("unpriced_requests") == 0).then(pl.col("list_cost_usd")),
+        current_mode=pl.when(
+            (pl.col("dedicated_requests") > serverless_requests)
+            & (pl.col("dedicated_requests") >= pl.col("batch_requests"))
+        )
+        .then(pl.lit("dedicated"))
+        .when(pl.col("batch_requests") > serverless_requests)
+        .then(pl.lit("batch"))
+        .otherwise(pl.lit("serverless")),
+    )
+
+
+def _percentiles(histograms: pl.DataFrame) -> pl.DataFrame:
+    """Per endpoint, the per-request percentiles of PERCENTILES merged from daily histograms (null when absent)."""
+    result = histograms.select("endpoint").unique()
+    for metric, quantile, column in PERCENTILES:
+        values = histogram_percentile(
+            histograms.filter(pl.col("metric") == metric), by=["endpoint"], q=quantile, name=column
+        )
+        result = result.join(values, on="endpoint", how="left")
+    return result
+
+
+def build_endpoint_profiles(
+    minutes: pl.DataFrame,
+    interarrival: pl.DataFrame,
+    histograms: pl.DataFrame,
+    covered_days: list[date],
+    week_start: date,
+    thresholds: ProfileThresholds,
+    last_week: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The week's profile of every endpoint with traffic on a covered day: every metric and class of DOMAIN §3.
+
+    ``minutes``, ``interarrival`` and ``histograms`` are the daily rollups of the week's covered days;
+    ``last_week`` is last week's profile table (for ``wow_change``), or None.
+    """
+    per_minute = minutes.group_by("endpoint", "minute").agg(
+        pl.col("requests").sum(), tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum()
+    )
+    stability = scale_and_stability(dense_minutes(per_minute, covered_days), covered_days).drop("tokens")
+    bursts = burstiness_metrics(interarrival_moments(interarrival, covered_days)).select(
+        "endpoint", "burstiness_b", "burstiness_an"
+    )
+    profiles = (
+        _totals(minutes)
+        .join(stability, on="endpoint", how="left")
+        .join(bursts, on="endpoint", how="left")
+        .join(_percentiles(histograms), on="endpoint", how="left")
+        .with_columns(week_start=pl.lit(week_start, dtype=pl.Date))
+    )
+    profiles = wow_change(classify(profiles, thresholds), last_week)
+    return profiles.select(PROFILE_COLUMNS).sort("endpoint")

@@ -1,0 +1,242 @@
+"""Weekly traffic profile of each endpoint: scale, baseline stability, burst and latency classes (DOMAIN §2, §3).
+
+Inputs are per-minute rollups (``endpoint, minute, requests, tokens``), never raw requests, so the cost grows
+with endpoints × minutes. Only *covered* days (days with ingested data) count; inside them every minute is
+present, zero-filled (``dense_minutes``). Standard deviations and variances are population statistics and
+percentiles interpolate linearly between order statistics (numpy's default, DuckDB's quantile_cont).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import polars as pl
+
+from pipelines.errors import ModeshiftError
+
+SECONDS_PER_DAY = 86_400
+HOURS_PER_DAY = 24
+
+
+@dataclass(frozen=True)
+class ProfileThresholds:
+    """Class thresholds of DOMAIN §3 (shares and ratios are fractions; defaults as shipped in defaults.yaml)."""
+
+    steady_min_baseline_ratio: float = 0.5
+    steady_max_daily_cv: float = 0.2
+    steady_min_active_hour_share: float = 0.95
+    sporadic_max_active_hour_share: float = 0.5
+    bursty_min_burstiness_an: float = 0.3
+    bursty_min_peak_to_mean: float = 10.0
+    smooth_max_burstiness_an: float = 0.1
+    smooth_max_p99_to_mean: float = 3.0
+    interactive_min_share: float = 0.8
+    offline_min_share: float = 0.8
+    mixed_min_signal_coverage: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> ProfileThresholds:
+        """Thresholds from the ``profiles`` section of the settings: ``{stability: {...}, burst: {...},
+        latency: {...}}`` with the field names as keys. Missing keys keep their default; unknown keys are an error.
+        """
+        values: dict[str, float] = {}
+        for section, entries in (mapping or {}).items():
+            allowed = _THRESHOLD_GROUPS.get(section)
+            if allowed is None or not isinstance(entries, dict):
+                raise ModeshiftError(
+                    f"profiles.{section} is not a known group of thresholds.",
+                    "Use stability, burst or latency.",
+                )
+            for key, value in entries.items():
+                if key not in allowed:
+                    raise ModeshiftError(
+                        f"profiles.{section}.{key} is not a known threshold.", f"Known: {', '.join(allowed)}."
+                    )
+                values[key] = float(value)
+        return cls(**values)
+
+
+# Which threshold lives in which group of the ``profiles`` settings.
+_THRESHOLD_GROUPS: dict[str, tuple[str, ...]] = {
+    "stability": (
+        "steady_min_baseline_ratio",
+        "steady_max_daily_cv",
+        "steady_min_active_hour_share",
+        "sporadic_max_active_hour_share",
+    ),
+    "burst": (
+        "bursty_min_burstiness_an",
+        "bursty_min_peak_to_mean",
+        "smooth_max_burstiness_an",
+        "smooth_max_p99_to_mean",
+    ),
+    "latency": ("interactive_min_share", "offline_min_share", "mixed_min_signal_coverage"),
+}
+
+
+def _minute_grid(covered_days: list[date]) -> pl.DataFrame:
+    """Every minute (Datetime us, UTC) of the covered days, 1440 per day, in order."""
+    starts = [datetime.combine(day, time(), tzinfo=UTC) for day in sorted(set(covered_days))]
+    ranges = [
+        pl.datetime_range(start, start + timedelta(days=1), "1m", closed="left", time_unit="us", eager=True)
+        for start in starts
+    ]
+    minutes = pl.concat(ranges) if ranges else pl.Series([], dtype=pl.Datetime("us", "UTC"))
+    return pl.DataFrame({"minute": minutes})
+
+
+def dense_minutes(minutes: pl.DataFrame, covered_days: list[date]) -> pl.DataFrame:
+    """Zero-filled ``endpoint, minute, requests, tokens``: every minute of every covered day for every endpoint.
+
+    ``minutes`` holds sparse per-minute rows (``minute`` a UTC Datetime truncated to the minute; ``tokens`` =
+    input + output). Rows outside the covered days are dropped; endpoints are those with a row in covered time.
+    """
+    grid = _minute_grid(covered_days)
+    sparse = (
+        minutes.with_columns(pl.col("minute").dt.truncate("1m"))
+        .filter(pl.col("minute").dt.date().is_in(covered_days))
+        .group_by("endpoint", "minute")
+        .agg(pl.col("requests").sum().cast(pl.Int64), pl.col("tokens").sum().cast(pl.Int64))
+    )
+    endpoints = sparse.select("endpoint").unique()
+    return (
+        endpoints.join(grid, how="cross")
+        .join(sparse, on=["endpoint", "minute"], how="left")
+        .with_columns(pl.col("requests", "tokens").fill_null(0))
+        .sort("endpoint", "minute")
+    )
+
+
+def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator, null where the denominator is 0."""
+    return pl.when(denominator != 0).then(numerator / denominator)
+
+
+def _minute_stats(dense: pl.DataFrame) -> pl.DataFrame:
+    """Per endpoint: tokens, peak/p95/p99 tokens per second over minutes, Fano factor of requests per minute."""
+    tps = pl.col("tokens") / 60
+    requests = pl.col("requests").cast(pl.Float64)
+    return dense.group_by("endpoint").agg(
+        pl.col("tokens").sum(),
+        peak_tps=tps.max(),
+        p95_tps=tps.quantile(0.95, interpolation="linear"),
+        p99_tps=tps.quantile(0.99, interpolation="linear"),
+        fano=_ratio(requests.var(ddof=0), requests.mean()),
+    )
+
+
+def _hour_stats(dense: pl.DataFrame) -> pl.DataFrame:
+    """Per endpoint: baseline (P10 of hourly tokens), its ratio to P50, hourly CV, share of active hours."""
+    hourly = dense.group_by("endpoint", pl.col("minute").dt.truncate("1h")).agg(
+        pl.col("tokens").sum(), pl.col("requests").sum()
+    )
+    p10 = pl.col("tokens").quantile(0.1, interpolation="linear")
+    p50 = pl.col("tokens").quantile(0.5, interpolation="linear")
+    return hourly.group_by("endpoint").agg(
+        baseline_tph=p10,
+        baseline_ratio=pl.when(p50 > 0).then(p10 / p50).otherwise(0.0),
+        hourly_cv=_ratio(pl.col("tokens").std(ddof=0), pl.col("tokens").mean()),
+        active_hour_share=(pl.col("requests") > 0).mean(),
+    )
+
+
+def _day_stats(dense: pl.DataFrame) -> pl.DataFrame:
+    """Per endpoint: coefficient of variation of daily tokens."""
+    daily = dense.group_by("endpoint", pl.col("minute").dt.date()).agg(pl.col("tokens").sum())
+    return daily.group_by("endpoint").agg(
+        daily_cv=_ratio(pl.col("tokens").std(ddof=0), pl.col("tokens").mean())
+    )
+
+
+def scale_and_stability(dense: pl.DataFrame, covered_days: list[date]) -> pl.DataFrame:
+    """Scale, stability and minute-level burst metrics per endpoint from ``dense_minutes`` output (DOMAIN §3).
+
+    Units: ``tokens`` (count), ``mean_tps``/``peak_tps``/``p95_tps``/``p99_tps`` (tokens per second),
+    ``tokens_per_day``, ``baseline_tph`` and ``mean_tokens_per_hour`` (tokens per day / hour of covered time);
+    ``baseline_ratio``, ``hourly_cv``, ``daily_cv``, ``active_hour_share``, ``fano``, ``peak_to_mean``,
+    ``p99_to_mean`` are unitless (ratios are null where their denominator is 0, except ``baseline_ratio`` = 0
+    when the hourly median is 0); ``coverage_days`` counts the covered days.
+    """
+    coverage_days = len(set(covered_days))
+    tokens = pl.col("tokens").cast(pl.Float64)
+    mean_tps = tokens / (coverage_days * SECONDS_PER_DAY)
+    return (
+        _minute_stats(dense)
+        .join(_hour_stats(dense), on="endpoint", how="left")
+        .join(_day_stats(dense), on="endpoint", how="left")
+        .with_columns(
+            mean_tps=mean_tps,
+            tokens_per_day=tokens / coverage_days,
+            mean_tokens_per_hour=tokens / (coverage_days * HOURS_PER_DAY),
+            peak_to_mean=_ratio(pl.col("peak_tps"), mean_tps),
+            p99_to_mean=_ratio(pl.col("p99_tps"), mean_tps),
+            coverage_days=pl.lit(coverage_days, dtype=pl.Int64),
+        )
+        .sort("endpoint")
+    )
+
+
+def classify(profiles: pl.DataFrame, t: ProfileThresholds) -> pl.DataFrame:
+    """``profiles`` plus ``stability_class``, ``burst_class`` and ``latency_class`` (DOMAIN §3).
+
+    Needs ``baseline_ratio, daily_cv, active_hour_share, burstiness_an, peak_to_mean, p99_to_mean,
+    interactive_share, offline_share, signal_coverage``. A null metric never meets a condition.
+    """
+
+    def meets(condition: pl.Expr) -> pl.Expr:
+        return condition.fill_null(False)
+
+    steady = meets(
+        (pl.col("baseline_ratio") >= t.steady_min_baseline_ratio)
+        & (pl.col("daily_cv") <= t.steady_max_daily_cv)
+        & (pl.col("active_hour_share") >= t.steady_min_active_hour_share)
+    )
+    sporadic = meets(pl.col("active_hour_share") < t.sporadic_max_active_hour_share)
+    bursty = meets(pl.col("burstiness_an") >= t.bursty_min_burstiness_an) | meets(
+        pl.col("peak_to_mean") >= t.bursty_min_peak_to_mean
+    )
+    smooth = meets(
+        (pl.col("burstiness_an") < t.smooth_max_burstiness_an)
+        & (pl.col("p99_to_mean") < t.smooth_max_p99_to_mean)
+    )
+    interactive = meets(pl.col("interactive_share") >= t.interactive_min_share)
+    offline = meets(pl.col("offline_share") >= t.offline_min_share)
+    mixed = meets(pl.col("signal_coverage") >= t.mixed_min_signal_coverage)
+    return profiles.with_columns(
+        stability_class=pl.when(steady)
+        .then(pl.lit("steady"))
+        .when(sporadic)
+        .then(pl.lit("sporadic"))
+        .otherwise(pl.lit("variable")),
+        burst_class=pl.when(bursty)
+        .then(pl.lit("bursty"))
+        .when(smooth)
+        .then(pl.lit("smooth"))
+        .otherwise(pl.lit("moderate")),
+        latency_class=pl.when(interactive)
+        .then(pl.lit("interactive"))
+        .when(offline)
+        .then(pl.lit("offline"))
+        .when(mixed)
+        .then(pl.lit("mixed"))
+        .otherwise(pl.lit("unknown")),
+    )
+
+
+def wow_change(
+    this_week: pl.DataFrame, last_week: pl.DataFrame | None, key: str = "endpoint"
+) -> pl.DataFrame:
+    """``this_week`` plus ``wow_change``: its ``mean_tokens_per_hour`` / last week's − 1 (unitless fraction).
+
+    Null when there is no last week, the endpoint is absent from it, or last week's mean was 0.
+    """
+    if last_week is None:
+        return this_week.with_columns(wow_change=pl.lit(None, dtype=pl.Float64))
+    previous = last_week.select(key, pl.col("mean_tokens_per_hour").alias("_last_tph"))
+    return (
+        this_week.join(previous, on=key, how="left", maintain_order="left")
+        .with_columns(wow_change=_ratio(pl.col("mean_tokens_per_hour"), pl.col("_last_tph")) - 1)
+        .drop("_last_tph")
+    )

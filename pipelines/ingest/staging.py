@@ -1,0 +1,183 @@
+"""Staging: parse one landed file into per-UTC-day Parquet slices plus its quarantined rows.
+
+Output, swapped into place atomically (re-staging a file replaces it whole)::
+
+    lake/staged/<file_id>/day=YYYY-MM-DD/*.parquet   typed rows of that day (duplicates not yet removed)
+    lake/staged/<file_id>/day=quarantine/*.parquet   rows refused at parse time, with the reason
+    lake/staged/<file_id>/_manifest.json             counts: rows_in = rows per day + rows quarantined
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from pipelines.atomic import read_json, replace_dir, write_json
+from pipelines.config import Settings
+from pipelines.errors import ModeshiftError
+from pipelines.formats import registry
+from pipelines.formats.records import kind_of, record_reader
+from pipelines.home import Home
+from pipelines.ingest.duck import connect
+from pipelines.landing import LandedFile
+from pipelines.privacy import api_key_salt
+from pipelines.sql_loader import load_sql
+
+QUARANTINE_DAY = "quarantine"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """The accounting of one staged file: every record is in exactly one of the day slices or the quarantine."""
+
+    file_id: str
+    original_name: str
+    format: str
+    landed_at_ns: int
+    rows_in: int
+    rows_quarantined: int
+    rows_by_day: dict[str, int]
+    top_reasons: dict[str, int]
+    note: str | None
+
+    @property
+    def rows_staged(self) -> int:
+        """Rows that passed parse-time validation (duplicates are decided later, per day)."""
+        return sum(self.rows_by_day.values())
+
+
+def staged_dir(home: Home, file_id: str) -> Path:
+    """Directory of one staged file."""
+    return home.staged / file_id
+
+
+def read_staged(home: Home, file_id: str) -> StagedFile | None:
+    """The manifest of a staged file, or None when the file has not been staged."""
+    payload = read_json(staged_dir(home, file_id) / "_manifest.json")
+    return StagedFile(**payload) if payload is not None else None
+
+
+def all_staged(home: Home) -> list[StagedFile]:
+    """Every staged file (files whose staging finished)."""
+    staged = []
+    for manifest in sorted(home.staged.glob("*/_manifest.json")):
+        payload = read_json(manifest)
+        if payload is not None:
+            staged.append(StagedFile(**payload))
+    return staged
+
+
+def _epoch_us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile:
+    """Parse ``landed`` with its format into per-day slices and quarantine; return its accounting.
+
+    Idempotent: the staged directory is rebuilt and swapped in whole, then the landed bytes are deleted. Staging a
+    file again once its bytes are gone returns the existing accounting.
+    """
+    if not landed.path(home).exists():
+        already = read_staged(home, landed.file_id)
+        if already is not None:  # staged before; its raw bytes were (rightly) not kept
+            return already
+        raise ModeshiftError(
+            f"The landed bytes of {landed.original_name} ({landed.file_id}) are missing.",
+            "Run 'modeshift ingest' on the file again, then 'modeshift materialize'.",
+        )
+    final_dir = staged_dir(home, landed.file_id)
+    work_dir = home.staged / f".tmp-{uuid.uuid4().hex}-{landed.file_id}"
+    try:
+        note = None
+        try:
+            out_dir = _write_slices(home, settings, landed, work_dir, salvage=False)
+        except duckdb.Error as error:
+            if kind_of(landed.suffix) == "parquet":
+                raise ModeshiftError(
+                    f"{landed.original_name} is not a readable Parquet file ({_first_line(error)}).",
+                    "Check the file; nothing from it was ingested.",
+                ) from None
+            note = f"read record by record: DuckDB refused the file as a whole ({_first_line(error)})"
+            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True)
+        staged = _account(landed, out_dir, note)
+        write_json(out_dir / "_manifest.json", staged.__dict__)
+        replace_dir(out_dir, final_dir)
+        # The raw bytes may carry prompts, completions and API keys: once staged they are not kept.
+        landed.path(home).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return staged
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200]
+
+
+def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: Path, salvage: bool) -> Path:
+    """Normalize the file and write its day slices and quarantine under ``work_dir/out``; return that directory."""
+    out_dir = work_dir / ("salvaged" if salvage else "out")
+    out_dir.mkdir(parents=True)
+    salvage_dir = work_dir / "salvage" if salvage else None
+    if salvage_dir is not None:
+        salvage_dir.mkdir()
+    rule = registry.timestamp_rule(landed.format, landed.options)
+    landed_at = datetime.fromtimestamp(landed.landed_at_ns / 1e9, tz=UTC)
+    start = datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC)
+    params = {
+        "file_id": landed.file_id,
+        "landed_at_ns": landed.landed_at_ns,
+        "ts_unit": rule.unit,
+        "anchor_us": _epoch_us(rule.anchor) if rule.anchor is not None else None,
+        "endpoint_override": landed.options.get("endpoint"),
+        "salt": api_key_salt(home),
+        "min_ts_us": _epoch_us(start),
+        "max_ts_us": _epoch_us(landed_at + timedelta(hours=settings.max_future_hours)),
+        "max_name_length": settings.max_name_length,
+    }
+    with connect(temp_dir=work_dir / "spill") as con:
+        read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)
+        registry.raw_rows(landed.format, landed.suffix, landed.options, read).create_view("raw_rows")
+        normalized = con.sql(load_sql("normalize_rows"), params=params)
+        normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
+    return out_dir
+
+
+def _account(landed: LandedFile, out_dir: Path, note: str | None) -> StagedFile:
+    """Count the written slices; check that no record went missing between reading and writing."""
+    files = sorted(str(path) for path in out_dir.glob("day=*/*.parquet"))
+    rows_by_day: dict[str, int] = {}
+    top_reasons: dict[str, int] = {}
+    records_read = 0
+    if files:
+        with connect() as con:
+            for day, rows, last_line in con.sql(
+                load_sql("staged_day_counts"), params={"files": files}
+            ).fetchall():
+                rows_by_day[day] = rows
+                records_read = max(records_read, last_line)
+            quarantine_files = [f for f in files if f"day={QUARANTINE_DAY}" in f]
+            if quarantine_files:
+                reasons = con.sql(load_sql("quarantine_reason_counts"), params={"files": quarantine_files})
+                top_reasons = dict(reasons.fetchall())
+    quarantined = rows_by_day.pop(QUARANTINE_DAY, 0)
+    written = quarantined + sum(rows_by_day.values())
+    if written != records_read:
+        raise RuntimeError(
+            f"staging {landed.original_name} read {records_read} records but wrote {written}: refusing to continue"
+        )
+    return StagedFile(
+        file_id=landed.file_id,
+        original_name=landed.original_name,
+        format=landed.format,
+        landed_at_ns=landed.landed_at_ns,
+        rows_in=records_read,
+        rows_quarantined=quarantined,
+        rows_by_day=dict(sorted(rows_by_day.items())),
+        top_reasons=top_reasons,
+        note=note,
+    )

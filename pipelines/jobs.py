@@ -1,0 +1,43 @@
+"""Jobs: the units ``modeshift materialize``, the sensors and the schedules run."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from pipelines.partitions import daily_partitions, landed_files_partitions, weekly_partitions
+
+STAGE_FILES = "stage_files"
+DAILY = "daily"
+WEEKLY = "weekly"
+REFRESH_WAREHOUSE = "refresh_warehouse"
+WEEKLY_TABLES = (
+    "endpoint_profiles",
+    "spend_concentration",
+    "spend_concentration_summary",
+    "model_spend_concentration",
+    "model_spend_concentration_summary",
+)
+
+stage_files_job = define_asset_job(
+    STAGE_FILES,
+    selection=AssetSelection.assets("staged_file"),
+    partitions_def=landed_files_partitions,
+    description="Parse one landed file into day slices.",
+)
+daily_job = define_asset_job(
+    DAILY,
+    selection=AssetSelection.assets("requests", "daily_rollups"),
+    partitions_def=daily_partitions,
+    description="Merge one UTC day into the request lake, validate it, and roll it up.",
+)
+weekly_job = define_asset_job(
+    WEEKLY,
+    selection=AssetSelection.assets("endpoint_profiles", "spend_concentration"),
+    partitions_def=weekly_partitions,
+    description="Profile every endpoint for one ISO week and measure spend concentration.",
+)
+refresh_warehouse_job = define_asset_job(
+    REFRESH_WAREHOUSE,
+    selection=AssetSelection.groups("warehouse"),
+    description="Refresh the warehouse's ingest tables and views.",
+)

@@ -1,0 +1,123 @@
+"""Run pending work through Dagster, in process, against the persistent instance under ``$MODESHIFT_HOME/dagster``
+(so the runs show up in ``dagster dev``). Used by ``modeshift materialize`` and ``modeshift demo``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dagster import DagsterInstance
+
+from pipelines.config import Settings
+from pipelines.errors import ModeshiftError
+from pipelines.home import Home
+from pipelines.ingest.day_merge import pending_days
+from pipelines.ingest.staging import all_staged
+from pipelines.jobs import DAILY, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY, WEEKLY_TABLES
+from pipelines.landing import landed_files
+from pipelines.lineage import pending_rollup_days, pending_weeks, week_days
+from pipelines.partitions import LANDED_FILES
+
+_INSTANCE_YAML = """\
+# Dagster instance of one modeshift home (written by modeshift; edit freely).
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1   # one writer of warehouse.duckdb at a time (the modeshift_warehouse pool)
+"""
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    """What one ``materialize`` did: runs per job, and the partitions that failed."""
+
+    runs: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def dagster_instance(home: Home) -> DagsterInstance:
+    """The persistent Dagster instance of this home (``DAGSTER_HOME`` is set to ``home/dagster``)."""
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    return DagsterInstance.get()
+
+
+def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, summary: RunSummary) -> bool:
+    from pipelines.definitions import defs  # the composition root, imported only when work runs
+
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=_QUIET
+    )
+    summary.runs[job_name] = summary.runs.get(job_name, 0) + 1
+    failed_checks = [
+        evaluation.check_name for evaluation in result.get_asset_check_evaluations() if not evaluation.passed
+    ]
+    if not result.success or failed_checks:
+        what = f"{job_name} {partition_key}" if partition_key else job_name
+        reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else "run failed"
+        summary.failures.append(f"{what} ({reason}; run {result.run_id[:8]})")
+        return False
+    return True
+
+
+def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
+    """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
+    then refresh the warehouse tables."""
+    started = time.monotonic()
+    summary = RunSummary()
+    instance = dagster_instance(home)
+    landed = landed_files(home)
+    known = set(instance.get_dynamic_partitions(LANDED_FILES))
+    new_ids = [f.file_id for f in landed if f.file_id not in known]
+    if new_ids:
+        instance.add_dynamic_partitions(LANDED_FILES, new_ids)
+    staged_ids = {s.file_id for s in all_staged(home)}
+    to_stage = [f for f in landed if f.file_id not in staged_ids]
+    for index, landed_file in enumerate(to_stage, start=1):
+        step = time.monotonic()
+        _run(instance, STAGE_FILES, landed_file.file_id, summary)
+        progress(
+            f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
+        )
+    settings = Settings.load(home)
+    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    failed_days: list[str] = []
+    for index, day in enumerate(days, start=1):
+        step = time.monotonic()
+        if not _run(instance, DAILY, day, summary):
+            failed_days.append(day)
+        progress(f"[day {index}/{len(days)}] {day} ({time.monotonic() - step:.1f} s)")
+    weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+    for index, week in enumerate(weeks, start=1):
+        if any(day in failed_days for day in week_days(week)) or (
+            failed_days and week.isoformat() > max(failed_days)
+        ):
+            progress(f"[week {index}/{len(weeks)}] {week} skipped: a day it depends on failed")
+            continue  # weeks read their days, and later weeks read earlier ones (history)
+        step = time.monotonic()
+        if not _run(instance, WEEKLY, week.isoformat(), summary):
+            failed_days.append(week.isoformat())  # later weeks depend on this one
+        progress(f"[week {index}/{len(weeks)}] {week} ({time.monotonic() - step:.1f} s)")
+    _run(instance, REFRESH_WAREHOUSE, None, summary)
+    progress(f"[warehouse] {home.warehouse}")
+    summary.seconds = time.monotonic() - started
+    if summary.failures:
+        listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")
+        raise ModeshiftError(
+            f"{len(summary.failures)} run(s) failed: {listed}.",
+            f"Open the runs in the Dagster UI (DAGSTER_HOME={home.dagster_home} dagster dev) for details.",
+        )
+    return summary

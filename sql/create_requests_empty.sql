@@ -1,0 +1,11 @@
+-- The requests view before any day has been merged: the same columns, no rows.
+CREATE OR REPLACE VIEW requests AS
+SELECT
+    CAST(NULL AS VARCHAR) AS request_id, CAST(NULL AS TIMESTAMPTZ) AS ts, CAST(NULL AS VARCHAR) AS endpoint,
+    CAST(NULL AS VARCHAR) AS model, CAST(NULL AS BIGINT) AS input_tokens, CAST(NULL AS BIGINT) AS output_tokens,
+    CAST(NULL AS BIGINT) AS cached_input_tokens, CAST(NULL AS DOUBLE) AS latency_ms, CAST(NULL AS DOUBLE) AS ttft_ms,
+    CAST(NULL AS BOOLEAN) AS ok, CAST(NULL AS BOOLEAN) AS stream, CAST(NULL AS BOOLEAN) AS interactive,
+    CAST(NULL AS VARCHAR) AS client, CAST(NULL AS VARCHAR) AS deployment_mode, CAST(NULL AS DOUBLE) AS billed_cost_usd,
+    CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line,
+    CAST(NULL AS DATE) AS day
+WHERE false
