@@ -19,9 +19,9 @@ from dagster import (
 from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
 from pipelines.ingest.staging import stage_file
 from pipelines.landing import get_landed_file
-from pipelines.markdown import markdown_table
 from pipelines.partitions import daily_partitions, landed_files_partitions
 from pipelines.resources import ModeshiftResource
+from pipelines.tables import markdown_table
 
 
 @asset(

@@ -18,10 +18,10 @@ from dagster import (
 
 from pipelines.ingest.day_merge import read_merged
 from pipelines.lineage import expected_week_fingerprints, week_days
-from pipelines.markdown import markdown_table
 from pipelines.partitions import daily_partitions, weekly_partitions
 from pipelines.resources import ModeshiftResource
 from pipelines.rollups import rollup_day
+from pipelines.tables import markdown_table
 from pipelines.weekly_profiles import compute_week_concentration, compute_week_profiles
 from pipelines.weekly_store import read_week_table, write_week_table
 

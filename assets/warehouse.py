@@ -10,7 +10,7 @@ WAREHOUSE_POOL = "modeshift_warehouse"
 
 
 @asset(
-    deps=["requests", "endpoint_profiles", "spend_concentration"],
+    deps=["requests", "endpoint_profiles", "spend_concentration", "recommendations", "backtest"],
     group_name="warehouse",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,

@@ -106,6 +106,26 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """Print one week's recommendations (default: the newest week)."""
+    from datetime import date
+
+    from pipelines.report import render_report
+
+    week = None
+    if args.week:
+        try:
+            week = date.fromisoformat(args.week)
+        except ValueError:
+            raise ModeshiftError(
+                f"'{args.week}' is not a date.", "Use --week YYYY-MM-DD (a Monday)."
+            ) from None
+        if week.weekday() != 0:
+            raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
+    print(render_report(_home().warehouse, week), end="")
+    return 0
+
+
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
@@ -154,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate the demo data and run everything on it")
     demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
     demo.set_defaults(handler=demo_command)
+
+    report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
+    report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
+    report.set_defaults(handler=report_command)
 
     status = commands.add_parser("status", help="what is landed and pending")
     status.set_defaults(handler=status_command)

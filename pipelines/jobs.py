@@ -16,6 +16,9 @@ WEEKLY_TABLES = (
     "spend_concentration_summary",
     "model_spend_concentration",
     "model_spend_concentration_summary",
+    "plan_curve",
+    "recommendations",
+    "backtest",
 )
 
 stage_files_job = define_asset_job(
@@ -32,9 +35,11 @@ daily_job = define_asset_job(
 )
 weekly_job = define_asset_job(
     WEEKLY,
-    selection=AssetSelection.assets("endpoint_profiles", "spend_concentration"),
+    selection=AssetSelection.assets(
+        "endpoint_profiles", "spend_concentration", "recommendations", "backtest"
+    ),
     partitions_def=weekly_partitions,
-    description="Profile every endpoint for one ISO week and measure spend concentration.",
+    description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest.",
 )
 refresh_warehouse_job = define_asset_job(
     REFRESH_WAREHOUSE,

@@ -7,4 +7,4 @@ SELECT
     source_file || ':' || CAST(source_line AS VARCHAR) AS source,
     source_file, source_line,
     CAST(day AS DATE) AS day
-FROM read_parquet($requests_glob, hive_partitioning = true, hive_types_autocast = false)
+FROM read_parquet($requests_glob, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)

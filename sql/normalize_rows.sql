@@ -1,4 +1,4 @@
--- Type and validate the raw rows of one landed file (view raw_rows, all text).
+-- Type and validate the raw rows of one landed file (view raw_rows: numbers as DOUBLE, the rest as text).
 -- One output row per input row: the typed request, the reason it is quarantined (NULL when accepted), a short
 -- copy of its raw fields for quarantined rows (API key redacted; text fields are never read), and its UTC day
 -- ('quarantine' for refused rows). Parameters:
@@ -12,18 +12,18 @@ WITH cleaned AS (
         nullif(trim(ts), '') AS ts_text,
         nullif(trim(coalesce(CAST($endpoint_override AS VARCHAR), endpoint)), '') AS endpoint_text,
         nullif(trim(model), '') AS model_text,
-        nullif(trim(input_tokens), '') AS input_text,
-        nullif(trim(output_tokens), '') AS output_text,
-        nullif(trim(cached_input_tokens), '') AS cached_text,
-        nullif(trim(latency_ms), '') AS latency_text,
-        nullif(trim(ttft_ms), '') AS ttft_text,
+        input_tokens AS input_number,
+        output_tokens AS output_number,
+        cached_input_tokens AS cached_number,
+        latency_ms AS latency_number,
+        ttft_ms AS ttft_number,
+        billed_cost_usd AS billed_number,
         nullif(lower(trim(ok)), '') AS ok_text,
         nullif(lower(trim(stream)), '') AS stream_text,
         nullif(lower(trim(interactive)), '') AS interactive_text,
         nullif(trim(client), '') AS client_text,
         nullif(trim(api_key), '') AS api_key_text,
-        nullif(lower(trim(deployment_mode)), '') AS mode_text,
-        nullif(trim(billed_cost_usd), '') AS billed_text
+        nullif(lower(trim(deployment_mode)), '') AS mode_text
     FROM raw_rows
 ),
 typed AS (
@@ -41,12 +41,6 @@ typed AS (
                 )
             )
         END AS ts_value,
-        TRY_CAST(input_text AS DOUBLE) AS input_number,
-        TRY_CAST(output_text AS DOUBLE) AS output_number,
-        TRY_CAST(cached_text AS DOUBLE) AS cached_number,
-        TRY_CAST(latency_text AS DOUBLE) AS latency_number,
-        TRY_CAST(ttft_text AS DOUBLE) AS ttft_number,
-        TRY_CAST(billed_text AS DOUBLE) AS billed_number,
         TRY_CAST(ok_text AS BOOLEAN) AS ok_value,
         TRY_CAST(stream_text AS BOOLEAN) AS stream_value,
         TRY_CAST(interactive_text AS BOOLEAN) AS interactive_value
@@ -72,28 +66,24 @@ judged AS (
             WHEN model_text IS NULL THEN 'missing model'
             WHEN length(model_text) > $max_name_length THEN 'model name is too long'
             WHEN regexp_matches(model_text, '[\x00-\x1f\x7f]') THEN 'model name contains control characters'
-            WHEN input_text IS NULL THEN 'missing input_tokens'
-            WHEN input_number IS NULL OR input_number <> floor(input_number) OR input_number < 0
-                OR input_number >= 1e12
-                THEN 'input_tokens ''' || left(input_text, 40) || ''' is not a non-negative integer below 10^12'
-            WHEN output_text IS NULL THEN 'missing output_tokens'
-            WHEN output_number IS NULL OR output_number <> floor(output_number) OR output_number < 0
-                OR output_number >= 1e12
-                THEN 'output_tokens ''' || left(output_text, 40) || ''' is not a non-negative integer below 10^12'
-            WHEN cached_text IS NOT NULL AND (cached_number IS NULL OR cached_number <> floor(cached_number)
-                OR cached_number < 0 OR cached_number >= 1e12)
-                THEN 'cached_input_tokens ''' || left(cached_text, 40) || ''' is not a non-negative integer below 10^12'
-            WHEN latency_text IS NOT NULL AND (latency_number IS NULL OR latency_number < 0 OR isnan(latency_number)
-                OR isinf(latency_number))
-                THEN 'latency_ms ''' || left(latency_text, 40) || ''' is not a non-negative number'
-            WHEN ttft_text IS NOT NULL AND (ttft_number IS NULL OR ttft_number < 0 OR isnan(ttft_number)
-                OR isinf(ttft_number))
-                THEN 'ttft_ms ''' || left(ttft_text, 40) || ''' is not a non-negative number'
+            WHEN input_number IS NULL THEN 'input_tokens is missing or not a number'
+            WHEN input_number <> floor(input_number) OR input_number < 0 OR input_number >= 1e12
+                THEN 'input_tokens ' || CAST(input_number AS VARCHAR) || ' is not a non-negative integer below 10^12'
+            WHEN output_number IS NULL THEN 'output_tokens is missing or not a number'
+            WHEN output_number <> floor(output_number) OR output_number < 0 OR output_number >= 1e12
+                THEN 'output_tokens ' || CAST(output_number AS VARCHAR) || ' is not a non-negative integer below 10^12'
+            WHEN cached_number <> floor(cached_number) OR cached_number < 0 OR cached_number >= 1e12
+                THEN 'cached_input_tokens ' || CAST(cached_number AS VARCHAR)
+                    || ' is not a non-negative integer below 10^12'
+            WHEN latency_number < 0 OR isnan(latency_number) OR isinf(latency_number)
+                THEN 'latency_ms ' || CAST(latency_number AS VARCHAR) || ' is not a non-negative number'
+            WHEN ttft_number < 0 OR isnan(ttft_number) OR isinf(ttft_number)
+                THEN 'ttft_ms ' || CAST(ttft_number AS VARCHAR) || ' is not a non-negative number'
             WHEN ok_text IS NOT NULL AND ok_value IS NULL THEN 'ok ''' || left(ok_text, 40) || ''' is not a boolean'
             WHEN mode_text IS NOT NULL AND mode_text NOT IN ('serverless', 'dedicated', 'batch')
                 THEN 'deployment_mode ''' || left(mode_text, 40) || ''' is not serverless, dedicated or batch'
-            WHEN billed_text IS NOT NULL AND (billed_number IS NULL OR isnan(billed_number) OR isinf(billed_number))
-                THEN 'billed_cost_usd ''' || left(billed_text, 40) || ''' is not a number'
+            WHEN isnan(billed_number) OR isinf(billed_number)
+                THEN 'billed_cost_usd ' || CAST(billed_number AS VARCHAR) || ' is not a finite number'
             WHEN client_text IS NOT NULL AND length(client_text) > $max_name_length THEN 'client name is too long'
         END AS quarantine_reason
     FROM typed
@@ -120,11 +110,11 @@ SELECT
     quarantine_reason,
     CASE WHEN quarantine_reason IS NOT NULL THEN left(CAST(to_json({
         'request_id': request_id_text, 'ts': ts_text, 'endpoint': endpoint_text, 'model': model_text,
-        'input_tokens': input_text, 'output_tokens': output_text, 'cached_input_tokens': cached_text,
-        'latency_ms': latency_text, 'ttft_ms': ttft_text, 'ok': ok_text, 'stream': stream_text,
+        'input_tokens': input_number, 'output_tokens': output_number, 'cached_input_tokens': cached_number,
+        'latency_ms': latency_number, 'ttft_ms': ttft_number, 'ok': ok_text, 'stream': stream_text,
         'interactive': interactive_text, 'client': client_text,
         'api_key': CASE WHEN api_key_text IS NOT NULL THEN '<redacted>' END,
-        'deployment_mode': mode_text, 'billed_cost_usd': billed_text
+        'deployment_mode': mode_text, 'billed_cost_usd': billed_number
     }) AS VARCHAR), 1000) END AS raw,
     CASE WHEN quarantine_reason IS NULL THEN CAST(CAST(ts_value AS DATE) AS VARCHAR) ELSE 'quarantine' END AS day
 FROM judged

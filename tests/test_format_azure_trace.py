@@ -79,7 +79,7 @@ def test_bad_rows_are_quarantined_with_their_reason(home, settings, tmp_path):
     assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (3, 1, 2)
     reasons = [row["quarantine_reason"] for row in staged_rows(home, staged.file_id, accepted=False)]
     assert reasons[0].startswith("unreadable timestamp '2024-05-10 25:00:00'")
-    assert reasons[1].startswith("input_tokens '-4'")
+    assert reasons[1].startswith("input_tokens -4.0 is not a non-negative integer")
 
 
 @pytest.mark.parametrize(

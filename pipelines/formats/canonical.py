@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from pipelines.formats.options import TimestampRule, timestamp_rule_from_options
-from pipelines.formats.records import RAW_COLUMNS, RecordReader
+from pipelines.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader
 
 NAME = "canonical"
 KINDS = ("jsonl", "csv", "parquet")
@@ -28,4 +28,4 @@ def timestamp_rule(options: dict[str, Any]) -> TimestampRule:
 
 def raw_rows(suffix: str, options: dict[str, Any], read: RecordReader) -> duckdb.DuckDBPyRelation:
     """The file's records with the raw columns (they already carry the canonical names)."""
-    return read(list(RAW_COLUMNS))
+    return read(list(RAW_COLUMNS), RAW_TYPES)

@@ -35,6 +35,15 @@ RAW_COLUMNS: tuple[str, ...] = (
     "billed_cost_usd",
 )
 
+# Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
+# every other raw column is text.
+NUMERIC_COLUMNS: frozenset[str] = frozenset(
+    {"input_tokens", "output_tokens", "cached_input_tokens", "latency_ms", "ttft_ms", "billed_cost_usd"}
+)
+RAW_TYPES: dict[str, str] = {
+    name: ("DOUBLE" if name in NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
+}
+
 UNPARSEABLE_JSON = "unreadable line: not a JSON object with any expected field"
 
 
@@ -58,14 +67,15 @@ def csv_header(path: Path) -> list[str]:
     return [name.lstrip("\ufeff").strip() for name in header]
 
 
-RecordReader = Callable[[list[str]], duckdb.DuckDBPyRelation]
+RecordReader = Callable[..., duckdb.DuckDBPyRelation]
 
 
 def record_reader(
     con: duckdb.DuckDBPyConnection, path: Path, suffix: str, salvage_dir: Path | None = None
 ) -> RecordReader:
-    """A function ``fields -> relation`` reading every record of the file: ``source_line``, ``parse_error`` and
-    each of ``fields`` as VARCHAR (a field the file lacks is NULL). ``fields`` are top-level JSON keys, CSV header
+    """A function ``(fields, types=None) -> relation`` reading every record of the file: ``source_line``,
+    ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
+    another type for it (a value that does not convert is NULL). ``fields`` are top-level JSON keys, CSV header
     names or Parquet column names.
 
     The relation is lazy: DuckDB reads the file when it is consumed. When that fails as a whole, call again with
@@ -73,20 +83,23 @@ def record_reader(
     """
     kind = kind_of(suffix)
 
-    def read(fields: list[str]) -> duckdb.DuckDBPyRelation:
+    def read(fields: list[str], types: dict[str, str] | None = None) -> duckdb.DuckDBPyRelation:
+        wanted = {name: (types or {}).get(name, "VARCHAR") for name in fields}
         if salvage_dir is not None and kind != "parquet":
-            return _read_parquet(con, salvage.salvage_to_parquet(path, kind, fields, salvage_dir), fields)
+            return _read_parquet(con, salvage.salvage_to_parquet(path, kind, fields, salvage_dir), wanted)
         if kind == "jsonl":
-            return _read_jsonl(con, path, fields)
+            return _read_jsonl(con, path, wanted)
         if kind == "csv":
-            return _read_csv(con, path, fields)
-        return _read_parquet(con, path, fields)
+            return _read_csv(con, path, wanted)
+        return _read_parquet(con, path, wanted)
 
     return read
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str]) -> duckdb.DuckDBPyRelation:
-    columns = {name: "VARCHAR" for name in fields}
+def _read_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
+) -> duckdb.DuckDBPyRelation:
+    columns = dict(fields)
     columns["__modeshift_parse_error"] = "VARCHAR"  # set by the salvage path only
     # With ignore_errors a malformed line still yields a row (all NULL): the count of records is kept.
     relation = con.sql(
@@ -97,7 +110,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str]) -
     return _with_parse_error(con, relation, fields, all_null_reason=UNPARSEABLE_JSON)
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str]) -> duckdb.DuckDBPyRelation:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]) -> duckdb.DuckDBPyRelation:
     header = csv_header(path)
     columns = {name: "VARCHAR" for name in header}
     relation = con.sql(
@@ -109,7 +122,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str]) -> 
     return _select_fields(relation, fields, parse_error=duckdb.ConstantExpression(None).cast("VARCHAR"))
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str]) -> duckdb.DuckDBPyRelation:
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
+) -> duckdb.DuckDBPyRelation:
     relation = con.sql(
         "SELECT file_row_number + 1 AS source_line, * EXCLUDE (file_row_number) "
         "FROM read_parquet($path, file_row_number = true)",
@@ -124,20 +139,23 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str])
 
 
 def _select_fields(
-    relation: duckdb.DuckDBPyRelation, fields: list[str], parse_error: duckdb.Expression
+    relation: duckdb.DuckDBPyRelation, fields: dict[str, str], parse_error: duckdb.Expression
 ) -> duckdb.DuckDBPyRelation:
     present = set(relation.columns)
     expressions = [duckdb.ColumnExpression("source_line"), parse_error.alias("parse_error")]
-    for name in fields:
+    for name, sql_type in fields.items():
         if name in present:
-            expressions.append(duckdb.ColumnExpression(name).cast("VARCHAR").alias(name))
+            expressions.append(duckdb.ColumnExpression(name).try_cast(sql_type).alias(name))
         else:
-            expressions.append(duckdb.ConstantExpression(None).cast("VARCHAR").alias(name))
+            expressions.append(duckdb.ConstantExpression(None).cast(sql_type).alias(name))
     return relation.select(*expressions)
 
 
 def _with_parse_error(
-    con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, fields: list[str], all_null_reason: str
+    con: duckdb.DuckDBPyConnection,
+    relation: duckdb.DuckDBPyRelation,
+    fields: dict[str, str],
+    all_null_reason: str,
 ) -> duckdb.DuckDBPyRelation:
     """Mark records whose every field is NULL (DuckDB could not parse the line) with ``all_null_reason``."""
     all_null = duckdb.ConstantExpression(True)

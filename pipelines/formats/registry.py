@@ -10,7 +10,7 @@ import duckdb
 from pipelines.errors import ModeshiftError
 from pipelines.formats import azure_trace, burstgpt, canonical, litellm, mapped
 from pipelines.formats.options import TimestampRule
-from pipelines.formats.records import RecordReader, kind_of
+from pipelines.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
     module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
@@ -43,5 +43,9 @@ def timestamp_rule(name: str, options: dict[str, Any]) -> TimestampRule:
 
 
 def raw_rows(name: str, suffix: str, options: dict[str, Any], read: RecordReader) -> duckdb.DuckDBPyRelation:
-    """The raw rows of one file (see :mod:`pipelines.formats`), its records read by ``read``."""
-    return _format(name).raw_rows(suffix, options, read)
+    """The raw rows of one file (see :mod:`pipelines.formats`), its records read by ``read``: numeric columns
+    DOUBLE (a value that is not a number becomes NULL), the others text."""
+    relation = _format(name).raw_rows(suffix, options, read)
+    columns = [duckdb.ColumnExpression("source_line"), duckdb.ColumnExpression("parse_error")]
+    columns += [duckdb.ColumnExpression(c).try_cast(RAW_TYPES[c]).alias(c) for c in RAW_COLUMNS]
+    return relation.select(*columns)

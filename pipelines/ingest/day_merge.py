@@ -9,6 +9,7 @@ Re-running a day rebuilds it from the staged slices and replaces it: never dupli
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -92,12 +93,15 @@ def merge_day(home: Home, day: str) -> MergedDay:
     work_dir.mkdir(parents=True)
     try:
         with connect(temp_dir=work_dir / "spill") as con:
-            if files:
-                merged = con.sql(load_sql("merge_day"), params={"files": files})
-                merged.write_parquet(str(work_dir / "out"), partition_by=["kind"], overwrite=True)
-            counts = _file_counts(con, work_dir / "out")
-            if files:  # no files: a day without data stays *missing*, nothing is written for it
-                _publish(con, home, day, work_dir / "out", files)
+            if _single_clean_slice(con, inputs, files):
+                counts = _link_single_slice(con, home, day, files[0], next(iter(inputs)))
+            else:
+                if files:
+                    merged = con.sql(load_sql("merge_day"), params={"files": files})
+                    merged.write_parquet(str(work_dir / "out"), partition_by=["kind"], overwrite=True)
+                counts = _file_counts(con, work_dir / "out")
+                if files:  # no files: a day without data stays *missing*, nothing is written for it
+                    _publish(con, home, day, work_dir / "out", files)
         result = MergedDay(
             day=day,
             inputs={
@@ -117,6 +121,33 @@ def merge_day(home: Home, day: str) -> MergedDay:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return result
+
+
+def _single_clean_slice(con, inputs: dict[str, int], files: list[str]) -> bool:  # noqa: ANN001
+    """True when the day's rows come from one staged slice file without repeated request_ids (the common case)."""
+    if len(inputs) != 1 or len(files) != 1:
+        return False
+    return con.sql(load_sql("count_duplicate_ids"), params={"files": files}).fetchall()[0][0] == 0
+
+
+def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    """Make the one clean staged slice the day's lake file (a hard link when possible: no rewrite), and an empty
+    quarantine part; return the per-file counts."""
+    target_dir = home.request_day_dir(day)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target_dir / f".tmp-{uuid.uuid4().hex}.partial"
+    try:
+        os.link(slice_file, tmp)
+    except OSError:  # another filesystem: copy
+        shutil.copyfile(slice_file, tmp)
+    replace_file(tmp, target_dir / "part.parquet")
+    quarantine_dir = home.quarantine_day_dir(day)
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    empty = quarantine_dir / f".tmp-{uuid.uuid4().hex}.partial"
+    con.sql(load_sql("lake_part_empty"), params={"files": [slice_file]}).write_parquet(str(empty))
+    replace_file(empty, quarantine_dir / "part.parquet")
+    rows = con.sql(load_sql("count_rows"), params={"files": [slice_file]}).fetchall()[0][0]
+    return {file_id: {"accepted": rows, "quarantined": 0}}
 
 
 def _file_counts(con, out_dir: Path) -> dict[str, dict[str, int]]:  # noqa: ANN001

@@ -1,0 +1,137 @@
+"""Recommendation assets: plan cost curves, the weekly recommendations (with blocking checks), and the backtest."""
+
+from datetime import date, timedelta
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from pipelines.lineage import expected_week_fingerprints
+from pipelines.partitions import weekly_partitions
+from pipelines.resources import ModeshiftResource
+from pipelines.tables import markdown_table
+from pipelines.weekly_plans import compute_week_backtest, compute_week_plans
+from pipelines.weekly_store import write_week_table
+
+MODES = {"serverless", "dedicated", "hybrid", "batch"}
+ACTIONS = {"migrate", "hold", "stay"}
+CENT = 0.005
+
+
+def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[str]]:
+    """Endpoints breaking each rule the recommendations must keep (empty lists when all is well)."""
+    rows = recommendations.iter_rows(named=True)
+    violations: dict[str, list[str]] = {"allowed_values": [], "replicas_iff_reserved": [], "migrate_saves": [],
+                                        "savings_identity": []}  # fmt: skip
+    for r in rows:
+        if r["recommended_mode"] not in MODES or r["current_mode"] not in MODES or r["action"] not in ACTIONS:
+            violations["allowed_values"].append(r["endpoint"])
+        reserved = r["recommended_mode"] in ("dedicated", "hybrid")
+        if reserved != ((r["replicas"] or 0) >= 1):
+            violations["replicas_iff_reserved"].append(r["endpoint"])
+        if r["action"] == "migrate" and not (r["recommended_cost_usd"] <= r["current_cost_usd"] + CENT):
+            violations["migrate_saves"].append(r["endpoint"])
+        if r["current_cost_usd"] is not None and r["recommended_cost_usd"] is not None:
+            if abs(r["savings_usd"] - (r["current_cost_usd"] - r["recommended_cost_usd"])) > CENT:
+                violations["savings_identity"].append(r["endpoint"])
+    return violations
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=["endpoint_profiles"],
+    group_name="recommendations",
+    kinds={"polars", "parquet"},
+    description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
+    "weekly cost, savings, replicas, confidence and reasons (DOMAIN §7). Also writes plan_curve: total(R) for "
+    "R = 0..R_full (DOMAIN §6).",
+    check_specs=[
+        AssetCheckSpec("allowed_values", asset="recommendations", blocking=True,
+                       description="modes and actions come from their allowed sets"),
+        AssetCheckSpec("replicas_iff_reserved", asset="recommendations", blocking=True,
+                       description="replicas >= 1 exactly when the mode is dedicated or hybrid"),
+        AssetCheckSpec("migrate_saves", asset="recommendations", blocking=True,
+                       description="the recommended cost is at most the current cost whenever the action is migrate"),
+        AssetCheckSpec("savings_identity", asset="recommendations", blocking=True,
+                       description="savings = current cost − recommended cost"),
+    ],
+)  # fmt: skip
+def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Cost every endpoint's plans minute by minute and decide, with hysteresis, what to recommend."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = date.fromisoformat(context.partition_key)
+    plans = compute_week_plans(home, settings, week)
+    fingerprint = expected_week_fingerprints(home, settings)[week]
+    write_week_table(home, "plan_curve", week, plans.curves, fingerprint)
+    write_week_table(home, "recommendations", week, plans.recommendations, fingerprint)
+    recs = plans.recommendations
+    violations = recommendation_violations(recs)
+    migrate = recs.filter(pl.col("action") == "migrate")
+    held = recs.filter((pl.col("action") == "hold") & (pl.col("raw_mode") != pl.col("current_mode")))
+    top = recs.sort("savings_usd", descending=True, nulls_last=True).head(10)
+    return MaterializeResult(
+        metadata={
+            "endpoints": recs.height,
+            "migrate": migrate.height,
+            "held_candidates": held.height,
+            "current_cost_usd": round(float(recs["current_cost_usd"].sum()), 2),
+            "recommended_cost_usd": round(float(recs["recommended_cost_usd"].sum()), 2),
+            "savings_usd": round(float(recs["savings_usd"].sum()), 2),
+            "unpriced": MetadataValue.json(recs.filter(pl.col("raw_mode").is_null())["endpoint"].to_list()),
+            "top_recommendations": MetadataValue.md(
+                markdown_table(
+                    ["endpoint", "now", "recommended", "action", "replicas", "saving $/wk", "confidence"],
+                    top.select("endpoint", "current_mode", "recommended_mode", "action", "replicas", "savings_usd",
+                               "confidence").rows(),
+                )
+            ),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=name,
+                passed=not endpoints,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"endpoints": MetadataValue.json(endpoints[:50])},
+            )
+            for name, endpoints in violations.items()
+        ],
+    )  # fmt: skip
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=[recommendations],
+    group_name="recommendations",
+    kinds={"polars", "parquet"},
+    description="Last week's recommended plan costed on this week's actual traffic against the best plan in "
+    "hindsight: regret per endpoint (and in total in the metadata), kept week after week.",
+)
+def backtest(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Backtest the previous week's recommendations on the partition's week."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = date.fromisoformat(context.partition_key)
+    result = compute_week_backtest(home, settings, week)
+    write_week_table(home, "backtest", week, result, expected_week_fingerprints(home, settings)[week])
+    plan_total = float(result["recommended_plan_cost_usd"].sum()) if result.height else 0.0
+    hindsight_total = float(result["hindsight_cost_usd"].sum()) if result.height else 0.0
+    return MaterializeResult(
+        metadata={
+            "endpoints": result.height,
+            "recommended_plan_cost_usd": round(plan_total, 2),
+            "hindsight_cost_usd": round(hindsight_total, 2),
+            "regret_usd": round(plan_total - hindsight_total, 2),
+            "regret_pct": round((plan_total - hindsight_total) / hindsight_total, 4)
+            if hindsight_total
+            else 0.0,
+            "note": "no recommendations last week"
+            if not result.height
+            else f"plans of {week - timedelta(days=7)}",
+        }
+    )

@@ -1,0 +1,90 @@
+"""One benchmark step per process, so that each one's peak memory is its own. Run by bench_*.py scripts.
+
+python -m benchmarks.steps ingest HOME FILE FORMAT     land + stage + merge every day (modeshift's code path)
+python -m benchmarks.steps bare-ingest FILE OUT        DuckDB alone: read the file, write Parquet
+python -m benchmarks.steps rollup HOME                 daily rollups of every merged day
+python -m benchmarks.steps bare-rollup HOME OUT        DuckDB alone: per-minute GROUP BY over the lake
+python -m benchmarks.steps weekly HOME                 weekly profiles (+ plans when present) of every week
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def _home(path: str):  # noqa: ANN202
+    os.environ["MODESHIFT_HOME"] = path
+    from pipelines.config import Settings
+    from pipelines.home import Home
+
+    home = Home(Path(path)).ensure()
+    return home, Settings.load(home)
+
+
+def ingest(home_dir: str, file: str, fmt: str) -> None:
+    """Land, stage and merge one file through modeshift's own functions (no Dagster run overhead)."""
+    from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.ingest.staging import stage_file
+    from pipelines.landing import land_file
+
+    home, settings = _home(home_dir)
+    landed, _ = land_file(home, Path(file), fmt, {})
+    stage_file(home, settings, landed)
+    for day in pending_days(home):
+        merge_day(home, day)
+
+
+def bare_ingest(file: str, out: str) -> None:
+    """DuckDB alone reading the file (JSON types auto-detected) and writing it as Parquet."""
+    import duckdb
+
+    con = duckdb.connect()
+    reader = "read_json" if ".jsonl" in file else "read_parquet"
+    con.sql(f"SELECT * FROM {reader}($f)", params={"f": file}).write_parquet(out)  # noqa: S608 - fixed names
+
+
+def rollup(home_dir: str) -> None:
+    """Daily rollups of every covered day."""
+    from pipelines.lineage import covered_days
+    from pipelines.rollups import rollup_day
+
+    home, settings = _home(home_dir)
+    for day in covered_days(home):
+        rollup_day(home, settings, day)
+
+
+def bare_rollup(home_dir: str, out: str) -> None:
+    """DuckDB alone: the per-endpoint-minute GROUP BY over the whole request lake."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.sql("SET TimeZone = 'UTC'")
+    lake = str(Path(home_dir) / "lake" / "requests" / "day=*" / "*.parquet")
+    con.sql(
+        "SELECT endpoint, model, date_trunc('minute', ts) AS minute, count(*) AS requests, "
+        "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens FROM read_parquet($f) GROUP BY ALL",
+        params={"f": lake},
+    ).write_parquet(out)
+
+
+def weekly(home_dir: str) -> None:
+    """Every weekly step of every week with data, through the same functions the assets call."""
+    from pipelines.lineage import weeks_with_data
+    from pipelines.weekly_profiles import compute_week_profiles
+
+    home, settings = _home(home_dir)
+    for week in weeks_with_data(home):
+        compute_week_profiles(home, settings, week)
+
+
+if __name__ == "__main__":
+    step, *arguments = sys.argv[1:]
+    {
+        "ingest": ingest,
+        "bare-ingest": bare_ingest,
+        "rollup": rollup,
+        "bare-rollup": bare_rollup,
+        "weekly": weekly,
+    }[step](*arguments)

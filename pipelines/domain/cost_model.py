@@ -1,0 +1,315 @@
+"""What serving one endpoint for one week costs under each plan (DOMAIN §6), minute by minute.
+
+A plan reserves R dedicated replicas for the covered hours and sends whatever demand they cannot serve
+(the *overflow*) to serverless at list prices; R = 0 is pure serverless. Units:
+
+* demand ``D_m``: weighted tokens per second in minute m, one input token = 1, one output token = w (``weighted_demand_tps``);
+* serverless cost ``S_m``: USD in minute m at list prices (``serverless_cost_usd``);
+* a replica sustains ``K`` weighted tokens/s (``replica_capacity_tps``) and is planned at ``u·K`` (target utilization).
+
+With capacity Cap = R·K·u the served fraction of minute m is φ_m = min(1, Cap / D_m) (1 when D_m = 0), the overflow
+costs O_m = (1 − φ_m)·S_m and total(R) = R·g·P·H + Σ_m O_m (g GPUs per replica at P USD per GPU-hour for H hours).
+
+Instead of re-scanning every minute for every R, the minutes are sorted once by demand: the overflow of a
+capacity ``c`` only involves the minutes with D_m > c, a suffix of the sorted order, and
+Σ_{D_m > c} (1 − c/D_m)·S_m = Σ S_m − c·Σ S_m/D_m over that suffix, read from precomputed suffix sums.
+Costing any R is then one binary search (O(log minutes)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SECONDS_PER_MINUTE = 60
+TOKENS_PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class DedicatedOffer:
+    """Dedicated replica economics of one model from the rate card (DOMAIN §5).
+
+    ``replica_capacity_tps`` is K, the weighted tokens per second one replica sustains at the target latency (a
+    rate-card assumption until calibrated); ``target_utilization`` is u, the share of K a plan counts on.
+    """
+
+    gpu_type: str
+    gpus_per_replica: int
+    usd_per_gpu_hour: float
+    replica_capacity_tps: float
+    target_utilization: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.gpus_per_replica < 1:
+            raise ValueError(f"gpus_per_replica must be >= 1, got {self.gpus_per_replica}")
+        if self.usd_per_gpu_hour < 0:
+            raise ValueError(f"usd_per_gpu_hour must be >= 0, got {self.usd_per_gpu_hour}")
+        if not self.replica_capacity_tps > 0:
+            raise ValueError(f"replica_capacity_tps must be > 0, got {self.replica_capacity_tps}")
+        if not 0 < self.target_utilization <= 1:
+            raise ValueError(f"target_utilization must be in (0, 1], got {self.target_utilization}")
+
+    @property
+    def replica_usd_per_hour(self) -> float:
+        """USD per hour of one replica: GPUs per replica × USD per GPU-hour."""
+        return self.gpus_per_replica * self.usd_per_gpu_hour
+
+    @property
+    def planned_replica_tps(self) -> float:
+        """Weighted tokens per second one replica is planned to serve: K·u."""
+        return self.replica_capacity_tps * self.target_utilization
+
+
+@dataclass(frozen=True)
+class PlanCost:
+    """Cost of R reserved replicas plus serverless overflow for one endpoint and week (USD, shares as fractions).
+
+    ``utilization`` = served weighted tokens / (R·K·60·minutes): measured against the *full* replica capacity K,
+    not the planned K·u, so a plan running exactly at its target shows u (e.g. 0.8) and 1.0 means the replicas
+    are saturated. None for R = 0 (nothing reserved). ``overflow_share`` = overflow weighted tokens / all weighted
+    tokens (0 when there is no demand; 1 for R = 0 with demand).
+    """
+
+    replicas: int
+    reserved_cost_usd: float
+    overflow_cost_usd: float
+    total_cost_usd: float
+    utilization: float | None
+    overflow_share: float
+
+
+class _SortedDemand:
+    """One week's per-minute demand and serverless cost, sorted once so any capacity is costed by binary search."""
+
+    def __init__(self, demand_tps: np.ndarray, serverless_cost: np.ndarray) -> None:
+        demand = np.asarray(demand_tps, dtype=np.float64)
+        cost = np.asarray(serverless_cost, dtype=np.float64)
+        if demand.shape != cost.shape or demand.ndim != 1:
+            raise ValueError(
+                f"demand_tps and serverless_cost must be 1-D arrays of the same length, "
+                f"got shapes {demand.shape} and {cost.shape}"
+            )
+        if not (np.all(np.isfinite(demand)) and np.all(np.isfinite(cost))):
+            raise ValueError("demand_tps and serverless_cost must be finite")
+        if np.any(demand < 0) or np.any(cost < 0):
+            raise ValueError("demand_tps and serverless_cost must be >= 0")
+        self.minutes = int(demand.size)
+        self.serverless_total_usd = float(cost.sum())
+        self.weighted_tokens_total = float(demand.sum()) * SECONDS_PER_MINUTE
+        self.max_demand_tps = float(demand.max()) if demand.size else 0.0
+        # Only minutes with D_m > 0 can overflow a capacity c >= 0 (D_m > c); keep those, ascending.
+        positive = demand > 0
+        order = np.argsort(demand[positive], kind="stable")
+        self._demand_asc = demand[positive][order]
+        cost_asc = cost[positive][order]
+        self._suffix_demand = _suffix_sums(self._demand_asc)
+        self._suffix_cost = _suffix_sums(cost_asc)
+        self._suffix_cost_per_demand = _suffix_sums(cost_asc / self._demand_asc)
+
+    def overflow(self, capacity_tps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(overflow cost in USD, overflow weighted tokens) for each reserved capacity in ``capacity_tps`` (tokens/s)."""
+        capacity = np.asarray(capacity_tps, dtype=np.float64)
+        first_above = np.searchsorted(self._demand_asc, capacity, side="right")
+        above = self._demand_asc.size - first_above
+        cost = self._suffix_cost[first_above] - capacity * self._suffix_cost_per_demand[first_above]
+        tokens_tps = self._suffix_demand[first_above] - capacity * above
+        # Clip the rounding noise of the subtraction (each term is >= 0 exactly).
+        return np.maximum(cost, 0.0), np.maximum(tokens_tps, 0.0) * SECONDS_PER_MINUTE
+
+
+def _suffix_sums(values: np.ndarray) -> np.ndarray:
+    """s[i] = Σ_{j >= i} values[j], with one extra trailing 0 (length n + 1)."""
+    out = np.zeros(values.size + 1, dtype=np.float64)
+    out[:-1] = np.cumsum(values[::-1])[::-1]
+    return out
+
+
+def _plan_costs(
+    replicas: np.ndarray, demand: _SortedDemand, offer: DedicatedOffer, covered_hours: float
+) -> dict[str, np.ndarray]:
+    """Cost columns of each replica count in ``replicas`` on the sorted demand (see ``total_cost_usd``).
+
+    ``utilization`` is NaN where R = 0.
+    """
+    replicas = np.asarray(replicas, dtype=np.int64)
+    if np.any(replicas < 0):
+        raise ValueError(f"replicas must be >= 0, got {replicas.min()}")
+    if covered_hours < 0:
+        raise ValueError(f"covered_hours must be >= 0, got {covered_hours}")
+    reserved = replicas * (offer.replica_usd_per_hour * covered_hours)
+    overflow_cost, overflow_tokens = demand.overflow(replicas * offer.planned_replica_tps)
+    # R = 0 sends every minute to serverless, including minutes with cost but no weighted demand (w = 0).
+    none_reserved = replicas == 0
+    overflow_cost[none_reserved] = demand.serverless_total_usd
+    overflow_tokens[none_reserved] = demand.weighted_tokens_total
+    all_tokens = demand.weighted_tokens_total
+    overflow_share = (
+        np.minimum(1.0, overflow_tokens / all_tokens) if all_tokens > 0 else np.zeros(replicas.size)
+    )
+    capacity_tokens = replicas * (offer.replica_capacity_tps * SECONDS_PER_MINUTE * demand.minutes)
+    served_tokens = np.maximum(0.0, all_tokens - overflow_tokens)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilization = np.where(capacity_tokens > 0, served_tokens / capacity_tokens, 0.0)
+    utilization[none_reserved] = np.nan
+    return {
+        "reserved_cost_usd": reserved.astype(np.float64),
+        "overflow_cost_usd": overflow_cost,
+        "total_cost_usd": reserved + overflow_cost,
+        "utilization": utilization,
+        "overflow_share": overflow_share,
+    }
+
+
+def _plan_cost(replicas: int, demand: _SortedDemand, offer: DedicatedOffer, covered_hours: float) -> PlanCost:
+    """Cost of ``replicas`` reserved replicas on the sorted demand, as one ``PlanCost``."""
+    columns = _plan_costs(np.array([replicas]), demand, offer, covered_hours)
+    utilization = float(columns["utilization"][0])
+    return PlanCost(
+        replicas=int(replicas),
+        reserved_cost_usd=float(columns["reserved_cost_usd"][0]),
+        overflow_cost_usd=float(columns["overflow_cost_usd"][0]),
+        total_cost_usd=float(columns["total_cost_usd"][0]),
+        utilization=None if np.isnan(utilization) else utilization,
+        overflow_share=float(columns["overflow_share"][0]),
+    )
+
+
+def weighted_demand_tps(
+    input_tokens: np.ndarray, output_tokens: np.ndarray, output_weight: float
+) -> np.ndarray:
+    """Weighted demand D_m = (in_m + w·out_m) / 60 in weighted tokens per second, one value per minute.
+
+    ``input_tokens`` and ``output_tokens`` are per-minute token counts of ok requests; ``output_weight`` is w.
+    """
+    if output_weight < 0:
+        raise ValueError(f"output_weight must be >= 0, got {output_weight}")
+    tokens_in = np.asarray(input_tokens, dtype=np.float64)
+    tokens_out = np.asarray(output_tokens, dtype=np.float64)
+    return (tokens_in + output_weight * tokens_out) / SECONDS_PER_MINUTE
+
+
+def serverless_cost_usd(
+    input_tokens: np.ndarray,
+    output_tokens: np.ndarray,
+    input_usd_per_mtok: float,
+    output_usd_per_mtok: float,
+) -> np.ndarray:
+    """Serverless list cost S_m in USD per minute: in_m·p_in + out_m·p_out, prices given per million tokens."""
+    tokens_in = np.asarray(input_tokens, dtype=np.float64)
+    tokens_out = np.asarray(output_tokens, dtype=np.float64)
+    return (tokens_in * input_usd_per_mtok + tokens_out * output_usd_per_mtok) / TOKENS_PER_MILLION
+
+
+def total_cost_usd(
+    replicas: int,
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    covered_hours: float,
+) -> PlanCost:
+    """Weekly cost (USD) of reserving ``replicas`` replicas for ``covered_hours`` hours plus serverless overflow.
+
+    ``demand_tps`` (weighted tokens/s) and ``serverless_cost`` (USD) hold one value per covered minute. Any
+    R >= 0 is accepted, including R above R_full (an over-provisioned current deployment: no overflow, idle
+    capacity still paid). total(0) is the serverless sum.
+    """
+    return _plan_cost(replicas, _SortedDemand(demand_tps, serverless_cost), offer, covered_hours)
+
+
+def full_coverage_replicas(max_demand_tps: float, offer: DedicatedOffer) -> int:
+    """R_full = ceil(max_m D_m / (K·u)): the fewest replicas that serve every minute with no overflow (0 if no demand)."""
+    if max_demand_tps <= 0:
+        return 0
+    per_replica = offer.planned_replica_tps
+    r_full = math.ceil(max_demand_tps / per_replica)
+    # Guard the division's rounding: the smallest R with R·K·u >= max D, computed the way capacity is.
+    while r_full > 1 and (r_full - 1) * per_replica >= max_demand_tps:
+        r_full -= 1
+    while r_full * per_replica < max_demand_tps:
+        r_full += 1
+    return r_full
+
+
+def plan_mode(r_star: int, r_full: int) -> str:
+    """Deployment mode of the cheapest plan: 'serverless' (R* = 0), 'dedicated' (R* = R_full) or 'hybrid'."""
+    if r_star == 0:
+        return "serverless"
+    if r_star == r_full:
+        return "dedicated"
+    return "hybrid"
+
+
+@dataclass(frozen=True, eq=False)
+class PlanCurve:
+    """The whole cost curve of one endpoint and week, R = 0..R_full, and the cheapest plan on it.
+
+    Arrays are indexed by R (``replicas[i] == i``). Money in USD per week; ``utilization`` is NaN at R = 0 (see
+    ``PlanCost``). ``r_star`` is the cheapest R (ties, within floating rounding, go to fewer replicas) and
+    ``mode`` its deployment mode. ``plan(R)`` costs any R >= 0 on the same traffic, also beyond R_full.
+    """
+
+    replicas: np.ndarray
+    reserved_cost_usd: np.ndarray
+    overflow_cost_usd: np.ndarray
+    total_cost_usd: np.ndarray
+    utilization: np.ndarray
+    overflow_share: np.ndarray
+    r_star: int
+    r_full: int
+    mode: str
+    offer: DedicatedOffer
+    covered_hours: float
+    _demand: _SortedDemand = field(repr=False)
+
+    def plan(self, replicas: int) -> PlanCost:
+        """Cost of ``replicas`` reserved replicas on this curve's traffic (any R >= 0)."""
+        return _plan_cost(replicas, self._demand, self.offer, self.covered_hours)
+
+    @property
+    def cheapest(self) -> PlanCost:
+        """The plan at R*."""
+        return self.plan(self.r_star)
+
+
+def _argmin_fewest(totals: np.ndarray) -> int:
+    """Index of the smallest total; totals within floating rounding (1e-9 relative) of it count as ties → lowest index."""
+    best = float(totals.min())
+    tolerance = 1e-9 * max(1.0, abs(best))
+    return int(np.flatnonzero(totals <= best + tolerance)[0])
+
+
+def plan_curve(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    covered_hours: float,
+) -> PlanCurve:
+    """Cost curve total(R) for R = 0..R_full on one week's per-minute demand (weighted tokens/s) and serverless cost (USD).
+
+    R_full = ceil(max D / (K·u)) (0 when there is no demand); R* = argmin total(R), fewer replicas on ties.
+    Cost: one sort of the minutes plus one vectorised binary search per R, O((minutes + R_full)·log minutes).
+    """
+    demand = _SortedDemand(demand_tps, serverless_cost)
+    r_full = full_coverage_replicas(demand.max_demand_tps, offer)
+    replicas = np.arange(r_full + 1, dtype=np.int64)
+    columns = _plan_costs(replicas, demand, offer, covered_hours)
+    r_star = _argmin_fewest(columns["total_cost_usd"])
+    return PlanCurve(
+        replicas=replicas,
+        **columns,
+        r_star=r_star,
+        r_full=r_full,
+        mode=plan_mode(r_star, r_full),
+        offer=offer,
+        covered_hours=float(covered_hours),
+        _demand=demand,
+    )
+
+
+def batch_cost_usd(serverless_cost_total: float, discount: float) -> float:
+    """Batch plan cost in USD: the week's serverless list cost × (1 − discount), discount a fraction in [0, 1]."""
+    if not 0 <= discount <= 1:
+        raise ValueError(f"batch discount must be in [0, 1], got {discount}")
+    return serverless_cost_total * (1.0 - discount)

@@ -1,0 +1,429 @@
+"""The weekly recommendation policy (DOMAIN §7): from one endpoint's costed plans to migrate / hold / stay.
+
+For one endpoint and week ``decide`` takes the cheapest plan (the *raw candidate*) among serverless, the R*
+replicas of the cost curve and batch (only for offline endpoints whose model offers it), costs the plan running
+today (the *current* plan), and recommends a move only when it saves enough money and the same raw mode has been
+seen for ``persistence_weeks`` weeks in a row. Otherwise the row holds (or stays) on the current plan and its
+reasons say why. Money is USD per week, shares and percentages are fractions.
+
+Conventions:
+* ``replicas`` is >= 1 exactly when the recommended mode is dedicated or hybrid and 0 otherwise; it is None only
+  on an unpriced row of a dedicated endpoint whose replica count is not declared.
+* ``utilization`` and ``overflow_share`` describe reserved capacity: None when the recommended plan reserves none.
+* ``confidence`` is 'medium' when the raw candidate's saving lies within a factor 2 of the threshold
+  (threshold/2 <= saving < 2·threshold), the zone where a small change of traffic flips the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from pipelines.domain.cost_model import (
+    DedicatedOffer,
+    PlanCurve,
+    batch_cost_usd,
+    total_cost_usd,
+)
+from pipelines.errors import ModeshiftError
+
+CURRENT_MODES = ("serverless", "dedicated", "batch")
+PLAN_MODES = ("serverless", "dedicated", "hybrid", "batch")
+RESERVED_MODES = ("dedicated", "hybrid")
+FULL_WEEK_DAYS = 7
+# Keys of the settings' ``policy`` section that other parts of modeshift read (not thresholds of this policy).
+_OTHER_POLICY_KEYS = frozenset({"default_target_utilization"})
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """Thresholds of the policy: minimum weekly saving in USD and as a fraction of current cost, weeks in a row."""
+
+    min_savings_usd_per_week: float = 50.0
+    min_savings_pct: float = 0.10
+    persistence_weeks: int = 2
+
+    def __post_init__(self) -> None:
+        if self.min_savings_usd_per_week < 0:
+            raise ModeshiftError(
+                f"policy.min_savings_usd_per_week must be >= 0, got {self.min_savings_usd_per_week}."
+            )
+        if not 0 <= self.min_savings_pct <= 1:
+            raise ModeshiftError(
+                f"policy.min_savings_pct must be a fraction in [0, 1], got {self.min_savings_pct}.",
+                "Write 10% as 0.10.",
+            )
+        if self.persistence_weeks < 1:
+            raise ModeshiftError(f"policy.persistence_weeks must be >= 1, got {self.persistence_weeks}.")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> PolicySettings:
+        """Settings from the ``policy`` section of the configuration; missing keys keep their default.
+
+        ``default_target_utilization`` (read by the rate card) is ignored here; any other unknown key is an error.
+        """
+        fields = {"min_savings_usd_per_week": float, "min_savings_pct": float, "persistence_weeks": int}
+        values: dict[str, Any] = {}
+        for key, value in (mapping or {}).items():
+            if key in _OTHER_POLICY_KEYS:
+                continue
+            if key not in fields:
+                raise ModeshiftError(f"policy.{key} is not a known setting.", f"Known: {', '.join(fields)}.")
+            values[key] = fields[key](value)
+        return cls(**values)
+
+
+@dataclass(frozen=True, eq=False)
+class EndpointWeekInput:
+    """Everything one endpoint-week decision needs.
+
+    * ``current_mode``: how the endpoint is served today ('serverless', 'dedicated' or 'batch').
+    * ``priced``: False when the model has no rate-card price; such endpoints are never recommended a move.
+    * ``serverless_cost_usd``: the week's serverless list cost total(0) (None when unpriced).
+    * ``curve``: the plan cost curve (None when unpriced or when the model has no dedicated offer).
+    * ``offer``: the model's dedicated offer (None when the rate card has none; taken from ``curve`` when omitted).
+    * ``batch_discount``: batch discount as a fraction; None when the model does not offer batch.
+    * ``declared_replicas``: replicas the deployments file declares for a dedicated endpoint (None: undeclared).
+    * ``history_raw_modes``: raw modes of the previous weeks, most recent first (None for a week without one);
+      may be shorter than persistence_weeks − 1.
+    * the profile fields (``stability_class``, ``baseline_ratio`` (P10/P50 of hourly tokens), ``burst_class``,
+      ``peak_to_mean``) only feed the reasons.
+    """
+
+    endpoint: str
+    model: str
+    week_start: date
+    current_mode: str
+    latency_class: str
+    coverage_days: int
+    covered_hours: float
+    priced: bool = True
+    serverless_cost_usd: float | None = None
+    curve: PlanCurve | None = None
+    offer: DedicatedOffer | None = None
+    batch_discount: float | None = None
+    declared_replicas: int | None = None
+    history_raw_modes: Sequence[str | None] = ()
+    stability_class: str | None = None
+    baseline_ratio: float | None = None
+    burst_class: str | None = None
+    peak_to_mean: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.current_mode not in CURRENT_MODES:
+            raise ValueError(f"current_mode must be one of {CURRENT_MODES}, got {self.current_mode!r}")
+        if self.declared_replicas is not None and self.declared_replicas < 1:
+            raise ValueError(f"declared_replicas must be >= 1 when given, got {self.declared_replicas}")
+        if self.batch_discount is not None and not 0 <= self.batch_discount <= 1:
+            raise ValueError(f"batch_discount must be in [0, 1], got {self.batch_discount}")
+        if self.priced and self.serverless_cost_usd is None:
+            raise ValueError("a priced endpoint needs serverless_cost_usd")
+        if self.curve is not None:
+            if self.offer is None:
+                object.__setattr__(self, "offer", self.curve.offer)
+            elif self.offer != self.curve.offer:
+                raise ValueError("offer differs from the offer the curve was computed with")
+        if self.curve is not None and self.serverless_cost_usd is not None:
+            curve_zero = float(self.curve.total_cost_usd[0])
+            if abs(curve_zero - self.serverless_cost_usd) > 1e-6 * max(1.0, abs(curve_zero)):
+                raise ValueError(
+                    f"serverless_cost_usd {self.serverless_cost_usd} differs from the curve's total(0) {curve_zero}"
+                )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the ``recommendations`` table (DOMAIN §7); money in USD per week, shares as fractions."""
+
+    week_start: date
+    endpoint: str
+    model: str
+    current_mode: str
+    raw_mode: str | None
+    recommended_mode: str
+    action: str
+    replicas: int | None
+    gpu_type: str | None
+    current_cost_usd: float | None
+    recommended_cost_usd: float | None
+    savings_usd: float | None
+    savings_pct: float | None
+    utilization: float | None
+    overflow_share: float | None
+    batch_upper_bound_savings_usd: float | None
+    confidence: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A costed plan: mode, replicas (0 unless reserved), weekly cost and the reserved-capacity figures."""
+
+    mode: str
+    replicas: int
+    cost_usd: float
+    utilization: float | None = None
+    overflow_share: float | None = None
+
+
+def format_usd(amount: float) -> str:
+    """Money for reasons: ``$1,240`` from $100 up (whole dollars, thousands separated), ``$12.34`` below."""
+    sign = "-" if amount < 0 else ""
+    magnitude = abs(amount)
+    if round(magnitude, 2) < 100:
+        return f"{sign}${magnitude:.2f}"
+    return f"{sign}${magnitude:,.0f}"
+
+
+def _plural(count: int, word: str) -> str:
+    """``1 week`` / ``2 weeks``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def cost_of_plan(
+    mode: str,
+    replicas: int,
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer | None,
+    covered_hours: float,
+    batch_discount: float | None,
+) -> float:
+    """Weekly cost in USD of a given plan on a week's per-minute traffic (used by the backtest).
+
+    'serverless' → Σ S_m; 'batch' → Σ S_m·(1 − discount); 'dedicated' / 'hybrid' → total(replicas) with serverless
+    overflow. ``demand_tps`` in weighted tokens/s and ``serverless_cost`` in USD, one value per covered minute.
+    """
+    if mode == "serverless":
+        return float(np.asarray(serverless_cost, dtype=np.float64).sum())
+    if mode == "batch":
+        if batch_discount is None:
+            raise ValueError("a batch plan needs the model's batch discount")
+        return batch_cost_usd(float(np.asarray(serverless_cost, dtype=np.float64).sum()), batch_discount)
+    if mode in RESERVED_MODES:
+        if offer is None:
+            raise ValueError(f"a {mode} plan needs the model's dedicated offer")
+        return total_cost_usd(replicas, demand_tps, serverless_cost, offer, covered_hours).total_cost_usd
+    raise ValueError(f"unknown plan mode {mode!r}; expected one of {PLAN_MODES}")
+
+
+def _reserved_plan(curve: PlanCurve, replicas: int, mode: str) -> _Plan:
+    """The plan of ``replicas`` replicas on ``curve`` labelled ``mode``."""
+    cost = curve.plan(replicas)
+    return _Plan(mode, replicas, cost.total_cost_usd, cost.utilization, cost.overflow_share)
+
+
+def _raw_candidate(inp: EndpointWeekInput, serverless: float) -> _Plan:
+    """Cheapest of serverless, the R* plan and (offline endpoints only) batch; ties keep that order."""
+    plans = [_Plan("serverless", 0, serverless)]
+    if inp.curve is not None and inp.curve.r_star > 0:
+        plans.append(_reserved_plan(inp.curve, inp.curve.r_star, inp.curve.mode))
+    if inp.batch_discount is not None and inp.latency_class == "offline":
+        plans.append(_Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount)))
+    return min(plans, key=lambda plan: plan.cost_usd)
+
+
+def _current_plan(inp: EndpointWeekInput, serverless: float, reasons: list[str]) -> _Plan | None:
+    """The plan running today, costed on this week's traffic; None when it cannot be priced."""
+    if inp.current_mode == "serverless":
+        return _Plan("serverless", 0, serverless)
+    if inp.current_mode == "batch":
+        if inp.batch_discount is None:
+            reasons.append(
+                f"model {inp.model} offers no batch in the rate card; the current cost assumes serverless prices"
+            )
+            return _Plan("batch", 0, serverless)
+        return _Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount))
+    if inp.curve is None:
+        return None
+    if inp.declared_replicas is not None:
+        return _reserved_plan(inp.curve, inp.declared_replicas, "dedicated")
+    assumed = max(1, inp.curve.r_full)
+    reasons.append(
+        f"no replica count declared for {inp.endpoint}; the current cost assumes {_plural(assumed, 'replica')} "
+        f"(enough for the peak minute)"
+    )
+    return _reserved_plan(inp.curve, assumed, "dedicated")
+
+
+def _same_plan(current: _Plan, raw: _Plan) -> bool:
+    """Whether the raw candidate is the plan already running (reserved plans: same replica count)."""
+    if current.mode in RESERVED_MODES and raw.mode in RESERVED_MODES:
+        return current.replicas == raw.replicas
+    return current.mode == raw.mode
+
+
+def _weeks_in_a_row(raw_mode: str, history: Sequence[str | None]) -> int:
+    """Weeks in a row, this one included, whose raw mode was ``raw_mode``."""
+    seen = 1
+    for mode in history:
+        if mode != raw_mode:
+            break
+        seen += 1
+    return seen
+
+
+def _profile_reasons(inp: EndpointWeekInput) -> list[str]:
+    """Traffic-shape sentences: baseline stability and burstiness, with their numbers."""
+    reasons = []
+    if inp.stability_class is not None and inp.baseline_ratio is not None:
+        reasons.append(
+            f"{inp.stability_class} baseline: P10/P50 = {inp.baseline_ratio:.2f} over {inp.covered_hours:g} h"
+        )
+    if inp.burst_class is not None and inp.peak_to_mean is not None:
+        reasons.append(f"{inp.burst_class}: peak/mean = {inp.peak_to_mean:.1f}")
+    return reasons
+
+
+def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
+    """``4 replicas of 2×H100-80GB at 81% utilization`` / ``batch at 50% off`` / ``serverless``."""
+    if plan.mode in RESERVED_MODES and inp.offer is not None:
+        offer = inp.offer
+        text = (
+            f"{_plural(plan.replicas, 'replica')} of {offer.gpus_per_replica}×{offer.gpu_type} at "
+            f"{plan.utilization or 0.0:.0%} utilization"
+        )
+        if plan.mode == "hybrid" or (plan.overflow_share or 0.0) > 0:
+            text += f" ({plan.overflow_share or 0.0:.0%} of weighted tokens overflowing to serverless)"
+        return text
+    if plan.mode == "batch" and inp.batch_discount is not None:
+        return f"batch at {inp.batch_discount:.0%} off"
+    return plan.mode
+
+
+def _candidate_sentence(inp: EndpointWeekInput, raw: _Plan, current: _Plan) -> str:
+    """What the raw candidate is, what it costs and what it saves against the current plan."""
+    saving = current.cost_usd - raw.cost_usd
+    if _same_plan(current, raw):
+        return f"the current plan, {_describe_plan(inp, current)}, is already the cheapest at {format_usd(current.cost_usd)}/week"
+    if saving <= 0:
+        return f"cheapest plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week"
+    share = saving / current.cost_usd
+    outcome = f"save {format_usd(saving)}/week ({share:.0%})"
+    if raw.mode == "serverless" and current.mode == "dedicated":
+        return f"move back to serverless: would {outcome}"
+    if raw.mode in RESERVED_MODES:
+        return f"{_describe_plan(inp, raw)} {outcome}"
+    return f"{_describe_plan(inp, raw)} would {outcome}"
+
+
+def _unpriced(inp: EndpointWeekInput, why: str) -> Decision:
+    """A row for an endpoint that cannot be costed: it stays on its current mode and is never recommended a move."""
+    replicas: int | None = 0
+    if inp.current_mode == "dedicated":
+        replicas = inp.declared_replicas
+    return Decision(
+        week_start=inp.week_start,
+        endpoint=inp.endpoint,
+        model=inp.model,
+        current_mode=inp.current_mode,
+        raw_mode=None,
+        recommended_mode=inp.current_mode,
+        action="stay",
+        replicas=replicas,
+        gpu_type=inp.offer.gpu_type if inp.offer is not None and inp.current_mode == "dedicated" else None,
+        current_cost_usd=None,
+        recommended_cost_usd=None,
+        savings_usd=None,
+        savings_pct=None,
+        utilization=None,
+        overflow_share=None,
+        batch_upper_bound_savings_usd=None,
+        confidence="low",
+        reasons=[why],
+    )
+
+
+def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
+    """The recommendation for one endpoint and week (DOMAIN §7), costs in USD per week.
+
+    'stay' when the raw candidate is the current plan; 'migrate' when it saves at least
+    max(min_savings_usd_per_week, min_savings_pct × current cost) and its mode was the raw mode for
+    ``persistence_weeks`` weeks in a row; 'hold' otherwise. On hold and stay the recommended plan is the current
+    one and the saving is 0; the reasons carry the raw candidate and why it is held.
+    """
+    if not inp.priced or inp.serverless_cost_usd is None:
+        return _unpriced(inp, f"model {inp.model} has no price in the rate card; not recommended")
+    serverless = inp.serverless_cost_usd
+    reasons = _profile_reasons(inp)
+    current = _current_plan(inp, serverless, reasons)
+    if current is None:
+        return _unpriced(
+            inp,
+            f"model {inp.model} has no dedicated (GPU) price in the rate card; the current plan cannot be costed",
+        )
+    if inp.curve is None:
+        reasons.append(
+            f"model {inp.model} has no dedicated (GPU) price in the rate card; dedicated not considered"
+        )
+    raw = _raw_candidate(inp, serverless)
+    reasons.append(_candidate_sentence(inp, raw, current))
+
+    saving = current.cost_usd - raw.cost_usd
+    threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
+    needed = settings.persistence_weeks
+    seen = _weeks_in_a_row(raw.mode, inp.history_raw_modes)
+    if _same_plan(current, raw):
+        action = "stay"
+    elif saving >= threshold and seen >= needed:
+        action = "migrate"
+    else:
+        action = "hold"
+        if saving < 0:
+            reasons.append(f"held: it would cost {format_usd(-saving)} more than the current plan")
+        elif saving < threshold:
+            reasons.append(f"held: saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
+        if seen < needed:
+            reasons.append(f"held: needs {_plural(needed, 'week')} in a row, seen {seen}")
+
+    batch_upper_bound: float | None = None
+    if inp.batch_discount is not None and inp.latency_class != "offline":
+        batch_upper_bound = max(0.0, current.cost_usd - batch_cost_usd(serverless, inp.batch_discount))
+        if batch_upper_bound > 0:
+            reasons.append(
+                f"batch would save up to {format_usd(batch_upper_bound)}/week "
+                f"but the endpoint is {inp.latency_class}"
+            )
+
+    recommended = raw if action == "migrate" else current
+    if recommended.mode in RESERVED_MODES and inp.offer is not None:
+        reasons.append(
+            f"replica capacity {inp.offer.replica_capacity_tps:,.0f} weighted tokens/s is a rate-card assumption "
+            f"until calibrated"
+        )
+    confidence = "high"
+    if action != "stay" and threshold / 2 <= saving < 2 * threshold:
+        confidence = "medium"
+    if inp.coverage_days < FULL_WEEK_DAYS:
+        confidence = "low"
+        reasons.append(f"low confidence: only {inp.coverage_days} of {FULL_WEEK_DAYS} days have data")
+    earlier = len(inp.history_raw_modes)
+    if earlier < needed - 1:
+        confidence = "low"
+        reasons.append(f"low confidence: {_plural(earlier, 'earlier week')} of history, {needed - 1} needed")
+
+    savings = current.cost_usd - recommended.cost_usd
+    return Decision(
+        week_start=inp.week_start,
+        endpoint=inp.endpoint,
+        model=inp.model,
+        current_mode=inp.current_mode,
+        raw_mode=raw.mode,
+        recommended_mode=recommended.mode,
+        action=action,
+        replicas=recommended.replicas,
+        gpu_type=inp.offer.gpu_type if recommended.mode in RESERVED_MODES and inp.offer is not None else None,
+        current_cost_usd=current.cost_usd,
+        recommended_cost_usd=recommended.cost_usd,
+        savings_usd=savings,
+        savings_pct=savings / current.cost_usd if current.cost_usd > 0 else 0.0,
+        utilization=recommended.utilization if recommended.mode in RESERVED_MODES else None,
+        overflow_share=recommended.overflow_share if recommended.mode in RESERVED_MODES else None,
+        batch_upper_bound_savings_usd=batch_upper_bound,
+        confidence=confidence,
+        reasons=reasons,
+    )

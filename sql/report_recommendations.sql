@@ -1,0 +1,17 @@
+-- The recommendations of one week ($week_start), largest savings first, for `modeshift report`.
+SELECT
+    endpoint,
+    current_mode,
+    raw_mode,
+    recommended_mode,
+    action,
+    replicas,
+    current_cost_usd,
+    recommended_cost_usd,
+    savings_usd,
+    savings_pct,
+    confidence,
+    reasons
+FROM recommendations
+WHERE week_start = CAST($week_start AS DATE)
+ORDER BY savings_usd DESC NULLS LAST, current_cost_usd DESC NULLS LAST, endpoint

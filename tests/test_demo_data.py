@@ -1,0 +1,354 @@
+"""The demo generator: reproducible files in the canonical format, planted canaries, midnight crossing, ground truth.
+
+Generated at a small scale (0.02, about 40 000 rows) so every test is fast; the expectations in the ground truth
+are for scale 1 and are only checked here for not depending on the scale.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipelines.demo_data import (
+    API_KEY_PREFIX,
+    CANARY,
+    MINUTES,
+    MODEL_8B,
+    MODEL_70B,
+    MODEL_405B,
+    MODEL_UNPRICED,
+    ROW_KEYS,
+    RUN_KEYS,
+    BusinessHours,
+    DemoManifest,
+    FlashCrowds,
+    NightlyWindow,
+    SporadicHours,
+    endpoint_designs,
+    expected_outcomes,
+    generate_demo,
+    midnight_rows,
+)
+
+SCALE = 0.02
+ISO_MS_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+FIRST_DAY = date(2026, 10, 26)
+ALL_DAYS = [FIRST_DAY + timedelta(days=i) for i in range(21)]
+# Serverless list prices of the shipped rate card, USD per million tokens (input = output for these models).
+PRICE_PER_MTOK = {MODEL_8B: 0.18, MODEL_70B: 0.88, MODEL_405B: 3.50}
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """Every JSON line of a gzip file, parsed."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _ts(row: dict[str, Any]) -> datetime:
+    return datetime.strptime(row["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoManifest:
+    return generate_demo(tmp_path_factory.mktemp("demo"), scale=SCALE)
+
+
+@pytest.fixture(scope="module")
+def rows_by_file(demo: DemoManifest) -> dict[str, list[dict[str, Any]]]:
+    return {path.name: _read_rows(path) for path in demo.files}
+
+
+@pytest.fixture(scope="module")
+def all_rows(rows_by_file: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [row for rows in rows_by_file.values() for row in rows]
+
+
+# --- reproducibility ------------------------------------------------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_files(demo: DemoManifest, tmp_path: Path) -> None:
+    again = generate_demo(tmp_path / "again", scale=SCALE)
+    assert [p.name for p in again.files] == [p.name for p in demo.files]
+    for first, second in zip(demo.files, again.files, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+    assert again.ground_truth_path.read_bytes() == demo.ground_truth_path.read_bytes()
+
+
+def test_a_different_seed_changes_every_file(demo: DemoManifest, tmp_path: Path) -> None:
+    other = generate_demo(tmp_path / "other", seed=7, scale=SCALE)
+    for first, second in zip(demo.files, other.files, strict=True):
+        assert gzip.decompress(first.read_bytes()) != gzip.decompress(second.read_bytes()), first.name
+
+
+def test_scale_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="scale"):
+        generate_demo(tmp_path, scale=0.0)
+
+
+# --- files and rows ---------------------------------------------------------------------------------------------
+
+
+def test_one_file_per_day_for_three_iso_weeks(demo: DemoManifest) -> None:
+    assert [p.name for p in demo.files] == [f"requests-{day.isoformat()}.jsonl.gz" for day in ALL_DAYS]
+    assert ALL_DAYS[0].isoweekday() == 1 and ALL_DAYS[-1] == date(2026, 11, 15)
+    assert all(path.exists() for path in demo.files)
+
+
+def test_rows_counted_in_manifest_and_ground_truth(
+    demo: DemoManifest, all_rows: list[dict[str, Any]]
+) -> None:
+    assert demo.rows == len(all_rows) == demo.ground_truth["rows"]
+    assert demo.ground_truth["rows_by_endpoint"] == dict(
+        sorted(Counter(r["endpoint"] for r in all_rows).items())
+    )
+    assert json.loads(demo.ground_truth_path.read_text()) == demo.ground_truth
+
+
+def test_every_row_has_exactly_the_canonical_keys(all_rows: list[dict[str, Any]]) -> None:
+    assert all(list(row) == list(ROW_KEYS) for row in all_rows)
+
+
+def test_every_value_is_valid(all_rows: list[dict[str, Any]]) -> None:
+    designs = {design.name: design for design in endpoint_designs()}
+    start, end = datetime(2026, 10, 26, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC)
+    for row in all_rows:
+        design = designs[row["endpoint"]]
+        assert ISO_MS_UTC.match(row["ts"]) and start <= _ts(row) < end, row
+        assert row["model"] == design.model and row["client"] == design.client
+        assert row["deployment_mode"] == design.deployment_mode
+        for key in ("input_tokens", "output_tokens", "cached_input_tokens"):
+            assert isinstance(row[key], int) and row[key] >= 0, row
+        assert row["input_tokens"] >= 1 and row["cached_input_tokens"] <= row["input_tokens"]
+        assert isinstance(row["ok"], bool) and row["stream"] in (True, False, None)
+        assert row["interactive"] in (True, False, None)
+        assert isinstance(row["latency_ms"], float) and row["latency_ms"] > 0
+        if row["ok"]:
+            assert row["output_tokens"] >= 1
+        else:
+            assert row["output_tokens"] == 0
+        streamed_answer = row["ok"] and row["stream"] is True
+        assert (row["ttft_ms"] is not None) == streamed_answer, row
+        if streamed_answer:
+            assert 0 < row["ttft_ms"] <= row["latency_ms"]
+
+
+def test_billed_cost_is_the_list_price_of_ok_requests(all_rows: list[dict[str, Any]]) -> None:
+    billed = [row for row in all_rows if row["billed_cost_usd"] is not None]
+    assert billed, "some endpoints carry billed_cost_usd"
+    for row in billed:
+        price = PRICE_PER_MTOK[row["model"]] / 1e6
+        expected = (row["input_tokens"] + row["output_tokens"]) * price if row["ok"] else 0.0
+        assert row["billed_cost_usd"] == pytest.approx(expected, abs=1e-9)
+    unbilled = {row["endpoint"] for row in all_rows if row["billed_cost_usd"] is None}
+    assert "legacy-dedicated" in unbilled and "tail-04" in unbilled
+
+
+def test_failure_share_per_large_endpoint_is_near_its_design(all_rows: list[dict[str, Any]]) -> None:
+    assert all(0.005 <= design.error_rate <= 0.02 for design in endpoint_designs())
+    counts = Counter(row["endpoint"] for row in all_rows)
+    failures = Counter(row["endpoint"] for row in all_rows if not row["ok"])
+    for design in endpoint_designs():
+        n = counts[design.name]
+        if n < 2000:
+            continue
+        sd = (design.error_rate * (1 - design.error_rate) / n) ** 0.5
+        assert abs(failures[design.name] / n - design.error_rate) < 5 * sd, design.name
+
+
+def test_request_ids_are_unique(all_rows: list[dict[str, Any]]) -> None:
+    ids = [row["request_id"] for row in all_rows]
+    assert len(set(ids)) == len(ids)
+
+
+def test_request_ids_differ_between_scales(demo: DemoManifest, tmp_path: Path) -> None:
+    other = generate_demo(tmp_path, scale=SCALE * 2)
+    first = {row["request_id"] for row in _read_rows(demo.files[0])}
+    assert first.isdisjoint(row["request_id"] for row in _read_rows(other.files[0]))
+
+
+def test_rows_in_each_file_are_in_time_order(rows_by_file: dict[str, list[dict[str, Any]]]) -> None:
+    for name, rows in rows_by_file.items():
+        stamps = [_ts(row) for row in rows]
+        assert stamps == sorted(stamps), name
+
+
+# --- planted cases ----------------------------------------------------------------------------------------------
+
+
+def test_midnight_crossing_rows_sit_in_the_last_file_of_week_one(
+    demo: DemoManifest, rows_by_file: dict[str, list[dict[str, Any]]]
+) -> None:
+    crossing = demo.ground_truth["midnight_crossing"]
+    assert crossing == {
+        "file": "requests-2026-11-01.jsonl.gz",
+        "day": "2026-11-02",
+        "rows": midnight_rows(SCALE),
+    }
+    for day in ALL_DAYS:
+        name = f"requests-{day.isoformat()}.jsonl.gz"
+        days_in_file = Counter(_ts(row).date() for row in rows_by_file[name])
+        if day == date(2026, 11, 1):
+            assert days_in_file[date(2026, 11, 2)] == crossing["rows"] == 5
+            assert set(days_in_file) == {day, date(2026, 11, 2)}
+        else:
+            assert set(days_in_file) == {day}, name
+    moved = [
+        _ts(r) for r in rows_by_file["requests-2026-11-01.jsonl.gz"] if _ts(r).date() == date(2026, 11, 2)
+    ]
+    rest = [_ts(r) for r in rows_by_file["requests-2026-11-02.jsonl.gz"]]
+    assert max(moved) <= min(rest), "the moved rows are the first requests of the next day"
+
+
+def test_midnight_rows_is_about_100_at_full_scale() -> None:
+    assert midnight_rows(1.0) == 100 and midnight_rows(0.5) == 50 and midnight_rows(0.001) == 5
+
+
+def test_privacy_canaries_are_planted_in_the_raw_files(
+    demo: DemoManifest, all_rows: list[dict[str, Any]]
+) -> None:
+    assert demo.ground_truth["canary"] == CANARY == "CANARY-7f3a"
+    assert all(CANARY.encode() in gzip.decompress(path.read_bytes()) for path in demo.files)
+    planted = [row for row in all_rows if row["prompt"] is not None]
+    assert 0.007 < len(planted) / len(all_rows) < 0.013
+    for row in planted:
+        assert CANARY in row["prompt"] and CANARY in row["completion"]
+        assert re.fullmatch(re.escape(API_KEY_PREFIX) + "[0-9a-f]{32}", row["api_key"])
+    others = [row for row in all_rows if row["prompt"] is None]
+    assert all(row["completion"] is None and row["api_key"] is None for row in others)
+
+
+# --- the designed shapes --------------------------------------------------------------------------------------
+
+
+def _minute(day: int, hour: int, minute: int = 0) -> int:
+    """Minute index of day ``day`` (0 = Monday 2026-10-26) at hour:minute UTC."""
+    return day * 1440 + hour * 60 + minute
+
+
+def test_business_hours_shape() -> None:
+    shape = BusinessHours(per_minute=12.0, floor_per_minute=0.5)
+    minutes = np.array([_minute(0, 8), _minute(0, 17, 59), _minute(0, 18), _minute(4, 12), _minute(5, 12)])
+    assert shape.rates(minutes, np.random.default_rng(0)).tolist() == [12.0, 12.0, 0.5, 12.0, 0.5]
+
+
+def test_nightly_window_shape() -> None:
+    minutes = np.array([_minute(2, 0, 59), _minute(2, 1), _minute(6, 2, 59), _minute(6, 3)])
+    assert NightlyWindow(per_minute=40.0).rates(minutes, np.random.default_rng(0)).tolist() == [0, 40, 40, 0]
+
+
+def test_flash_crowds_are_30_to_80_times_the_base_rate() -> None:
+    shape = FlashCrowds(per_minute=2.0, amplitude=0.0, weekly_growth=1.0, crowds_per_week=3)
+    rates = shape.rates(np.arange(MINUTES), np.random.default_rng(1))
+    crowd_minutes = rates > 2.0
+    assert 3 * 3 * 10 <= crowd_minutes.sum() <= 3 * 3 * 30  # up to 9 crowds of 10-30 min (overlaps merge)
+    assert rates[crowd_minutes].min() >= 60.0 and rates[crowd_minutes].max() <= 160.0
+    assert np.all(rates[~crowd_minutes] == 2.0)
+
+
+def test_sporadic_hours_are_weekday_working_hours_only() -> None:
+    rates = SporadicHours(per_hour=12.0).rates(np.arange(MINUTES), np.random.default_rng(2))
+    active_hours = np.flatnonzero(rates.reshape(-1, 60)[:, 0] > 0)
+    assert 3 * 2 <= active_hours.size <= 3 * 4 * 3
+    assert np.all((active_hours // 24) % 7 < 5)
+    assert np.all((active_hours % 24 >= 9) & (active_hours % 24 < 17))
+    assert np.all(rates[rates > 0] == pytest.approx(0.2))
+
+
+def test_designed_volume_is_between_one_and_two_and_a_half_million_rows() -> None:
+    minutes = np.arange(MINUTES)
+    expected = sum(
+        design.shape.rates(minutes, np.random.default_rng([20261026, i, 0])).sum()
+        for i, design in enumerate(endpoint_designs())
+    )
+    assert 1.0e6 <= expected <= 2.5e6
+
+
+def test_generated_rows_follow_the_designed_windows(all_rows: list[dict[str, Any]]) -> None:
+    nightly = [_ts(row) for row in all_rows if row["endpoint"] == "nightly-summarize"]
+    assert nightly and all(1 <= ts.hour < 3 for ts in nightly)
+    internal = [_ts(row) for row in all_rows if row["endpoint"] == "internal-tool"]
+    assert all(ts.isoweekday() <= 5 and 9 <= ts.hour < 17 for ts in internal)
+    offline = [row for row in all_rows if row["endpoint"] == "nightly-summarize"]
+    assert all(row["stream"] is False and row["interactive"] is False for row in offline)
+
+
+# --- ground truth -----------------------------------------------------------------------------------------------
+
+
+def test_ground_truth_expectations_do_not_depend_on_scale(demo: DemoManifest, tmp_path: Path) -> None:
+    bigger = generate_demo(tmp_path, scale=SCALE * 1.5)
+    assert bigger.rows > demo.rows
+
+    def expectations(truth: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in truth.items() if key not in RUN_KEYS}
+
+    assert expectations(bigger.ground_truth) == expectations(demo.ground_truth)
+    assert demo.ground_truth["scale"] == SCALE and bigger.ground_truth["scale"] == SCALE * 1.5
+
+
+def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) -> None:
+    truth = demo.ground_truth
+    assert truth["weeks"] == ["2026-10-26", "2026-11-02", "2026-11-09"]
+    assert truth["days"] == [day.isoformat() for day in ALL_DAYS]
+    assert truth["endpoints"] == json.loads(json.dumps(expected_outcomes()))
+    names = set(truth["endpoints"])
+    assert names == set(truth["design_notes"]) == set(truth["rows_by_endpoint"])
+    assert {f"tail-{i:02d}" for i in range(10)} <= names
+    assert len(names) == 17
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "model", "current_mode", "recommended"),
+    [
+        ("chat-api", MODEL_70B, "serverless", ["dedicated", "hybrid"]),
+        ("support-agent", MODEL_70B, "serverless", "serverless"),
+        ("launch-feature", MODEL_8B, "serverless", "serverless"),
+        ("nightly-summarize", MODEL_70B, "serverless", "batch"),
+        ("voice-agent", MODEL_8B, "serverless", ["dedicated", "hybrid"]),
+        ("internal-tool", MODEL_405B, "serverless", "serverless"),
+        ("legacy-dedicated", MODEL_70B, "dedicated", "serverless"),
+        ("tail-04", MODEL_UNPRICED, "serverless", "unpriced"),
+    ],
+)
+def test_ground_truth_states_the_brief_for_each_shape(
+    demo: DemoManifest, endpoint: str, model: str, current_mode: str, recommended: str | list[str]
+) -> None:
+    entry = demo.ground_truth["endpoints"][endpoint]
+    assert (entry["model"], entry["current_mode"], entry["expected_recommended_mode"]) == (
+        model,
+        current_mode,
+        recommended,
+    )
+
+
+def test_only_the_offline_endpoint_is_expected_to_go_to_batch(demo: DemoManifest) -> None:
+    for name, entry in demo.ground_truth["endpoints"].items():
+        if entry["expected_recommended_mode"] == "batch":
+            assert entry["latency_class"] == "offline", name
+    unpriced = [n for n, e in demo.ground_truth["endpoints"].items() if e["model"] == MODEL_UNPRICED]
+    assert unpriced == ["tail-04"]
+
+
+def test_design_notes_agree_with_the_expected_modes(demo: DemoManifest) -> None:
+    """The informational notes (scale 1) must tell the same story as the expectations, and R* <= R_full."""
+    for name, note in demo.ground_truth["design_notes"].items():
+        expected = demo.ground_truth["endpoints"][name]["expected_recommended_mode"]
+        acceptable = expected if isinstance(expected, list) else [expected]
+        assert note["raw_mode"] in acceptable, name
+        if note["r_star"] is not None:
+            assert all(0 <= r <= full for r, full in zip(note["r_star"], note["r_full"], strict=True))
+            assert all(
+                cheapest <= serverless + 1e-9
+                for cheapest, serverless in zip(
+                    note["cheapest_plan_usd_per_week"], note["serverless_usd_per_week"], strict=True
+                )
+            )
+    assert 1.0e6 <= sum(note["rows"] for note in demo.ground_truth["design_notes"].values()) <= 2.5e6
