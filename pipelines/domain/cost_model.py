@@ -12,8 +12,9 @@ costs O_m = (1 − φ_m)·S_m and total(R) = R·g·P·H + Σ_m O_m (g GPUs per r
 
 Instead of re-scanning every minute for every R, the minutes are sorted once by demand: the overflow of a
 capacity ``c`` only involves the minutes with D_m > c, a suffix of the sorted order, and
-Σ_{D_m > c} (1 − c/D_m)·S_m = Σ S_m − c·Σ S_m/D_m over that suffix, read from precomputed suffix sums.
-Costing any R is then one binary search (O(log minutes)).
+Σ_{D_m > c} (1 − c/D_m)·S_m = Σ S_m − c·Σ S_m/D_m over that suffix, read from precomputed suffix sums (the
+served tokens Σ min(D_m, c) likewise from prefix sums). Costing any R is then one binary search (O(log minutes)),
+and the whole curve one vectorised search over R = 0..R_full.
 """
 
 from __future__ import annotations
@@ -97,26 +98,31 @@ class _SortedDemand:
             raise ValueError("demand_tps and serverless_cost must be >= 0")
         self.minutes = int(demand.size)
         self.serverless_total_usd = float(cost.sum())
-        self.weighted_tokens_total = float(demand.sum()) * SECONDS_PER_MINUTE
         self.max_demand_tps = float(demand.max()) if demand.size else 0.0
         # Only minutes with D_m > 0 can overflow a capacity c >= 0 (D_m > c); keep those, ascending.
         positive = demand > 0
         order = np.argsort(demand[positive], kind="stable")
         self._demand_asc = demand[positive][order]
         cost_asc = cost[positive][order]
-        self._suffix_demand = _suffix_sums(self._demand_asc)
+        self._prefix_demand = np.concatenate(([0.0], np.cumsum(self._demand_asc)))
+        # Summed in the same order as the served tokens, so a plan with no overflow serves exactly all of it.
+        self.weighted_tokens_total = float(self._prefix_demand[-1]) * SECONDS_PER_MINUTE
         self._suffix_cost = _suffix_sums(cost_asc)
         self._suffix_cost_per_demand = _suffix_sums(cost_asc / self._demand_asc)
 
-    def overflow(self, capacity_tps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(overflow cost in USD, overflow weighted tokens) for each reserved capacity in ``capacity_tps`` (tokens/s)."""
+    def overflow_and_served(self, capacity_tps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(overflow cost in USD, served weighted tokens) for each reserved capacity in ``capacity_tps`` (tokens/s).
+
+        Served tokens are Σ_m min(D_m, c)·60, a sum of non-negative terms (no cancellation), so the utilization
+        built from them never exceeds u by rounding.
+        """
         capacity = np.asarray(capacity_tps, dtype=np.float64)
         first_above = np.searchsorted(self._demand_asc, capacity, side="right")
         above = self._demand_asc.size - first_above
         cost = self._suffix_cost[first_above] - capacity * self._suffix_cost_per_demand[first_above]
-        tokens_tps = self._suffix_demand[first_above] - capacity * above
-        # Clip the rounding noise of the subtraction (each term is >= 0 exactly).
-        return np.maximum(cost, 0.0), np.maximum(tokens_tps, 0.0) * SECONDS_PER_MINUTE
+        served_tps = self._prefix_demand[first_above] + capacity * above
+        # Clip the rounding noise of the subtraction (each overflow term is >= 0 exactly).
+        return np.maximum(cost, 0.0), served_tps * SECONDS_PER_MINUTE
 
 
 def _suffix_sums(values: np.ndarray) -> np.ndarray:
@@ -139,19 +145,22 @@ def _plan_costs(
     if covered_hours < 0:
         raise ValueError(f"covered_hours must be >= 0, got {covered_hours}")
     reserved = replicas * (offer.replica_usd_per_hour * covered_hours)
-    overflow_cost, overflow_tokens = demand.overflow(replicas * offer.planned_replica_tps)
+    overflow_cost, served_tokens = demand.overflow_and_served(replicas * offer.planned_replica_tps)
+    all_tokens = demand.weighted_tokens_total
     # R = 0 sends every minute to serverless, including minutes with cost but no weighted demand (w = 0).
     none_reserved = replicas == 0
     overflow_cost[none_reserved] = demand.serverless_total_usd
-    overflow_tokens[none_reserved] = demand.weighted_tokens_total
-    all_tokens = demand.weighted_tokens_total
+    served_tokens[none_reserved] = 0.0
+    served_tokens = np.minimum(served_tokens, all_tokens)
+    overflow_tokens = all_tokens - served_tokens
     overflow_share = (
-        np.minimum(1.0, overflow_tokens / all_tokens) if all_tokens > 0 else np.zeros(replicas.size)
+        np.clip(overflow_tokens / all_tokens, 0.0, 1.0) if all_tokens > 0 else np.zeros(replicas.size)
     )
     capacity_tokens = replicas * (offer.replica_capacity_tps * SECONDS_PER_MINUTE * demand.minutes)
-    served_tokens = np.maximum(0.0, all_tokens - overflow_tokens)
     with np.errstate(divide="ignore", invalid="ignore"):
         utilization = np.where(capacity_tokens > 0, served_tokens / capacity_tokens, 0.0)
+    # Served tokens never exceed R·K·u per second: clip the last-bit rounding of the division.
+    utilization = np.minimum(utilization, offer.target_utilization)
     utilization[none_reserved] = np.nan
     return {
         "reserved_cost_usd": reserved.astype(np.float64),

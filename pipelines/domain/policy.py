@@ -64,7 +64,8 @@ class PolicySettings:
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> PolicySettings:
         """Settings from the ``policy`` section of the configuration; missing keys keep their default.
 
-        ``default_target_utilization`` (read by the rate card) is ignored here; any other unknown key is an error.
+        ``default_target_utilization`` (a rate-card default, not a policy threshold) is ignored here; any other
+        unknown key is an error.
         """
         fields = {"min_savings_usd_per_week": float, "min_savings_pct": float, "persistence_weeks": int}
         values: dict[str, Any] = {}
@@ -73,7 +74,10 @@ class PolicySettings:
                 continue
             if key not in fields:
                 raise ModeshiftError(f"policy.{key} is not a known setting.", f"Known: {', '.join(fields)}.")
-            values[key] = fields[key](value)
+            try:
+                values[key] = fields[key](value)
+            except (TypeError, ValueError):
+                raise ModeshiftError(f"policy.{key} must be a number, got {value!r}.") from None
         return cls(**values)
 
 
@@ -283,32 +287,39 @@ def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
     """``4 replicas of 2×H100-80GB at 81% utilization`` / ``batch at 50% off`` / ``serverless``."""
     if plan.mode in RESERVED_MODES and inp.offer is not None:
         offer = inp.offer
-        text = (
+        return (
             f"{_plural(plan.replicas, 'replica')} of {offer.gpus_per_replica}×{offer.gpu_type} at "
             f"{plan.utilization or 0.0:.0%} utilization"
         )
-        if plan.mode == "hybrid" or (plan.overflow_share or 0.0) > 0:
-            text += f" ({plan.overflow_share or 0.0:.0%} of weighted tokens overflowing to serverless)"
-        return text
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
+
+
+def _overflow_clause(plan: _Plan) -> str:
+    """``; 12% of weighted tokens overflow to serverless`` for a reserved plan with overflow, else empty."""
+    if plan.mode in RESERVED_MODES and (plan.overflow_share or 0.0) > 0:
+        return f"; {plan.overflow_share or 0.0:.0%} of weighted tokens overflow to serverless"
+    return ""
 
 
 def _candidate_sentence(inp: EndpointWeekInput, raw: _Plan, current: _Plan) -> str:
     """What the raw candidate is, what it costs and what it saves against the current plan."""
     saving = current.cost_usd - raw.cost_usd
     if _same_plan(current, raw):
-        return f"the current plan, {_describe_plan(inp, current)}, is already the cheapest at {format_usd(current.cost_usd)}/week"
+        return (
+            f"the current plan, {_describe_plan(inp, current)}, is already the cheapest at "
+            f"{format_usd(current.cost_usd)}/week{_overflow_clause(current)}"
+        )
     if saving <= 0:
-        return f"cheapest plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week"
-    share = saving / current.cost_usd
-    outcome = f"save {format_usd(saving)}/week ({share:.0%})"
+        return f"cheapest eligible plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week{_overflow_clause(raw)}"
+    amount = f"{format_usd(saving)}/week ({saving / current.cost_usd:.0%})"
     if raw.mode == "serverless" and current.mode == "dedicated":
-        return f"move back to serverless: would {outcome}"
+        return f"move back to serverless: would save {amount}"
     if raw.mode in RESERVED_MODES:
-        return f"{_describe_plan(inp, raw)} {outcome}"
-    return f"{_describe_plan(inp, raw)} would {outcome}"
+        verb = "saves" if raw.replicas == 1 else "save"
+        return f"{_describe_plan(inp, raw)} {verb} {amount}{_overflow_clause(raw)}"
+    return f"{_describe_plan(inp, raw)} would save {amount}"
 
 
 def _unpriced(inp: EndpointWeekInput, why: str) -> Decision:
@@ -338,6 +349,68 @@ def _unpriced(inp: EndpointWeekInput, why: str) -> Decision:
     )
 
 
+def _choose_action(
+    current: _Plan,
+    raw: _Plan,
+    threshold: float,
+    history: Sequence[str | None],
+    persistence_weeks: int,
+    reasons: list[str],
+) -> str:
+    """'stay', 'migrate' or 'hold' for the raw candidate against the current plan; a hold says why in ``reasons``."""
+    if _same_plan(current, raw):
+        return "stay"
+    saving = current.cost_usd - raw.cost_usd
+    seen = _weeks_in_a_row(raw.mode, history)
+    if saving >= threshold and seen >= persistence_weeks:
+        return "migrate"
+    if saving < 0:
+        reasons.append(f"held: it would cost {format_usd(-saving)} more than the current plan")
+    elif saving < threshold:
+        reasons.append(f"held: saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
+    if seen < persistence_weeks:
+        reasons.append(f"held: needs {_plural(persistence_weeks, 'week')} in a row, seen {seen}")
+    return "hold"
+
+
+def _batch_upper_bound(
+    inp: EndpointWeekInput, serverless: float, current: _Plan, reasons: list[str]
+) -> float | None:
+    """Weekly saving batch would bring an endpoint that may not get batch (not offline); None when not applicable."""
+    if inp.batch_discount is None or inp.latency_class == "offline":
+        return None
+    upper_bound = max(0.0, current.cost_usd - batch_cost_usd(serverless, inp.batch_discount))
+    if upper_bound > 0:
+        reasons.append(
+            f"batch would save up to {format_usd(upper_bound)}/week but the endpoint is {inp.latency_class}"
+        )
+    return upper_bound
+
+
+def _confidence(
+    inp: EndpointWeekInput,
+    action: str,
+    saving: float,
+    threshold: float,
+    persistence_weeks: int,
+    reasons: list[str],
+) -> str:
+    """'low' with partial coverage or short history (saying why), 'medium' near the threshold, else 'high'."""
+    confidence = "high"
+    if action != "stay" and threshold / 2 <= saving < 2 * threshold:
+        confidence = "medium"
+    if inp.coverage_days < FULL_WEEK_DAYS:
+        confidence = "low"
+        reasons.append(f"low confidence: only {inp.coverage_days} of {FULL_WEEK_DAYS} days have data")
+    earlier = len(inp.history_raw_modes)
+    if earlier < persistence_weeks - 1:
+        confidence = "low"
+        reasons.append(
+            f"low confidence: {_plural(earlier, 'earlier week')} of history, {persistence_weeks - 1} needed"
+        )
+    return confidence
+
+
 def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
     """The recommendation for one endpoint and week (DOMAIN §7), costs in USD per week.
 
@@ -365,46 +438,17 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
 
     saving = current.cost_usd - raw.cost_usd
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
-    needed = settings.persistence_weeks
-    seen = _weeks_in_a_row(raw.mode, inp.history_raw_modes)
-    if _same_plan(current, raw):
-        action = "stay"
-    elif saving >= threshold and seen >= needed:
-        action = "migrate"
-    else:
-        action = "hold"
-        if saving < 0:
-            reasons.append(f"held: it would cost {format_usd(-saving)} more than the current plan")
-        elif saving < threshold:
-            reasons.append(f"held: saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
-        if seen < needed:
-            reasons.append(f"held: needs {_plural(needed, 'week')} in a row, seen {seen}")
-
-    batch_upper_bound: float | None = None
-    if inp.batch_discount is not None and inp.latency_class != "offline":
-        batch_upper_bound = max(0.0, current.cost_usd - batch_cost_usd(serverless, inp.batch_discount))
-        if batch_upper_bound > 0:
-            reasons.append(
-                f"batch would save up to {format_usd(batch_upper_bound)}/week "
-                f"but the endpoint is {inp.latency_class}"
-            )
-
+    action = _choose_action(
+        current, raw, threshold, inp.history_raw_modes, settings.persistence_weeks, reasons
+    )
+    batch_upper_bound = _batch_upper_bound(inp, serverless, current, reasons)
     recommended = raw if action == "migrate" else current
     if recommended.mode in RESERVED_MODES and inp.offer is not None:
         reasons.append(
             f"replica capacity {inp.offer.replica_capacity_tps:,.0f} weighted tokens/s is a rate-card assumption "
             f"until calibrated"
         )
-    confidence = "high"
-    if action != "stay" and threshold / 2 <= saving < 2 * threshold:
-        confidence = "medium"
-    if inp.coverage_days < FULL_WEEK_DAYS:
-        confidence = "low"
-        reasons.append(f"low confidence: only {inp.coverage_days} of {FULL_WEEK_DAYS} days have data")
-    earlier = len(inp.history_raw_modes)
-    if earlier < needed - 1:
-        confidence = "low"
-        reasons.append(f"low confidence: {_plural(earlier, 'earlier week')} of history, {needed - 1} needed")
+    confidence = _confidence(inp, action, saving, threshold, settings.persistence_weeks, reasons)
 
     savings = current.cost_usd - recommended.cost_usd
     return Decision(
