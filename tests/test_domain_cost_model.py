@@ -86,6 +86,15 @@ def test_flat_week_with_cheap_serverless_stays_serverless() -> None:
     assert (curve.r_star, curve.mode) == (0, "serverless")
 
 
+def test_ties_go_to_fewer_replicas() -> None:
+    demand, cost = flat_week()
+    tied = cost * (672.0 / 1_209.60)  # serverless $672 for the week
+    # total(0) = $672; total(1) = $336 + 0.5·$672 = $672; total(2) = 2·$336 = $672: a three-way tie → R* = 0.
+    curve = plan_curve(demand, tied, ONE_GPU_OFFER, WEEK_HOURS)
+    assert np.round(curve.total_cost_usd, 2).tolist() == [672.0, 672.0, 672.0]
+    assert (curve.r_star, curve.mode) == (0, "serverless")
+
+
 def test_half_low_half_high_week_is_hybrid() -> None:
     # 5,040 minutes at 1,000 tokens/s ($0.06 each) and 5,040 at 3,000 tokens/s ($0.18 each): w = 1, $1 per Mtok.
     tokens_in = np.repeat([60_000, 180_000], WEEK_MINUTES // 2)
@@ -216,7 +225,7 @@ offers = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(week=weeks, offer=offers)
 def test_curve_properties_on_random_weeks(week: tuple[np.ndarray, np.ndarray], offer: DedicatedOffer) -> None:
     demand, cost = week
@@ -234,7 +243,7 @@ def test_curve_properties_on_random_weeks(week: tuple[np.ndarray, np.ndarray], o
     np.testing.assert_allclose(curve.reserved_cost_usd + curve.overflow_cost_usd, totals, rtol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     tokens_per_minute=st.floats(1.0, 1e7),
     usd_per_mtok=st.floats(0.05, 5.0),
@@ -253,7 +262,7 @@ def test_doubling_a_steady_demand_never_lowers_r_star(
     assert r_star(2.0) >= r_star(1.0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(week=weeks, offer=offers, price_factor=st.floats(1.01, 10.0))
 def test_raising_the_gpu_price_never_raises_r_star(
     week: tuple[np.ndarray, np.ndarray], offer: DedicatedOffer, price_factor: float
