@@ -70,13 +70,21 @@ def bare_rollup(home_dir: str, out: str) -> None:
 
 
 def weekly(home_dir: str) -> None:
-    """Every weekly step of every week with data, through the same functions the assets call."""
-    from pipelines.lineage import weeks_with_data
-    from pipelines.weekly_profiles import compute_week_profiles
+    """Every weekly step of every week with data (profiles, concentration, plans and recommendations), through the
+    same functions the assets call."""
+    from pipelines.lineage import expected_week_fingerprints, weeks_with_data
+    from pipelines.weekly_plans import compute_week_plans
+    from pipelines.weekly_profiles import compute_week_concentration, compute_week_profiles
+    from pipelines.weekly_store import write_week_table
 
     home, settings = _home(home_dir)
+    fingerprints = expected_week_fingerprints(home, settings)
     for week in weeks_with_data(home):
-        compute_week_profiles(home, settings, week)
+        profiles = compute_week_profiles(home, settings, week)
+        write_week_table(home, "endpoint_profiles", week, profiles, fingerprints[week])
+        compute_week_concentration(home, week, profiles)
+        plans = compute_week_plans(home, settings, week)
+        write_week_table(home, "recommendations", week, plans.recommendations, fingerprints[week])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pipelines.ingest.staging import stage_file, staged_dir
 from pipelines.landing import land_file, landed_files
 from pipelines.partitions import LANDED_FILES
 from pipelines.resources import ModeshiftResource
-from pipelines.runner import materialize_pending
+from pipelines.runner import dagster_instance, materialize_pending
 from pipelines.sensors import landing_sensor
 
 
@@ -151,6 +151,10 @@ def test_two_processes_backfilling_days_give_the_sequential_result(tmp_path, mon
         stage_file(home, Settings.load(home), landed_files(home)[0])
     days = pending_days(homes["parallel"])
     assert len(days) == 6
+    monkeypatch.setenv("MODESHIFT_HOME", str(homes["parallel"].root))
+    dagster_instance(
+        homes["parallel"]
+    ).dispose()  # create the instance's storage once, before two writers share it
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
         outcomes = pool.starmap(

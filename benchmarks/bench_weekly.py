@@ -1,0 +1,54 @@
+"""Rollup and weekly-step benchmark: how the daily rollup and the weekly profile + plan step scale with traffic.
+
+    .venv/bin/python -m benchmarks.bench_weekly --rows-per-day 100000,1000000 --endpoints 1000
+
+For each size: a week of synthetic requests (Parquet) is ingested, rolled up (compared with DuckDB alone doing the
+per-minute GROUP BY over the same lake), then the weekly step runs. The weekly step reads only the rollups, so its
+time should stay flat as requests per day grow (it grows with endpoints × minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from benchmarks.harness import measure
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def main() -> None:
+    """Measure rollup (vs bare DuckDB) and weekly step for each requested size."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows-per-day", default="100000,1000000")
+    parser.add_argument("--endpoints", type=int, default=1000)
+    args = parser.parse_args()
+    env = {**os.environ, "MODESHIFT_SALT": "bench"}
+    print(
+        f"{'rows/day':>10} {'stage':<12} {'seconds':>8} {'rows/s':>12} {'peak GB':>8} {'ratio':>6}",
+        flush=True,
+    )
+    for per_day in (int(x) for x in args.rows_per_day.split(",")):
+        rows = per_day * 7
+        data = OUT / f"week-{rows}-{args.endpoints}"
+        if not (data / "requests.parquet").exists():
+            measure([sys.executable, "-m", "benchmarks.generate", "--rows", str(rows), "--endpoints",
+                     str(args.endpoints), "--days", "7", "--out", str(data), "--formats", "parquet"])  # fmt: skip
+        home = OUT / f"home-week-{rows}"
+        shutil.rmtree(home, ignore_errors=True)
+        step = [sys.executable, "-m", "benchmarks.steps"]
+        measure([*step, "ingest", str(home), str(data / "requests.parquet"), "canonical"], env=env)
+        bare = measure([*step, "bare-rollup", str(home), str(OUT / "bare-rollup.parquet")], env=env)
+        rollup = measure([*step, "rollup", str(home)], env=env)
+        weekly = measure([*step, "weekly", str(home)], env=env)
+        for name, m, ratio in (("bare rollup", bare, 1.0), ("rollup", rollup, rollup.seconds / bare.seconds),
+                               ("weekly", weekly, None)):  # fmt: skip
+            print(f"{per_day:>10,} {name:<12} {m.seconds:>8.1f} {rows / m.seconds:>12,.0f} {m.peak_rss_gb:>8.2f} "
+                  f"{'' if ratio is None else f'{ratio:.2f}':>6}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
