@@ -5,8 +5,8 @@
 arrival process built minute by minute (expected requests per minute, then Poisson counts, then uniform
 millisecond offsets inside the minute) and lognormal token counts per request, all drawn from numpy generators
 seeded by ``seed``. The ground truth states, per endpoint, the classes of DOMAIN §3 and the mode the cost model of
-DOMAIN §6 should recommend; those expectations were checked against the definitions at ``scale = 1`` (a scratch
-computation by the author: see ``DESIGN_NOTES``) and hold only there. Smaller scales are for fast tests.
+DOMAIN §6 should recommend; those expectations hold at ``scale = 1`` (``tests/test_recommendations_pipeline.py`` runs
+the whole demo through the pipeline and checks them). Smaller scales are for fast tests.
 
 Two things are planted on purpose:
 - privacy canaries: about 1 % of rows carry ``prompt`` / ``completion`` text containing ``CANARY`` and a raw
@@ -461,127 +461,6 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
     )
 
 
-def _note(
-    rows: int,
-    raw_mode: str,
-    mean_weighted_tps: list[float] | None = None,
-    serverless_usd_per_week: list[float] | None = None,
-    r_star: list[int] | None = None,
-    r_full: list[int] | None = None,
-    cheapest_plan_usd_per_week: list[float] | None = None,
-) -> dict[str, Any]:
-    """One endpoint's design note (lists hold one value per week; None where the model is unpriced)."""
-    return {
-        "rows": rows,
-        "raw_mode": raw_mode,
-        "mean_weighted_tps": mean_weighted_tps,
-        "serverless_usd_per_week": serverless_usd_per_week,
-        "r_star": r_star,
-        "r_full": r_full,
-        "cheapest_plan_usd_per_week": cheapest_plan_usd_per_week,
-    }
-
-
-# Informational, not used by the generator: what the author's scratch check (numpy, outside the repo) found at
-# scale 1 with DEFAULT_SEED and the shipped rate card, following DOMAIN §6 minute by minute over ok requests with
-# H = 168 covered hours: rows over the three weeks, then per week the mean weighted demand (weighted tokens/s),
-# the serverless cost total(0), R*, R_full and the cheapest plan's cost (batch included for the offline endpoint).
-# The same check gave the classes in ``expected`` for this seed and seven others in all three weeks.
-DESIGN_NOTES: dict[str, dict[str, Any]] = {
-    "chat-api": _note(
-        544406,
-        "hybrid",
-        [6382.8, 6372.9, 6382.3],
-        [2949.748, 2943.82, 2947.855],
-        [1, 1, 1],
-        [2, 2, 2],
-        [1856.244, 1854.68, 1854.927],
-    ),
-    "support-agent": _note(
-        118566,
-        "serverless",
-        [418.8, 416.7, 416.8],
-        [150.823, 150.345, 150.271],
-        [0, 0, 0],
-        [1, 1, 1],
-        [150.823, 150.345, 150.271],
-    ),
-    "launch-feature": _note(
-        97463,
-        "serverless",
-        [111.8, 149.7, 193.3],
-        [5.812, 7.806, 10.081],
-        [0, 0, 0],
-        [1, 1, 1],
-        [5.812, 7.806, 10.081],
-    ),
-    "nightly-summarize": _note(
-        100734,
-        "batch",
-        [1316.6, 1332.5, 1322.7],
-        [589.68, 597.375, 593.062],
-        [0, 0, 0],
-        [3, 3, 3],
-        [294.84, 298.687, 296.531],
-    ),
-    "voice-agent": _note(
-        1089396,
-        "dedicated",
-        [14572.1, 14543.3, 14548.1],
-        [1551.118, 1548.078, 1548.584],
-        [1, 1, 1],
-        [1, 1, 1],
-        [922.32, 922.32, 922.32],
-    ),
-    "internal-tool": _note(
-        238, "serverless", [1.9, 2.8, 1.0], [2.464, 3.731, 1.378], [0, 0, 0], [1, 1, 1], [2.464, 3.731, 1.378]
-    ),
-    "legacy-dedicated": _note(
-        24290,
-        "serverless",
-        [40.4, 40.2, 41.2],
-        [11.62, 11.542, 11.763],
-        [0, 0, 0],
-        [1, 1, 1],
-        [11.62, 11.542, 11.763],
-    ),
-    "tail-00": _note(
-        2064,
-        "serverless",
-        [3.0, 2.6, 2.7],
-        [0.151, 0.137, 0.138],
-        [0, 0, 0],
-        [1, 1, 1],
-        [0.151, 0.137, 0.138],
-    ),
-    "tail-01": _note(
-        966, "serverless", [1.2, 1.4, 1.2], [0.311, 0.339, 0.304], [0, 0, 0], [1, 1, 1], [0.311, 0.339, 0.304]
-    ),
-    "tail-02": _note(
-        165, "serverless", [0.2, 0.2, 0.2], [0.26, 0.221, 0.22], [0, 0, 0], [1, 1, 1], [0.26, 0.221, 0.22]
-    ),
-    "tail-03": _note(
-        894, "serverless", [1.2, 1.2, 1.3], [0.062, 0.062, 0.064], [0, 0, 0], [1, 1, 1], [0.062, 0.062, 0.064]
-    ),
-    "tail-04": _note(2573, "unpriced"),
-    "tail-05": _note(
-        239, "serverless", [0.4, 0.3, 0.3], [0.094, 0.079, 0.08], [0, 0, 0], [1, 1, 1], [0.094, 0.079, 0.08]
-    ),
-    "tail-06": _note(
-        476, "serverless", [0.6, 0.6, 0.7], [0.031, 0.032, 0.032], [0, 0, 0], [1, 1, 1], [0.031, 0.032, 0.032]
-    ),
-    "tail-07": _note(
-        772, "serverless", [1.0, 1.0, 1.0], [0.249, 0.25, 0.253], [0, 0, 0], [1, 1, 1], [0.249, 0.25, 0.253]
-    ),
-    "tail-08": _note(
-        49, "serverless", [0.1, 0.1, 0.1], [0.055, 0.064, 0.062], [0, 0, 0], [1, 1, 1], [0.055, 0.064, 0.062]
-    ),
-    "tail-09": _note(
-        1269, "serverless", [1.7, 1.7, 1.6], [0.09, 0.087, 0.079], [0, 0, 0], [1, 1, 1], [0.09, 0.087, 0.079]
-    ),
-}
-
-
 # --- drawing requests ------------------------------------------------------------------------------------------
 
 
@@ -844,7 +723,6 @@ def ground_truth(
         "canary": CANARY,
         "api_key_prefix": API_KEY_PREFIX,
         "endpoints": expected_outcomes(),
-        "design_notes": DESIGN_NOTES,
     }
 
 
