@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from dagster import Definitions, load_assets_from_modules
 
+import assets.analytics
 import assets.ingest
 import assets.profiles
 import assets.recommendations
 import assets.warehouse
-from pipelines.jobs import daily_job, refresh_warehouse_job, stage_files_job, weekly_job
+from pipelines.jobs import (
+    daily_job,
+    publish_analytics_job,
+    refresh_warehouse_job,
+    stage_files_job,
+    weekly_job,
+)
 from pipelines.resources import ModeshiftResource
 from pipelines.schedules import daily_schedule, weekly_schedule
 from pipelines.sensors import landing_sensor
 
 defs = Definitions(
     assets=load_assets_from_modules(
-        [assets.ingest, assets.profiles, assets.recommendations, assets.warehouse]
+        [assets.ingest, assets.profiles, assets.recommendations, assets.warehouse, assets.analytics]
     ),
-    jobs=[stage_files_job, daily_job, weekly_job, refresh_warehouse_job],
+    jobs=[stage_files_job, daily_job, weekly_job, refresh_warehouse_job, publish_analytics_job],
     schedules=[daily_schedule, weekly_schedule],
     sensors=[landing_sensor],
     resources={"modeshift": ModeshiftResource()},

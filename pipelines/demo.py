@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 
 from pipelines.demo_data import generate_demo
 from pipelines.home import Home
 from pipelines.landing import land_file
+from pipelines.publish import analytics_path
 from pipelines.report import render_report
 from pipelines.runner import Progress, materialize_pending
 
@@ -24,6 +26,9 @@ def run_demo(home: Home, scale: float = 1.0, progress: Progress = print) -> None
     materialize_pending(home, progress=progress)
     print()
     print(render_report(home.warehouse))
+    top_savings_sql = resources.files("sql") / "analyst_top_savings.sql"
+    print(f"analytics (read-only, for analysts): {analytics_path(home)}")
+    print(f'  try: duckdb -readonly "{analytics_path(home)}" -f {top_savings_sql}')
     print(f"DuckDB warehouse: {home.warehouse}")
     print(f"Dagster instance: {home.dagster_home}  (DAGSTER_HOME={home.dagster_home} dagster dev)")
     print(f"ground truth:     {manifest.ground_truth_path}")

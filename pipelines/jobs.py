@@ -10,6 +10,7 @@ STAGE_FILES = "stage_files"
 DAILY = "daily"
 WEEKLY = "weekly"
 REFRESH_WAREHOUSE = "refresh_warehouse"
+PUBLISH_ANALYTICS = "publish_analytics"
 WEEKLY_TABLES = (
     "endpoint_profiles",
     "spend_concentration",
@@ -43,6 +44,11 @@ weekly_job = define_asset_job(
 )
 refresh_warehouse_job = define_asset_job(
     REFRESH_WAREHOUSE,
-    selection=AssetSelection.groups("warehouse"),
-    description="Refresh the warehouse's ingest tables and views.",
+    selection=AssetSelection.assets("warehouse"),
+    description="Reload warehouse.duckdb (ingest log, views, rate card, weekly tables) from the lake.",
+)
+publish_analytics_job = define_asset_job(
+    PUBLISH_ANALYTICS,
+    selection=AssetSelection.assets("analytics"),
+    description="Publish a new read-only snapshot for analysts (analytics.duckdb), atomically.",
 )

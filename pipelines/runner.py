@@ -16,10 +16,11 @@ from pipelines.errors import ModeshiftError
 from pipelines.home import Home
 from pipelines.ingest.day_merge import pending_days
 from pipelines.ingest.staging import all_staged
-from pipelines.jobs import DAILY, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY, WEEKLY_TABLES
+from pipelines.jobs import DAILY, PUBLISH_ANALYTICS, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY, WEEKLY_TABLES
 from pipelines.landing import landed_files
 from pipelines.lineage import pending_rollup_days, pending_weeks, week_days
 from pipelines.partitions import LANDED_FILES
+from pipelines.publish import analytics_path
 
 _INSTANCE_YAML = """\
 # Dagster instance of one modeshift home (written by modeshift; edit freely).
@@ -113,6 +114,9 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         progress(f"[week {index}/{len(weeks)}] {week} ({time.monotonic() - step:.1f} s)")
     _run(instance, REFRESH_WAREHOUSE, None, summary)
     progress(f"[warehouse] {home.warehouse}")
+    if not summary.failures:  # analysts only ever see snapshots of successful runs
+        _run(instance, PUBLISH_ANALYTICS, None, summary)
+        progress(f"[analytics] {analytics_path(home)}")
     summary.seconds = time.monotonic() - started
     if summary.failures:
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")

@@ -84,7 +84,13 @@ def test_a_late_file_recomputes_only_the_days_it_touches(home, tmp_path):
     )
     land_file(home, late, "canonical", {})
     summary = materialize_pending(home, progress=lambda _: None)
-    assert summary.runs == {"stage_files": 1, "daily": 1, "weekly": 1, "refresh_warehouse": 1}
+    assert summary.runs == {
+        "stage_files": 1,
+        "daily": 1,
+        "weekly": 1,
+        "refresh_warehouse": 1,
+        "publish_analytics": 1,
+    }
     assert read_merged(home, "2026-11-03") == day3_before
     merged = read_merged(home, "2026-11-02")
     assert (merged.rows_in, merged.accepted, merged.quarantined) == (

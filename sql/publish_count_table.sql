@@ -1,0 +1,2 @@
+-- Rows of one table or view, named ($name) as catalog.table.
+SELECT count(*) FROM query_table($name)
