@@ -30,7 +30,7 @@ concurrency:
   pools:
     default_limit: 1   # one writer of warehouse.duckdb at a time (the modeshift_warehouse pool)
 """
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are summarized by us
 
 Progress = Callable[[str], None]
 
@@ -68,10 +68,23 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
     ]
     if not result.success or failed_checks:
         what = f"{job_name} {partition_key}" if partition_key else job_name
-        reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else "run failed"
+        reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else _first_error(result)
         summary.failures.append(f"{what} ({reason}; run {result.run_id[:8]})")
         return False
     return True
+
+
+def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
+    """The first line of the first step failure's error message, or 'run failed'."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.message.startswith("dagster."):
+                error = error.cause
+            return (
+                error.message.strip().splitlines()[0].removeprefix("pipelines.errors.ModeshiftError: ")[:300]
+            )
+    return "run failed"
 
 
 def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
