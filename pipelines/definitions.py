@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import Definitions, load_assets_from_modules
 
 import assets.analytics
+import assets.charts
 import assets.ingest
 import assets.profiles
 import assets.recommendations
@@ -16,16 +17,24 @@ from pipelines.jobs import (
     stage_files_job,
     weekly_job,
 )
+from pipelines.report_sensors import run_failure_alert, weekly_report_sensor
 from pipelines.resources import ModeshiftResource
 from pipelines.schedules import daily_schedule, weekly_schedule
 from pipelines.sensors import landing_sensor
 
 defs = Definitions(
     assets=load_assets_from_modules(
-        [assets.ingest, assets.profiles, assets.recommendations, assets.warehouse, assets.analytics]
+        [
+            assets.ingest,
+            assets.profiles,
+            assets.recommendations,
+            assets.charts,
+            assets.warehouse,
+            assets.analytics,
+        ]
     ),
     jobs=[stage_files_job, daily_job, weekly_job, refresh_warehouse_job, publish_analytics_job],
     schedules=[daily_schedule, weekly_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, weekly_report_sensor, run_failure_alert],
     resources={"modeshift": ModeshiftResource()},
 )

@@ -37,7 +37,7 @@ daily_job = define_asset_job(
 weekly_job = define_asset_job(
     WEEKLY,
     selection=AssetSelection.assets(
-        "endpoint_profiles", "spend_concentration", "recommendations", "backtest"
+        "endpoint_profiles", "spend_concentration", "recommendations", "backtest", "weekly_charts"
     ),
     partitions_def=weekly_partitions,
     description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest.",

@@ -1,0 +1,68 @@
+"""The weekly pictures: demand against reserved capacity and the cost curve of the week's top endpoints by spend."""
+
+from datetime import date
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from pipelines.charts import load_week_charts, write_week_charts
+from pipelines.partitions import weekly_partitions
+from pipelines.resources import ModeshiftResource
+from pipelines.slack_report import ReportSettings, featured_endpoints
+from pipelines.tables import markdown_table
+from pipelines.weekly_store import read_week_table
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=["recommendations"],
+    group_name="recommendations",
+    kinds={"matplotlib", "png"},
+    description="PNG charts under MODESHIFT_HOME/reports/<week>/ for the week's top endpoints by spend "
+    "(slack.top_n, slack.exclude_endpoints): per-minute weighted demand against the recommended reserved capacity "
+    "(replicas × K × u) with the overflow shaded, and total cost vs replicas with R* marked; plus overview.png, "
+    "the picture the weekly Slack report uploads.",
+)
+def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Draw and write the partition's week of pictures; attach their paths and the recommendation table."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = date.fromisoformat(context.partition_key)
+    concentration = read_week_table(home, "spend_concentration", week)
+    recommendations = read_week_table(home, "recommendations", week)
+    if recommendations is None:
+        raise RuntimeError(f"week {week} has no recommendations yet")
+    endpoints = featured_endpoints(concentration, ReportSettings.from_settings(settings)) if (
+        concentration is not None) else []  # fmt: skip
+    written = write_week_charts(home, week, load_week_charts(home, settings, week, endpoints))
+    table = recommendations.sort("savings_usd", descending=True, nulls_last=True).select(
+        "endpoint", "current_mode", "recommended_mode", "action", "replicas", "current_cost_usd", "savings_usd",
+        "confidence",
+    )  # fmt: skip
+    metadata: dict[str, MetadataValue] = {
+        "overview": MetadataValue.path(str(written.overview)),
+        "endpoints_charted": MetadataValue.int(len(written.demand)),
+        "recommendations": MetadataValue.md(
+            markdown_table(
+                [
+                    "endpoint",
+                    "now",
+                    "recommended",
+                    "action",
+                    "replicas",
+                    "now $/wk",
+                    "saving $/wk",
+                    "confidence",
+                ],
+                table.rows(),
+            )  # fmt: skip
+        ),
+        "savings_usd": MetadataValue.float(
+            round(float(recommendations["savings_usd"].fill_null(0.0).sum()), 2)
+        ),
+        "migrate": MetadataValue.int(recommendations.filter(pl.col("action") == "migrate").height),
+    }
+    for index, endpoint in enumerate(written.demand, start=1):
+        metadata[f"demand_{index}"] = MetadataValue.path(str(written.demand[endpoint]))
+        if endpoint in written.curve:
+            metadata[f"cost_curve_{index}"] = MetadataValue.path(str(written.curve[endpoint]))
+    return MaterializeResult(metadata=metadata)
