@@ -46,25 +46,30 @@ class WeekPlans:
     recommendations: pl.DataFrame
 
 
-def endpoint_series(minutes: pl.DataFrame, covered_days: list[date]) -> dict[str, EndpointSeries]:
+def endpoint_series(
+    minutes: pl.DataFrame | pl.LazyFrame, covered_days: list[date]
+) -> dict[str, EndpointSeries]:
     """Dense per-minute series of every endpoint over the covered days (zero where it had no ok request)."""
     positions = pl.DataFrame(
         {"day": sorted(covered_days), "day_position": range(len(covered_days))},
         schema={"day": pl.Date, "day_position": pl.Int64},
     )
     per_minute = (
-        minutes.group_by("endpoint", "minute")
+        minutes.lazy()
+        .group_by("endpoint", "minute")
         .agg(
             weighted=pl.col("weighted_tokens").sum().fill_null(0.0),
             cost=pl.col("list_cost_usd").sum().fill_null(0.0),
         )
         .with_columns(day=pl.col("minute").dt.date())
-        .join(positions, on="day")
+        .join(positions.lazy(), on="day")
         .with_columns(
             index=pl.col("day_position") * MINUTES_PER_DAY
             + pl.col("minute").dt.hour().cast(pl.Int64) * 60
             + pl.col("minute").dt.minute().cast(pl.Int64)
         )
+        .select("endpoint", "index", "weighted", "cost")
+        .collect()
     )
     series: dict[str, EndpointSeries] = {}
     for (endpoint,), rows in per_minute.partition_by("endpoint", as_dict=True).items():

@@ -62,8 +62,10 @@ def compute_week_concentration(home: Home, week_start: date, profiles: pl.DataFr
     """Spend concentration (DOMAIN §4) over the endpoints' list cost, and over models from the minute rollups."""
     by_endpoint = profiles.select("endpoint", pl.col("list_cost_usd").alias("cost_usd"))
     minutes = week_rollups(home, week_start).minutes
-    by_model = minutes.group_by("model").agg(
-        cost_usd=pl.when(pl.col("unpriced_requests").sum() == 0).then(pl.col("list_cost_usd").sum())
+    by_model = (
+        minutes.group_by("model")
+        .agg(cost_usd=pl.when(pl.col("unpriced_requests").sum() == 0).then(pl.col("list_cost_usd").sum()))
+        .collect()
     )
     endpoint_rows, endpoint_summary = _concentration(by_endpoint, "endpoint", week_start)
     model_rows, model_summary = _concentration(by_model, "model", week_start)

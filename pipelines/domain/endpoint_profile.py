@@ -46,11 +46,15 @@ PROFILE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _totals(minutes: pl.DataFrame) -> pl.DataFrame:
+def _totals(minutes: pl.LazyFrame) -> pl.DataFrame:
     """Per endpoint: counts, tokens, spend, signal shares, dominant model and current deployment mode."""
-    by_model = minutes.group_by("endpoint", "model").agg(
-        model_tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum(),
-        model_requests=pl.col("requests").sum(),
+    by_model = (
+        minutes.group_by("endpoint", "model")
+        .agg(
+            model_tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum(),
+            model_requests=pl.col("requests").sum(),
+        )
+        .collect()
     )
     dominant = (
         by_model.sort(["model_tokens", "model_requests", "model"], descending=[True, True, False])
@@ -59,22 +63,26 @@ def _totals(minutes: pl.DataFrame) -> pl.DataFrame:
         .select("endpoint", "model")
     )
     requests = pl.col("requests").sum()
-    totals = minutes.group_by("endpoint").agg(
-        requests=requests,
-        input_tokens=pl.col("input_tokens").sum(),
-        output_tokens=pl.col("output_tokens").sum(),
-        cached_input_tokens=pl.col("cached_input_tokens").sum(),
-        list_cost_usd=pl.col("list_cost_usd").sum(),
-        billed_cost_usd=pl.when(pl.col("billed_cost_usd").is_not_null().any()).then(
-            pl.col("billed_cost_usd").sum()
-        ),
-        unpriced_requests=pl.col("unpriced_requests").sum(),
-        error_rate=1 - pl.col("ok_requests").sum() / requests,
-        interactive_share=pl.col("interactive_requests").sum() / requests,
-        offline_share=pl.col("offline_requests").sum() / requests,
-        signal_coverage=pl.col("signal_requests").sum() / requests,
-        dedicated_requests=pl.col("dedicated_requests").sum(),
-        batch_requests=pl.col("batch_requests").sum(),
+    totals = (
+        minutes.group_by("endpoint")
+        .agg(
+            requests=requests,
+            input_tokens=pl.col("input_tokens").sum(),
+            output_tokens=pl.col("output_tokens").sum(),
+            cached_input_tokens=pl.col("cached_input_tokens").sum(),
+            list_cost_usd=pl.col("list_cost_usd").sum(),
+            billed_cost_usd=pl.when(pl.col("billed_cost_usd").is_not_null().any()).then(
+                pl.col("billed_cost_usd").sum()
+            ),
+            unpriced_requests=pl.col("unpriced_requests").sum(),
+            error_rate=1 - pl.col("ok_requests").sum() / requests,
+            interactive_share=pl.col("interactive_requests").sum() / requests,
+            offline_share=pl.col("offline_requests").sum() / requests,
+            signal_coverage=pl.col("signal_requests").sum() / requests,
+            dedicated_requests=pl.col("dedicated_requests").sum(),
+            batch_requests=pl.col("batch_requests").sum(),
+        )
+        .collect()
     )
     serverless_requests = pl.col("requests") - pl.col("dedicated_requests") - pl.col("batch_requests")
     return totals.join(dominant, on="endpoint").with_columns(
@@ -102,10 +110,28 @@ def _percentiles(histograms: pl.DataFrame) -> pl.DataFrame:
     return result
 
 
+# How many dense (endpoint, minute) rows to hold at once: endpoints are profiled in groups so that memory stays
+# bounded however many endpoints a week has (a dense week is 10,080 rows per endpoint).
+DENSE_ROWS_PER_CHUNK = 1_000_000
+
+
+def _scale_and_stability_in_chunks(per_minute: pl.DataFrame, covered_days: list[date]) -> pl.DataFrame:
+    """``scale_and_stability`` of every endpoint, computed a group of endpoints at a time (same result)."""
+    endpoints = per_minute.select("endpoint").unique().sort("endpoint")["endpoint"]
+    per_chunk = max(1, DENSE_ROWS_PER_CHUNK // max(1, 1440 * len(set(covered_days))))
+    parts = []
+    for start in range(0, len(endpoints), per_chunk):
+        chunk = per_minute.filter(pl.col("endpoint").is_in(endpoints[start : start + per_chunk].implode()))
+        parts.append(scale_and_stability(dense_minutes(chunk, covered_days), covered_days))
+    if not parts:
+        return scale_and_stability(dense_minutes(per_minute, covered_days), covered_days)
+    return pl.concat(parts).sort("endpoint")
+
+
 def build_endpoint_profiles(
-    minutes: pl.DataFrame,
-    interarrival: pl.DataFrame,
-    histograms: pl.DataFrame,
+    minutes: pl.DataFrame | pl.LazyFrame,
+    interarrival: pl.DataFrame | pl.LazyFrame,
+    histograms: pl.DataFrame | pl.LazyFrame,
     covered_days: list[date],
     week_start: date,
     thresholds: ProfileThresholds,
@@ -113,13 +139,21 @@ def build_endpoint_profiles(
 ) -> pl.DataFrame:
     """The week's profile of every endpoint with traffic on a covered day: every metric and class of DOMAIN §3.
 
-    ``minutes``, ``interarrival`` and ``histograms`` are the daily rollups of the week's covered days;
+    ``minutes``, ``interarrival`` and ``histograms`` are the daily rollups of the week's covered days (frames or
+    lazy scans: the minute rollup is aggregated before it is materialized);
     ``last_week`` is last week's profile table (for ``wow_change``), or None.
     """
-    per_minute = minutes.group_by("endpoint", "minute").agg(
-        pl.col("requests").sum(), tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum()
+    minutes = minutes.lazy()
+    per_minute = (
+        minutes.group_by("endpoint", "minute")
+        .agg(pl.col("requests").sum(), tokens=(pl.col("input_tokens") + pl.col("output_tokens")).sum())
+        .collect()
     )
-    stability = scale_and_stability(dense_minutes(per_minute, covered_days), covered_days).drop("tokens")
+    interarrival = interarrival.lazy().collect()
+    histograms = (  # merged across the days before anything else: one row per endpoint, metric and bucket
+        histograms.lazy().group_by("endpoint", "metric", "bucket").agg(pl.col("n").sum()).collect()
+    )
+    stability = _scale_and_stability_in_chunks(per_minute, covered_days).drop("tokens")
     bursts = burstiness_metrics(interarrival_moments(interarrival, covered_days)).select(
         "endpoint", "burstiness_b", "burstiness_an"
     )

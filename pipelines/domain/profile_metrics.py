@@ -100,12 +100,12 @@ def dense_minutes(minutes: pl.DataFrame, covered_days: list[date]) -> pl.DataFra
         .group_by("endpoint", "minute")
         .agg(pl.col("requests").sum().cast(pl.Int64), pl.col("tokens").sum().cast(pl.Int64))
     )
-    endpoints = sparse.select("endpoint").unique()
+    endpoints = sparse.select("endpoint").unique().sort("endpoint")
+    # The cross join is endpoint-major and the left join keeps that order: sorted without a sort of 10 M rows.
     return (
         endpoints.join(grid, how="cross")
-        .join(sparse, on=["endpoint", "minute"], how="left")
+        .join(sparse, on=["endpoint", "minute"], how="left", maintain_order="left")
         .with_columns(pl.col("requests", "tokens").fill_null(0))
-        .sort("endpoint", "minute")
     )
 
 
