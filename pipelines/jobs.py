@@ -11,16 +11,6 @@ DAILY = "daily"
 WEEKLY = "weekly"
 REFRESH_WAREHOUSE = "refresh_warehouse"
 PUBLISH_ANALYTICS = "publish_analytics"
-WEEKLY_TABLES = (
-    "endpoint_profiles",
-    "spend_concentration",
-    "spend_concentration_summary",
-    "model_spend_concentration",
-    "model_spend_concentration_summary",
-    "plan_curve",
-    "recommendations",
-    "backtest",
-)
 
 stage_files_job = define_asset_job(
     STAGE_FILES,

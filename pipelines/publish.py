@@ -42,24 +42,13 @@ from pipelines.home import Home
 from pipelines.ingest.duck import connect
 from pipelines.sql_loader import load_sql
 from pipelines.warehouse import sql_string_literal
+from pipelines.weekly_store import WEEKLY_TABLES
 
 ANALYTICS_FILE = "analytics.duckdb"
 SNAPSHOTS_DIR = "analytics-snapshots"
 DEFAULT_KEEP_SNAPSHOTS = 2
 # Tables copied from the warehouse, in the order they are published (names are the analysts' interface).
-COPIED_TABLES: tuple[str, ...] = (
-    "quarantine",
-    "ingest_log",
-    "endpoint_profiles",
-    "spend_concentration",
-    "spend_concentration_summary",
-    "model_spend_concentration",
-    "model_spend_concentration_summary",
-    "plan_curve",
-    "recommendations",
-    "backtest",
-    "rate_card",
-)
+COPIED_TABLES: tuple[str, ...] = ("quarantine", "ingest_log", *WEEKLY_TABLES, "rate_card")
 PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES)
 TOP_RECOMMENDATIONS = "analyst_top_savings"
 

@@ -16,11 +16,12 @@ from pipelines.errors import ModeshiftError
 from pipelines.home import Home
 from pipelines.ingest.day_merge import pending_days
 from pipelines.ingest.staging import all_staged
-from pipelines.jobs import DAILY, PUBLISH_ANALYTICS, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY, WEEKLY_TABLES
+from pipelines.jobs import DAILY, PUBLISH_ANALYTICS, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY
 from pipelines.landing import landed_files
 from pipelines.lineage import pending_rollup_days, pending_weeks, week_days
 from pipelines.partitions import LANDED_FILES
 from pipelines.publish import analytics_path
+from pipelines.weekly_store import WEEKLY_TABLES
 
 _INSTANCE_YAML = """\
 # Dagster instance of one modeshift home (written by modeshift; edit freely).

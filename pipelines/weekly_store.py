@@ -16,6 +16,18 @@ import polars as pl
 from pipelines.atomic import read_json, replace_file, write_json
 from pipelines.home import Home
 
+# Every weekly table, in dependency order (names are part of the analysts' interface, DOMAIN §8).
+WEEKLY_TABLES = (
+    "endpoint_profiles",
+    "spend_concentration",
+    "spend_concentration_summary",
+    "model_spend_concentration",
+    "model_spend_concentration_summary",
+    "plan_curve",
+    "recommendations",
+    "backtest",
+)
+
 
 def week_dir(home: Home, table: str, week_start: date) -> Path:
     """Directory of one weekly table's partition."""
