@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_sql_files_load_from_an_installed_wheel(tmp_path):
+    source = tmp_path / "source"  # build from a copy, so the checkout gets no build/ or egg-info
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", ".modeshift", "build", "*.egg-info", "out", "__pycache__"),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -28,7 +35,7 @@ def test_sql_files_load_from_an_installed_wheel(tmp_path):
             "--no-build-isolation",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
