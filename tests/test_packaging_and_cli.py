@@ -22,7 +22,9 @@ def test_sql_files_load_from_an_installed_wheel(tmp_path):
     shutil.copytree(
         ROOT,
         source,
-        ignore=shutil.ignore_patterns(".git", ".venv", ".modeshift", "build", "*.egg-info", "out", "__pycache__"),
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".modeshift", "build", "*.egg-info", "out", "__pycache__"
+        ),
     )
     subprocess.run(
         [
