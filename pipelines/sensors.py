@@ -1,5 +1,5 @@
-"""The landing sensor: new landed files are staged, and every day whose inputs changed (a new day, or a late file
-for a day already computed) is merged again."""
+"""The landing sensor: new landed files are staged, every day whose inputs changed (a new day, or a late file for a
+day already computed) is merged and rolled up again, and then the weeks those days belong to are recomputed."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
 from pipelines.ingest.staging import all_staged
-from pipelines.jobs import DAILY, STAGE_FILES, daily_job, stage_files_job
+from pipelines.jobs import DAILY, STAGE_FILES, WEEKLY, daily_job, stage_files_job, weekly_job
 from pipelines.landing import landed_files
+from pipelines.lineage import expected_week_fingerprints, pending_rollup_days, pending_weeks
 from pipelines.partitions import LANDED_FILES, landed_files_partitions
 from pipelines.resources import ModeshiftResource
+from pipelines.weekly_store import WEEKLY_TABLES
 
 
 def _fingerprint(payload: object) -> str:
@@ -21,12 +23,14 @@ def _fingerprint(payload: object) -> str:
 
 
 @sensor(
-    jobs=[stage_files_job, daily_job],
+    jobs=[stage_files_job, daily_job, weekly_job],
     minimum_interval_seconds=30,
-    description="Stages newly landed files and re-merges every day whose staged inputs changed.",
+    description="Stages newly landed files, re-merges every day whose staged inputs changed, then recomputes the "
+    "weeks those days belong to (oldest first, one at a time: later weeks read earlier ones).",
 )
 def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResource) -> SensorResult:
-    """Request a staging run per new file and a daily run per pending day (run keys make each request once)."""
+    """Request a staging run per new file, a daily run per pending day, then a weekly run for the oldest pending
+    week (run keys carry the inputs' fingerprint, so each request is made once per version of its inputs)."""
     home = modeshift.home()
     landed = landed_files(home)
     staged = all_staged(home)
@@ -39,12 +43,21 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
         if f.file_id not in staged_ids
     ]
     inputs_by_day = staged_inputs_by_day(staged)
-    for day in pending_days(home):
-        run_requests.append(
-            RunRequest(
-                job_name=DAILY, partition_key=day, run_key=f"day:{day}:{_fingerprint(inputs_by_day[day])}"
+    settings = modeshift.settings()
+    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    for day in days:
+        fingerprint = _fingerprint(inputs_by_day.get(day))
+        run_requests.append(RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{fingerprint}"))
+    if not run_requests:  # weeks only once every file is staged and every day is merged and rolled up
+        weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+        if weeks:
+            week = weeks[0]
+            fingerprint = expected_week_fingerprints(home, settings)[week]
+            run_requests.append(
+                RunRequest(
+                    job_name=WEEKLY, partition_key=week.isoformat(), run_key=f"week:{week}:{fingerprint}"
+                )
             )
-        )
     cursor = json.dumps(
         {"landed_files": len(landed), "staged_files": len(staged_ids), "inputs": _fingerprint(inputs_by_day)},
         sort_keys=True,

@@ -11,6 +11,8 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 import assets.ingest
+import assets.profiles
+import assets.recommendations
 from pipelines.config import Settings
 from pipelines.definitions import defs
 from pipelines.home import Home
@@ -67,11 +69,27 @@ def test_landing_sensor_requests_staging_then_days_and_keeps_its_cursor(home, tm
     assert second.dynamic_partitions_requests == []
     assert json.loads(second.cursor)["staged_files"] == 1
 
-    # After the day is merged the sensor is quiet; a late file for that day brings a new run key for it.
-    materialize([assets.ingest.requests], partition_key="2026-11-02", instance=instance, resources=resources)
-    quiet = landing_sensor(build_sensor_context(instance=instance, resources=resources, cursor=second.cursor))
+    # Once the day is merged and rolled up, its week is requested; after the week the sensor is quiet.
+    materialize(
+        [assets.ingest.requests, assets.profiles.daily_rollups],
+        partition_key="2026-11-02",
+        instance=instance,
+        resources=resources,
+    )
+    third = landing_sensor(build_sensor_context(instance=instance, resources=resources, cursor=second.cursor))
+    assert [(r.job_name, r.partition_key) for r in third.run_requests] == [("weekly", "2026-11-02")]
+    weekly_assets = [
+        assets.profiles.endpoint_profiles,
+        assets.profiles.spend_concentration,
+        assets.recommendations.recommendations,
+        assets.recommendations.backtest,
+    ]
+    assert materialize(
+        weekly_assets, partition_key="2026-11-02", instance=instance, resources=resources
+    ).success
+    quiet = landing_sensor(build_sensor_context(instance=instance, resources=resources, cursor=third.cursor))
     assert quiet.run_requests == []
-    assert quiet.cursor == second.cursor
+    assert quiet.cursor == second.cursor  # same landed and staged files, same inputs
     late = land_file(
         home, _write(tmp_path / "late.jsonl", [_row("b", "2026-11-02T11:00:00Z")]), "canonical", {}
     )[0]
@@ -83,6 +101,19 @@ def test_landing_sensor_requests_staging_then_days_and_keeps_its_cursor(home, tm
     assert [(r.job_name, r.partition_key) for r in again.run_requests] == [("daily", "2026-11-02")]
     assert again.run_requests[0].run_key != second.run_requests[0].run_key
     assert again.cursor != quiet.cursor
+    materialize(
+        [assets.ingest.requests, assets.profiles.daily_rollups],
+        partition_key="2026-11-02",
+        instance=instance,
+        resources=resources,
+    )
+    week_again = landing_sensor(
+        build_sensor_context(instance=instance, resources=resources, cursor=again.cursor)
+    )
+    assert [(r.job_name, r.partition_key) for r in week_again.run_requests] == [("weekly", "2026-11-02")]
+    assert (
+        week_again.run_requests[0].run_key != third.run_requests[0].run_key
+    )  # the late file changed the week
 
 
 def test_failed_expectations_block_the_day(home, tmp_path):
