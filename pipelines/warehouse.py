@@ -102,8 +102,10 @@ def refresh_ingest_tables(home: Home) -> dict[str, int]:
     """(Re)create ``ingest_log`` and the ``requests`` / ``quarantine`` views in the warehouse; return row counts."""
     ingest_log = ingest_log_frame(home)
     requests_glob = _glob(home.requests, "day=*/*.parquet")
-    staged_quarantine_glob = _glob(home.staged, "*/day=quarantine/*.parquet")
-    day_quarantine_glob = _glob(home.day_quarantine, "day=*/*.parquet")
+    # Listed here rather than globbed by DuckDB, so that a crashed writer's .tmp-* / .trash-* directory is never read.
+    quarantine_files = sorted(str(p) for p in home.staged.glob("[!.]*/day=quarantine/*.parquet")) + sorted(
+        str(p) for p in home.day_quarantine.glob("day=*/*.parquet")
+    )
     with connect(home.warehouse) as con:
         con.register("ingest_log_frame", ingest_log)
         con.sql(load_sql("create_ingest_log"))
@@ -113,9 +115,8 @@ def refresh_ingest_tables(home: Home) -> dict[str, int]:
             )
         else:
             con.sql(load_sql("create_requests_empty"))
-        parts = [g for g in (staged_quarantine_glob, day_quarantine_glob) if g]
-        if parts:
-            files = "[" + ", ".join(sql_string_literal(g) for g in parts) + "]"
+        if quarantine_files:
+            files = "[" + ", ".join(sql_string_literal(f) for f in quarantine_files) + "]"
             con.sql(load_sql("create_quarantine_view").replace("$quarantine_globs", files))
         else:
             con.sql(load_sql("create_quarantine_empty"))

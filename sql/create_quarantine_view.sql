@@ -1,5 +1,5 @@
 -- Every quarantined row: refused at parse time (staged day=quarantine) or at the day merge (duplicates).
--- $quarantine_globs is replaced by a list of quoted lake paths (views cannot take bound parameters).
+-- $quarantine_globs is replaced by the list of quoted quarantine files (views cannot take bound parameters).
 CREATE OR REPLACE VIEW quarantine AS
 SELECT
     source_file,

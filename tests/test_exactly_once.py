@@ -138,3 +138,21 @@ def test_ingest_log_and_quarantine_tables_balance(home, tmp_path):
     assert log == [(4, 1, 3, 0)]
     assert [(line, stage) for line, stage, _ in reasons] == [(2, "duplicate"), (3, "parse"), (4, "parse")]
     assert len(landed_files(home)) == 1
+
+
+def test_a_crashed_writers_leftover_directory_is_not_read(home, tmp_path):
+    import shutil
+
+    rows = [_row("a", "2026-11-02T10:00:00Z"), {"ts": "nope"}]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    land_file(home, path, "canonical", {})
+    materialize_pending(home, progress=lambda _: None)
+    staged = next(p for p in home.staged.iterdir() if not p.name.startswith("."))
+    shutil.copytree(
+        staged, home.staged / f".trash-0123-{staged.name}"
+    )  # what a crash between two renames leaves
+    from pipelines.warehouse import refresh_ingest_tables
+
+    counts = refresh_ingest_tables(home)
+    assert counts["quarantine"] == 1 and counts["requests"] == 1
