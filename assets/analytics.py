@@ -4,7 +4,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.warehouse import WAREHOUSE_POOL
+from pipelines.jobs import WAREHOUSE_POOL
 from pipelines.publish import PUBLISHED_TABLES, publish_analytics
 from pipelines.resources import ModeshiftResource
 from pipelines.tables import markdown_table

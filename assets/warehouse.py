@@ -2,11 +2,10 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from pipelines.jobs import WAREHOUSE_POOL
 from pipelines.resources import ModeshiftResource
 from pipelines.warehouse import refresh_ingest_tables, refresh_weekly_tables
 from pipelines.weekly_store import WEEKLY_TABLES
-
-WAREHOUSE_POOL = "modeshift_warehouse"
 
 
 @asset(

@@ -11,6 +11,8 @@ DAILY = "daily"
 WEEKLY = "weekly"
 REFRESH_WAREHOUSE = "refresh_warehouse"
 PUBLISH_ANALYTICS = "publish_analytics"
+# The Dagster pool (limit 1 in the instance) that keeps warehouse.duckdb to one writer at a time.
+WAREHOUSE_POOL = "modeshift_warehouse"
 
 stage_files_job = define_asset_job(
     STAGE_FILES,

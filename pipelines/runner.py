@@ -16,11 +16,12 @@ from pipelines.errors import ModeshiftError
 from pipelines.home import Home
 from pipelines.ingest.day_merge import pending_days
 from pipelines.ingest.staging import all_staged
-from pipelines.jobs import DAILY, PUBLISH_ANALYTICS, REFRESH_WAREHOUSE, STAGE_FILES, WEEKLY
+from pipelines.jobs import DAILY, PUBLISH_ANALYTICS, REFRESH_WAREHOUSE, STAGE_FILES, WAREHOUSE_POOL, WEEKLY
 from pipelines.landing import landed_files
 from pipelines.lineage import pending_rollup_days, pending_weeks, week_days
 from pipelines.partitions import LANDED_FILES
 from pipelines.publish import analytics_path
+from pipelines.run_recovery import RUNNER_TAG, recover_abandoned_runs, this_runner
 from pipelines.weekly_store import WEEKLY_TABLES
 
 _INSTANCE_YAML = """\
@@ -61,7 +62,11 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
 
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=_QUIET
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config=_QUIET,
+        tags={RUNNER_TAG: this_runner().tag()},  # lets a later run recover this one if this process dies
     )
     summary.runs[job_name] = summary.runs.get(job_name, 0) + 1
     failed_checks = [
@@ -94,6 +99,8 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     started = time.monotonic()
     summary = RunSummary()
     instance = dagster_instance(home)
+    for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
+        progress(f"[recovered] run {run_id[:8]} of a process that died was marked failed and its slot freed")
     landed = landed_files(home)
     known = set(instance.get_dynamic_partitions(LANDED_FILES))
     new_ids = [f.file_id for f in landed if f.file_id not in known]
