@@ -1,18 +1,37 @@
-"""Atomic file replacement: readers see the old version or the new one, never a half-written file."""
+"""Atomic file replacement: readers see the old version or the new one, never a half-written file.
+
+Temporary files and directories are named ``.tmp-<owner>-<random>-<label>`` (``.trash-...`` for a directory being
+replaced), where ``<owner>`` names the writing process (``pipelines.processes``). A writer killed before its rename
+leaves such a name behind; ``remove_stale_temporaries`` deletes exactly those whose owner is dead, so it is safe to
+run while other processes write into the same lake.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from pipelines.processes import current_process, token_is_alive
+
+_LEFTOVER = re.compile(r"^\.(?:tmp|trash)-(\d+_\d+_[0-9a-f]{8})-")
+# A leftover whose name names no owner (written before owners were named) is removed once it is this old.
+UNOWNED_LEFTOVER_AGE_S = 24 * 3600
+
+
+def temp_path(directory: Path, label: str) -> Path:
+    """A unique temporary path in ``directory`` owned by this process (``label`` ends the name)."""
+    return directory / f".tmp-{current_process().token()}-{uuid.uuid4().hex[:16]}-{label}"
+
 
 def temp_sibling(path: Path) -> Path:
     """A unique temporary path in the same directory as ``path`` (same filesystem, so rename is atomic)."""
-    return path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}.partial")
+    return temp_path(path.parent, f"{path.name}.partial")
 
 
 def replace_file(tmp: Path, final: Path) -> None:
@@ -47,19 +66,43 @@ def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     trash = None
     if final_dir.exists():
-        trash = final_dir.with_name(f".trash-{uuid.uuid4().hex}-{final_dir.name}")
+        trash = final_dir.with_name(
+            f".trash-{current_process().token()}-{uuid.uuid4().hex[:16]}-{final_dir.name}"
+        )
         os.replace(final_dir, trash)
     os.replace(tmp_dir, final_dir)
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def remove_stale_temporaries(directory: Path) -> None:
-    """Delete ``.tmp-*`` / ``.trash-*`` leftovers of a crashed writer below ``directory``."""
+def is_stale(leftover: Path, now: float | None = None) -> bool:
+    """Whether ``leftover`` (a ``.tmp-*`` / ``.trash-*`` path) was left by a writer that is gone: its owner is dead,
+    or it names no owner and is older than UNOWNED_LEFTOVER_AGE_S. Another host's leftovers are never stale."""
+    match = _LEFTOVER.match(leftover.name)
+    if match is not None:
+        alive = token_is_alive(match.group(1))
+        return alive is False
+    try:
+        age_s = (now or time.time()) - leftover.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age_s > UNOWNED_LEFTOVER_AGE_S
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete the ``.tmp-*`` / ``.trash-*`` leftovers of dead writers below ``directory``; return what was removed
+    (a live writer's temporaries are left alone)."""
     if not directory.exists():
-        return
-    for leftover in list(directory.rglob(".tmp-*")) + list(directory.rglob(".trash-*")):
-        if leftover.is_dir():
+        return []
+    removed: list[Path] = []
+    for leftover in sorted(
+        list(directory.rglob(".tmp-*")) + list(directory.rglob(".trash-*")), key=lambda p: len(p.parts)
+    ):
+        if any(parent in removed for parent in leftover.parents) or not is_stale(leftover):
+            continue
+        if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed

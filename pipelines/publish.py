@@ -35,7 +35,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.atomic import replace_file
+from pipelines.atomic import replace_file, temp_sibling
 from pipelines.config import Settings
 from pipelines.errors import ModeshiftError
 from pipelines.home import Home
@@ -127,7 +127,7 @@ def publish_analytics(home: Home, settings: Settings) -> PublishResult:
         snapshot = f"{published_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
         snapshot_dir = snapshots_dir(home) / snapshot
         target = analytics_path(home)
-        tmp = target.with_name(f".tmp-{uuid.uuid4().hex}-{ANALYTICS_FILE}.partial")
+        tmp = temp_sibling(target)
         try:
             request_files = _snapshot_request_lake(home, snapshot_dir)
             built = _build(tmp, home.warehouse, request_files, snapshot, snapshot_dir, published_at)

@@ -10,11 +10,10 @@ requests (its cost grows with endpoints × minutes, not with traffic). Written p
 from __future__ import annotations
 
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.atomic import replace_dir, write_json
+from pipelines.atomic import replace_dir, temp_path, write_json
 from pipelines.config import Settings
 from pipelines.home import Home
 from pipelines.ingest.duck import connect
@@ -55,7 +54,7 @@ def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
     lake_files = sorted(str(p) for p in home.request_day_dir(day).glob("*.parquet"))
     if expected is None or not lake_files:
         return None
-    work_dir = home.lake / "rollups" / f".tmp-{uuid.uuid4().hex}-{day}"
+    work_dir = temp_path(home.lake / "rollups", day)
     out_dir = work_dir / "out"
     out_dir.mkdir(parents=True)
     try:

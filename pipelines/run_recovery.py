@@ -11,12 +11,9 @@ monitoring.
 
 from __future__ import annotations
 
-import os
-import socket
-from dataclasses import dataclass
-
-import psutil
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+from pipelines.processes import ProcessIdentity, current_process, is_alive
 
 RUNNER_TAG = "modeshift/runner"
 _UNFINISHED = [
@@ -28,45 +25,9 @@ _UNFINISHED = [
 ]
 
 
-@dataclass(frozen=True)
-class RunnerIdentity:
-    """The process that runs a materialize: host name, pid and start time (seconds since the epoch, 0.01 s)."""
-
-    host: str
-    pid: int
-    started: float
-
-    def tag(self) -> str:
-        """The value of the ``modeshift/runner`` tag for runs of this process."""
-        return f"{self.host}:{self.pid}:{self.started:.2f}"
-
-    @staticmethod
-    def parse(tag: str) -> RunnerIdentity | None:
-        """The identity in a ``modeshift/runner`` tag value, or None when it is not one."""
-        host, _, rest = tag.rpartition(":")
-        host, _, pid = host.rpartition(":")
-        try:
-            return RunnerIdentity(host=host, pid=int(pid), started=float(rest))
-        except ValueError:
-            return None
-
-
-def this_runner() -> RunnerIdentity:
-    """The identity of the current process."""
-    return RunnerIdentity(
-        host=socket.gethostname(), pid=os.getpid(), started=round(psutil.Process().create_time(), 2)
-    )
-
-
-def is_alive(runner: RunnerIdentity) -> bool:
-    """Whether ``runner``'s process still exists on this host (another host's process counts as alive: we cannot
-    tell, so we never touch its runs)."""
-    if runner.host != socket.gethostname():
-        return True
-    try:
-        return abs(psutil.Process(runner.pid).create_time() - runner.started) < 0.05
-    except psutil.NoSuchProcess:
-        return False
+def runner_tags() -> dict[str, str]:
+    """The tags of a run started by this process (see the module docstring)."""
+    return {RUNNER_TAG: current_process().tag()}
 
 
 def recover_abandoned_runs(instance: DagsterInstance, pools: list[str]) -> list[str]:
@@ -74,7 +35,7 @@ def recover_abandoned_runs(instance: DagsterInstance, pools: list[str]) -> list[
     finished run) still hold in ``pools``; return the ids of the runs marked failed."""
     abandoned: list[str] = []
     for run in instance.get_runs(filters=RunsFilter(statuses=_UNFINISHED)):
-        runner = RunnerIdentity.parse(run.tags.get(RUNNER_TAG, ""))
+        runner = ProcessIdentity.parse(run.tags.get(RUNNER_TAG, ""))
         if runner is None or is_alive(runner):
             continue
         instance.report_run_failed(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from dagster import DagsterInstance
 
+from pipelines.atomic import remove_stale_temporaries
 from pipelines.config import Settings
 from pipelines.errors import ModeshiftError
 from pipelines.home import Home
@@ -21,7 +22,7 @@ from pipelines.landing import landed_files
 from pipelines.lineage import pending_rollup_days, pending_weeks, week_days
 from pipelines.partitions import LANDED_FILES
 from pipelines.publish import analytics_path
-from pipelines.run_recovery import RUNNER_TAG, recover_abandoned_runs, this_runner
+from pipelines.run_recovery import recover_abandoned_runs, runner_tags
 from pipelines.weekly_store import WEEKLY_TABLES
 
 _INSTANCE_YAML = """\
@@ -66,7 +67,7 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
         partition_key=partition_key,
         raise_on_error=False,
         run_config=_QUIET,
-        tags={RUNNER_TAG: this_runner().tag()},  # lets a later run recover this one if this process dies
+        tags=runner_tags(),  # lets a later run recover this one if this process dies
     )
     summary.runs[job_name] = summary.runs.get(job_name, 0) + 1
     failed_checks = [
@@ -101,6 +102,11 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
         progress(f"[recovered] run {run_id[:8]} of a process that died was marked failed and its slot freed")
+    leftovers = remove_stale_temporaries(home.lake) + remove_stale_temporaries(home.landing)
+    if (
+        leftovers
+    ):  # half-written files of killed writers: they may hold raw landed bytes, so they must not stay
+        progress(f"[cleaned] {len(leftovers)} temporary file(s) left by writers that died")
     landed = landed_files(home)
     known = set(instance.get_dynamic_partitions(LANDED_FILES))
     new_ids = [f.file_id for f in landed if f.file_id not in known]

@@ -7,13 +7,12 @@ what it was built from::
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.atomic import read_json, replace_file, write_json
+from pipelines.atomic import read_json, replace_file, temp_path, write_json
 from pipelines.home import Home
 
 # Every weekly table, in dependency order (names are part of the analysts' interface, DOMAIN §8).
@@ -39,7 +38,7 @@ def write_week_table(home: Home, table: str, week_start: date, frame: pl.DataFra
     directory = week_dir(home, table, week_start)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "part.parquet"
-    tmp = directory / f".tmp-{uuid.uuid4().hex}.partial"
+    tmp = temp_path(directory, "part.partial")
     frame.write_parquet(tmp)
     replace_file(tmp, target)
     write_json(directory / "_manifest.json", {"fingerprint": fingerprint, "rows": frame.height})

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipelines.atomic import read_json, replace_file, write_json
+from pipelines.atomic import read_json, replace_file, temp_path, write_json
 from pipelines.home import Home
 from pipelines.ingest.duck import connect
 from pipelines.ingest.staging import StagedFile, all_staged, staged_dir
@@ -89,7 +88,7 @@ def merge_day(home: Home, day: str) -> MergedDay:
     files = sorted(
         str(p) for file_id in inputs for p in (staged_dir(home, file_id) / f"day={day}").glob("*.parquet")
     )
-    work_dir = home.lake / f".tmp-{uuid.uuid4().hex}-day-{day}"
+    work_dir = temp_path(home.lake, f"day-{day}")
     work_dir.mkdir(parents=True)
     try:
         with connect(temp_dir=work_dir / "spill") as con:
@@ -135,7 +134,7 @@ def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str)
     quarantine part; return the per-file counts."""
     target_dir = home.request_day_dir(day)
     target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target_dir / f".tmp-{uuid.uuid4().hex}.partial"
+    tmp = temp_path(target_dir, "part.partial")
     try:
         os.link(slice_file, tmp)
     except OSError:  # another filesystem: copy
@@ -143,7 +142,7 @@ def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str)
     replace_file(tmp, target_dir / "part.parquet")
     quarantine_dir = home.quarantine_day_dir(day)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    empty = quarantine_dir / f".tmp-{uuid.uuid4().hex}.partial"
+    empty = temp_path(quarantine_dir, "part.partial")
     con.sql(load_sql("lake_part_empty"), params={"files": [slice_file]}).write_parquet(str(empty))
     replace_file(empty, quarantine_dir / "part.parquet")
     rows = con.sql(load_sql("count_rows"), params={"files": [slice_file]}).fetchall()[0][0]
@@ -170,7 +169,7 @@ def _publish(con, home: Home, day: str, out_dir: Path, staged_files: list[str]) 
         parts = sorted(str(p) for p in (out_dir / f"kind={kind}").glob("*.parquet"))
         target = target_dir / "part.parquet"
         target_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target_dir / f".tmp-{uuid.uuid4().hex}.partial"
+        tmp = temp_path(target_dir, "part.partial")
         if len(parts) == 1:
             shutil.move(parts[0], tmp)
         else:  # none (every row went the other way) or several: write exactly one file with the lake's columns

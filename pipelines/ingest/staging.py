@@ -10,14 +10,13 @@ Output, swapped into place atomically (re-staging a file replaces it whole)::
 from __future__ import annotations
 
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from pipelines.atomic import read_json, replace_dir, write_json
+from pipelines.atomic import read_json, replace_dir, temp_path, write_json
 from pipelines.config import Settings
 from pipelines.errors import ModeshiftError
 from pipelines.formats import registry
@@ -91,7 +90,7 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
             "Run 'modeshift ingest' on the file again, then 'modeshift materialize'.",
         )
     final_dir = staged_dir(home, landed.file_id)
-    work_dir = home.staged / f".tmp-{uuid.uuid4().hex}-{landed.file_id}"
+    work_dir = temp_path(home.staged, landed.file_id)
     try:
         note = None
         try:
