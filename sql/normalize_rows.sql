@@ -10,6 +10,11 @@ WITH cleaned AS (
         parse_error,
         nullif(trim(request_id), '') AS request_id_text,
         nullif(trim(ts), '') AS ts_text,
+        -- epoch timestamps: microseconds since 1970 (or since the anchor); NULL for ISO-8601 text
+        CASE WHEN $ts_unit <> 'iso' OR CAST($anchor_us AS BIGINT) IS NOT NULL THEN
+            coalesce(CAST($anchor_us AS BIGINT), 0) + TRY_CAST(nullif(trim(ts), '') AS DOUBLE)
+                * CASE $ts_unit WHEN 's' THEN 1e6 WHEN 'ms' THEN 1e3 WHEN 'us' THEN 1 ELSE 1e6 END
+        END AS ts_offset_us,
         nullif(trim(coalesce(CAST($endpoint_override AS VARCHAR), endpoint)), '') AS endpoint_text,
         nullif(trim(model), '') AS model_text,
         input_tokens AS input_number,
@@ -32,14 +37,8 @@ typed AS (
         CASE
             WHEN ts_text IS NULL THEN NULL
             WHEN $ts_unit = 'iso' AND CAST($anchor_us AS BIGINT) IS NULL THEN TRY_CAST(ts_text AS TIMESTAMPTZ)
-            ELSE (
-                SELECT CASE WHEN offset_us BETWEEN -1e17 AND 1e17 THEN make_timestamptz(CAST(offset_us AS BIGINT)) END
-                FROM (
-                    SELECT coalesce(CAST($anchor_us AS BIGINT), 0)
-                        + TRY_CAST(ts_text AS DOUBLE)
-                        * CASE $ts_unit WHEN 's' THEN 1e6 WHEN 'ms' THEN 1e3 WHEN 'us' THEN 1 ELSE 1e6 END AS offset_us
-                )
-            )
+            -- a plain expression, not a scalar subquery: DuckDB would decorrelate one into a join over every row
+            WHEN ts_offset_us BETWEEN -1e17 AND 1e17 THEN make_timestamptz(CAST(ts_offset_us AS BIGINT))
         END AS ts_value,
         TRY_CAST(ok_text AS BOOLEAN) AS ok_value,
         TRY_CAST(stream_text AS BOOLEAN) AS stream_value,
