@@ -22,16 +22,21 @@ MODELS = [
 ]
 
 
-def synthetic_requests(rows: int, endpoints: int, days: int, seed: int = 1) -> pl.DataFrame:
-    """A frame of ``rows`` canonical requests over ``endpoints`` endpoints and ``days`` UTC days."""
-    rng = np.random.default_rng(seed)
+def synthetic_requests(
+    rows: int, endpoints: int, days: int, seed: int = 1, part: int = 0, parts: int = 1
+) -> pl.DataFrame:
+    """A frame of ``rows`` canonical requests over ``endpoints`` endpoints and ``days`` UTC days; with ``parts``
+    > 1, part ``part`` (0-based) of a log shipped in ``parts`` files covering consecutive equal time spans, with
+    request ids that continue across the parts."""
+    rng = np.random.default_rng(seed + part)
     popularity = 1.0 / np.arange(1, endpoints + 1)
     endpoint_index = rng.choice(endpoints, size=rows, p=popularity / popularity.sum())
-    start_us = int(START.timestamp() * 1_000_000)
-    ts_us = start_us + rng.integers(0, days * 86_400_000_000, size=rows)
+    span_us = days * 86_400_000_000 // parts
+    start_us = int(START.timestamp() * 1_000_000) + part * span_us
+    ts_us = start_us + rng.integers(0, span_us, size=rows)
     return pl.DataFrame(
         {
-            "request_id": pl.Series(np.arange(rows)).cast(pl.String),
+            "request_id": pl.Series(np.arange(part * rows, (part + 1) * rows)).cast(pl.String),
             "ts": pl.Series(ts_us).cast(pl.Datetime("us", "UTC")),
             "endpoint": pl.Series(endpoint_index)
             .cast(pl.String)
@@ -56,16 +61,21 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--formats", default="jsonl,parquet")
+    parser.add_argument("--files", type=int, default=1, help="split into this many time-ordered files")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    frame = synthetic_requests(args.rows, args.endpoints, args.days)
     formats = args.formats.split(",")
-    if "parquet" in formats:
-        frame.write_parquet(args.out / "requests.parquet")
-    if "jsonl" in formats:
-        frame.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson(
-            args.out / "requests.jsonl"
+    for part in range(args.files):  # one part in memory at a time: 100 M rows fit in 10 parts
+        frame = synthetic_requests(
+            args.rows // args.files, args.endpoints, args.days, part=part, parts=args.files
         )
+        stem = "requests" if args.files == 1 else f"requests-{part:03d}"
+        if "parquet" in formats:
+            frame.write_parquet(args.out / f"{stem}.parquet")
+        if "jsonl" in formats:
+            frame.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson(
+                args.out / f"{stem}.jsonl"
+            )
 
 
 if __name__ == "__main__":

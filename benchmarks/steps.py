@@ -2,6 +2,8 @@
 
 python -m benchmarks.steps ingest HOME FILE FORMAT     land + stage + merge every day (modeshift's code path)
 python -m benchmarks.steps bare-ingest FILE OUT        DuckDB alone: read the file, write Parquet
+python -m benchmarks.steps ingest-many HOME FORMAT FILE...   land + stage every file, then merge every day
+python -m benchmarks.steps bare-ingest-many OUT FILE...      DuckDB alone: read every file, write one Parquet file
 python -m benchmarks.steps rollup HOME                 daily rollups of every merged day
 python -m benchmarks.steps bare-rollup HOME OUT        DuckDB alone: per-minute GROUP BY over the lake
 python -m benchmarks.steps weekly HOME                 weekly profiles (+ plans when present) of every week
@@ -34,6 +36,27 @@ def ingest(home_dir: str, file: str, fmt: str) -> None:
     stage_file(home, settings, landed)
     for day in pending_days(home):
         merge_day(home, day)
+
+
+def ingest_many(home_dir: str, fmt: str, *files: str) -> None:
+    """Land and stage each file in turn (as the landing sensor would), then merge every day they touched."""
+    from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.ingest.staging import stage_file
+    from pipelines.landing import land_file
+
+    home, settings = _home(home_dir)
+    for file in files:
+        landed, _ = land_file(home, Path(file), fmt, {})
+        stage_file(home, settings, landed)
+    for day in pending_days(home):
+        merge_day(home, day)
+
+
+def bare_ingest_many(out: str, *files: str) -> None:
+    """DuckDB alone reading every file (Parquet) and writing one Parquet file."""
+    import duckdb
+
+    duckdb.connect().sql("SELECT * FROM read_parquet($f)", params={"f": list(files)}).write_parquet(out)
 
 
 def bare_ingest(file: str, out: str) -> None:
@@ -92,6 +115,8 @@ if __name__ == "__main__":
     {
         "ingest": ingest,
         "bare-ingest": bare_ingest,
+        "ingest-many": ingest_many,
+        "bare-ingest-many": bare_ingest_many,
         "rollup": rollup,
         "bare-rollup": bare_rollup,
         "weekly": weekly,

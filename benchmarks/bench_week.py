@@ -1,0 +1,71 @@
+"""End-to-end benchmark of one busy week: N requests (default 100 million) shipped as time-ordered Parquet files go
+through ingest (land + stage + day merges), daily rollups and the weekly step (profiles, spend concentration, plans
+and recommendations), each stage in its own process, against bare DuckDB doing the comparable work on the same
+data in the same run.
+
+    .venv/bin/python -m benchmarks.bench_week --rows 100000000 --files 10
+
+Prints, per stage: wall time, rows per second, peak RSS of the process tree, and the ratio to bare DuckDB
+(ingest: read every file and write one Parquet file; rollup: the per-endpoint-minute GROUP BY over the lake).
+The input (about 4 GB of Parquet per 100 M rows) and the home are kept under benchmarks/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from benchmarks.harness import Measurement, measure
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _row(stage: str, m: Measurement, rows: int, bare: Measurement | None) -> str:
+    ratio = f"{m.seconds / bare.seconds:.2f}" if bare is not None else ""
+    return f"{stage:<14} {m.seconds:>8.1f} {rows / m.seconds:>12,.0f} {m.peak_rss_gb:>8.2f} {ratio:>6}"
+
+
+def main() -> None:
+    """Generate the week once (kept between runs), then measure every stage and its bare counterpart."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--files", type=int, default=10)
+    parser.add_argument("--endpoints", type=int, default=1000)
+    args = parser.parse_args()
+    data = OUT / f"week-{args.rows}-{args.files}files-{args.endpoints}"
+    files = [str(data / f"requests-{part:03d}.parquet") for part in range(args.files)]
+    if not all(Path(f).exists() for f in files):
+        print(f"generating {args.rows:,} requests in {args.files} files ...", flush=True)
+        generated = measure([sys.executable, "-m", "benchmarks.generate", "--rows", str(args.rows), "--files",
+                             str(args.files), "--endpoints", str(args.endpoints), "--days", "7", "--out", str(data),
+                             "--formats", "parquet"])  # fmt: skip
+        print(f"  generated in {generated.seconds:.1f} s", flush=True)
+    home = OUT / "home-bench-week"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**os.environ, "MODESHIFT_SALT": "bench"}
+    step = [sys.executable, "-m", "benchmarks.steps"]
+    print(f"{'stage':<14} {'seconds':>8} {'rows/s':>12} {'peak GB':>8} {'ratio':>6}", flush=True)
+    bare_ingest = measure([*step, "bare-ingest-many", str(OUT / "bare-week.parquet"), *files], env=env)
+    print(_row("bare ingest", bare_ingest, args.rows, None), flush=True)
+    ingest = measure([*step, "ingest-many", str(home), "canonical", *files], env=env)
+    print(_row("ingest", ingest, args.rows, bare_ingest), flush=True)
+    bare_rollup = measure([*step, "bare-rollup", str(home), str(OUT / "bare-rollup.parquet")], env=env)
+    print(_row("bare rollup", bare_rollup, args.rows, None), flush=True)
+    rollup = measure([*step, "rollup", str(home)], env=env)
+    print(_row("rollup", rollup, args.rows, bare_rollup), flush=True)
+    weekly = measure([*step, "weekly", str(home)], env=env)
+    print(_row("weekly", weekly, args.rows, None), flush=True)
+    total = ingest.seconds + rollup.seconds + weekly.seconds
+    peak = max(ingest.peak_rss_gb, rollup.peak_rss_gb, weekly.peak_rss_gb)
+    print(
+        f"week end to end: {total:.1f} s ({args.rows / total:,.0f} requests/s), peak {peak:.2f} GB",
+        flush=True,
+    )
+    (OUT / "bare-week.parquet").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
