@@ -11,6 +11,13 @@ each time; at most ``max_attempts`` tries per call, and no wait starts that woul
 Delivery progress (message posted? how many pictures uploaded?) lives in a ``Delivery`` the caller keeps, so a
 retry never posts a message twice.
 
+An ambiguous failure of chat.postMessage (a timeout, a dropped connection, a 5xx) may hide a message Slack did post.
+So every message carries its ``key`` in Slack message metadata (event type ``modeshift_message``), and before posting
+again after such a failure (in the same call or a later sensor tick) the channel's recent history
+(conversations.history, scope ``channels:history``) is searched for it: when found, that message is adopted instead
+of posting a second one. When the lookup itself fails (a channel given by name rather than ID, a missing scope), the
+message is posted again: a duplicate is then possible, a lost report is not.
+
 The token never leaves the Authorization header: error texts are redacted before they are raised, and the
 dry-run file holds only the message.
 """
@@ -36,7 +43,9 @@ from pipelines.config import Settings
 from pipelines.home import Home
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
-HTTP_TIMEOUT_SECONDS = 10
+HTTP_TIMEOUT_SECONDS = 10.0
+METADATA_EVENT_TYPE = "modeshift_message"
+HISTORY_MARGIN_SECONDS = 120  # how far before the first post attempt the history lookup starts
 T = TypeVar("T")
 
 
@@ -71,13 +80,15 @@ class SlackTarget:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounds of the retries of one Slack call: tries, first 5xx wait and longest 429 wait in seconds, and a
-    ``time.monotonic()`` deadline after which no wait may end (None: no deadline)."""
+    """Bounds of the retries of one Slack call: tries, first 5xx wait and longest 429 wait in seconds, a
+    ``time.monotonic()`` deadline after which no wait may end (None: no deadline), and the HTTP timeout of one
+    request in seconds."""
 
     max_attempts: int = 3
     backoff_seconds: float = 0.5
     max_retry_after_seconds: float = 20.0
     deadline: float | None = None
+    timeout_seconds: float = HTTP_TIMEOUT_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, deadline: float | None = None) -> RetryPolicy:
@@ -90,6 +101,7 @@ class RetryPolicy:
                 section.get("max_retry_after_seconds", cls.max_retry_after_seconds)
             ),
             deadline=deadline,
+            timeout_seconds=float(section.get("http_timeout_seconds", HTTP_TIMEOUT_SECONDS)),
         )
 
 
@@ -110,12 +122,18 @@ class Attachment:
 class Delivery:
     """How far one message got; kept by the caller between tries so that nothing is sent twice.
 
-    ``message_ts`` and ``channel_id`` are set once chat.postMessage succeeded; ``files_uploaded`` counts the
-    attachments already shared in its thread; ``requests`` counts HTTP calls made (retries included);
-    ``dry_run_file`` is the file written instead when there is no token."""
+    ``message_ts`` and ``channel_id`` are set once chat.postMessage succeeded; ``post_started_at`` (epoch seconds)
+    once it was first tried, and ``post_may_have_landed`` once a try failed ambiguously (timeout, connection, 5xx),
+    so that later tries look for the message that failure may have hidden;
+    ``adopted`` says the message was found in the channel's history rather than posted by the last try;
+    ``files_uploaded`` counts the attachments already shared in its thread; ``requests`` counts HTTP calls made
+    (retries and lookups included); ``dry_run_file`` is the file written instead when there is no token."""
 
     message_ts: str | None = None
     channel_id: str | None = None
+    post_started_at: float | None = None
+    post_may_have_landed: bool = False
+    adopted: bool = False
     files_uploaded: int = 0
     requests: int = 0
     dry_run_file: str | None = None
@@ -201,11 +219,28 @@ def call_with_retries(
             raise DeliveryError(redact(f"{what}: {type(error).__name__}: {error}")) from None
 
 
-def web_client(target: SlackTarget) -> WebClient:
+def web_client(target: SlackTarget, timeout_seconds: float = HTTP_TIMEOUT_SECONDS) -> WebClient:
     """slack_sdk's client for ``target`` without its own retry handlers (``call_with_retries`` does that)."""
-    return WebClient(
-        token=target.token, base_url=target.base_url, timeout=HTTP_TIMEOUT_SECONDS, retry_handlers=[]
-    )
+    return WebClient(token=target.token, base_url=target.base_url, timeout=timeout_seconds, retry_handlers=[])
+
+
+def find_posted(client: WebClient, channel: str, key: str, since: float) -> dict[str, Any] | None:
+    """The message carrying ``key`` in its modeshift metadata posted to ``channel`` since ``since`` (epoch
+    seconds), as ``{"ts", "channel"}``, or None when the recent history holds none. Raises what the call raises."""
+    cursor = None
+    for _ in range(10):  # at most 10 pages of 200 messages: the lookup is about the last minutes only
+        page = client.conversations_history(channel=channel, oldest=f"{since:.6f}", include_all_metadata=True,
+                                            limit=200, cursor=cursor)  # fmt: skip
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT_TYPE and (
+                (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                return {"ts": str(message["ts"]), "channel": page.get("channel") or channel}
+        cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
+        if not cursor:
+            return None
+    return None
 
 
 def _post_bytes(url: str, data: bytes) -> None:
@@ -276,10 +311,12 @@ def deliver(
     policy: RetryPolicy,
     dry_run_file: Path,
     sleep: Callable[[float], None] = time.sleep,
+    key: str | None = None,
 ) -> Delivery:
     """Send ``message`` (chat.postMessage arguments without the channel) and share ``attachments`` in its thread,
     resuming from ``delivery`` (updated in place, also when a ``DeliveryError`` is raised part-way: a message
-    already posted is never posted again). Without a token, write the payload to ``dry_run_file`` instead."""
+    already posted is never posted again). ``key`` names the message for the history lookup after an ambiguous
+    failure (default: the dry-run file's stem). Without a token, write the payload to ``dry_run_file`` instead."""
     if target.dry_run:
         _write_dry_run(dry_run_file, target, message, attachments)
         delivery.dry_run_file = str(dry_run_file)
@@ -287,12 +324,30 @@ def deliver(
         return delivery
     if not target.channel:
         raise DeliveryError("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: set the channel to post to")
-    client = web_client(target)
+    client = web_client(target, policy.timeout_seconds)
     if delivery.message_ts is None:
+        key = key or dry_run_file.stem
+        metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": key}}
 
         def post() -> Any:
+            if delivery.post_may_have_landed:  # an earlier try may have posted it: look before posting
+                found = _look_for_posted(client, target, key, delivery)
+                if found is not None:
+                    delivery.adopted = True
+                    return found
+            if delivery.post_started_at is None:
+                delivery.post_started_at = time.time()
             delivery.requests += 1
-            return client.chat_postMessage(channel=target.channel, **message)
+            try:
+                return client.chat_postMessage(channel=target.channel, metadata=metadata, **message)
+            except (
+                SlackApiError
+            ) as error:  # a 429 or 4xx was refused outright; a 5xx may have been carried out
+                delivery.post_may_have_landed |= int(error.response.status_code) >= 500
+                raise
+            except Exception:  # a timeout or a broken connection: Slack may have posted it
+                delivery.post_may_have_landed = True
+                raise
 
         response = call_with_retries(post, policy, "chat.postMessage", target.redact, sleep)
         delivery.message_ts = str(response["ts"])
@@ -301,3 +356,15 @@ def deliver(
         _upload(client, delivery, attachment, policy, target.redact, sleep)
         delivery.files_uploaded += 1
     return delivery
+
+
+def _look_for_posted(
+    client: WebClient, target: SlackTarget, key: str, delivery: Delivery
+) -> dict[str, Any] | None:
+    """``find_posted`` for ``delivery``'s message; None (post again) when the lookup itself fails."""
+    assert target.channel is not None and delivery.post_started_at is not None
+    delivery.requests += 1
+    try:
+        return find_posted(client, target.channel, key, delivery.post_started_at - HISTORY_MARGIN_SECONDS)
+    except (SlackApiError, SlackClientError, urllib.error.URLError, HTTPException, OSError):
+        return None  # cannot tell: posting again risks a duplicate, not posting risks losing the report

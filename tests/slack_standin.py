@@ -1,7 +1,8 @@
 """A stand-in for Slack's Web API on 127.0.0.1, for tests: a real HTTP server in a thread that records every request
-and answers the methods modeshift calls (auth.test, chat.postMessage, files.getUploadURLExternal, the upload URL
-it hands out, files.completeUploadExternal). It can be told to answer 429 (with Retry-After) or 5xx the next N
-times, for one method or for any.
+and answers the methods modeshift calls (auth.test, chat.postMessage, conversations.history, files.getUploadURLExternal,
+the upload URL it hands out, files.completeUploadExternal). It can be told to answer 429 (with Retry-After) or 5xx
+the next N times, for one method or for any, or to do what it was asked and answer late (a client timeout that hides
+a message that was posted).
 
     with SlackStandIn(token="xoxb-test") as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url)
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,6 +62,8 @@ class _State:
     uploads: dict[str, bytes] = field(default_factory=dict)
     pending_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)  # posted messages, oldest first
+    delays: list[list[Any]] = field(default_factory=list)  # [seconds, times left, method or None]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -101,6 +105,11 @@ class SlackStandIn:
             self._state.failures.append(
                 _Failure(status, times, method, None if retry_after is None else str(retry_after))
             )
+
+    def answer_late(self, seconds: float, times: int = 1, method: str | None = None) -> None:
+        """Do what the next ``times`` requests (of ``method`` only, when given) ask, then answer ``seconds`` late."""
+        with self._state.lock:
+            self._state.delays.append([seconds, times, method])
 
     @property
     def requests(self) -> list[Recorded]:
@@ -168,7 +177,20 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 failure = self._injected_failure(request.api_method)
                 status, payload, extra, raw = self._respond(request, failure)
                 state.requests.append(Recorded(self.command, self.path, headers, body, status))
-            self._answer(status, payload, extra, raw)
+                delay = self._injected_delay(request.api_method)
+            if delay:
+                time.sleep(delay)
+            try:
+                self._answer(status, payload, extra, raw)
+            except OSError:
+                pass  # the client gave up waiting: what was asked is done all the same
+
+        def _injected_delay(self, method: str) -> float:
+            for delay in state.delays:
+                if delay[1] > 0 and (delay[2] is None or delay[2] == method):
+                    delay[1] -= 1
+                    return float(delay[0])
+            return 0.0
 
         def _respond(
             self, request: Recorded, failure: _Failure | None
@@ -198,9 +220,24 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 if not params.get("channel"):
                     return 200, {"ok": False, "error": "channel_not_found"}, {}, False
                 state.messages += 1
-                ts = f"1700000000.{state.messages:06d}"
+                ts = f"{time.time():.0f}.{state.messages:06d}"
+                metadata = params.get("metadata")
+                state.history.append({"ts": ts, "text": params.get("text"), "channel": params["channel"],
+                                      "metadata": json.loads(metadata) if isinstance(metadata, str) else metadata})  # fmt: skip
                 return 200, {"ok": True, "channel": SlackStandIn.channel_id, "ts": ts,
                              "message": {"text": params.get("text"), "ts": ts}}, {}, False  # fmt: skip
+            if method == "conversations.history":
+                if params.get("channel") != SlackStandIn.channel_id:  # like Slack: an ID, not a #name
+                    return 200, {"ok": False, "error": "channel_not_found"}, {}, False
+                oldest = float(params.get("oldest") or 0)
+                with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+                messages = [
+                    {"type": "message", "ts": m["ts"], "text": m["text"]}
+                    | ({"metadata": m["metadata"]} if with_metadata and m["metadata"] else {})
+                    for m in reversed(state.history)
+                    if float(m["ts"]) >= oldest
+                ]
+                return 200, {"ok": True, "messages": messages, "has_more": False}, {}, False
             if method == "files.getUploadURLExternal":
                 if not params.get("filename") or not str(params.get("length", "")).isdigit():
                     return 200, {"ok": False, "error": "invalid_arguments"}, {}, False
