@@ -2,30 +2,59 @@
 -- cost and weighted tokens from the rate card (a relation named rate_card). Failed requests count as load
 -- (requests, tokens) but not as spend. Weighted tokens = input + output_weight * output (ok requests only).
 -- Rows whose model has no rate-card price in force have NULL cost and are counted in unpriced_requests.
+-- Speed: requests are grouped by an integer minute (floor of epoch microseconds; date_trunc on TIMESTAMPTZ goes
+-- through ICU and costs as much as the whole aggregation), and priced after grouping, one rate-card lookup per
+-- (model, minute): prices change at midnight UTC (effective_from/effective_to are dates), so a request and its
+-- minute are always on the same side of a price change, and cost = (ok input * input price + ok output * output
+-- price) / 1e6 summed per group equals the per-request sum (up to float rounding). Token sums are DOUBLE sums
+-- (cheaper than the HUGEINT that sum(BIGINT) gives, which Parquet stores as DOUBLE anyway): integer sums below
+-- 2^53 are exact in a DOUBLE, so the stored values are the same.
+WITH per_minute AS (
+    SELECT
+        endpoint,
+        model,
+        epoch_us(ts) - (epoch_us(ts) % 60000000 + 60000000) % 60000000 AS minute_us,
+        count(*) AS requests,
+        count(*) FILTER (WHERE ok) AS ok_requests,
+        sum(CAST(input_tokens AS DOUBLE)) AS input_tokens,
+        sum(CAST(output_tokens AS DOUBLE)) AS output_tokens,
+        coalesce(sum(CAST(cached_input_tokens AS DOUBLE)), 0) AS cached_input_tokens,
+        sum(CAST(input_tokens AS DOUBLE)) FILTER (WHERE ok) AS ok_input_tokens,
+        sum(CAST(output_tokens AS DOUBLE)) FILTER (WHERE ok) AS ok_output_tokens,
+        sum(billed_cost_usd) AS billed_cost_usd,
+        count(*) FILTER (WHERE stream OR interactive) AS interactive_requests,
+        count(*) FILTER (WHERE NOT interactive OR deployment_mode = 'batch') AS offline_requests,
+        count(*) FILTER (WHERE stream OR interactive IS NOT NULL OR deployment_mode = 'batch') AS signal_requests,
+        count(*) FILTER (WHERE deployment_mode = 'dedicated') AS dedicated_requests,
+        count(*) FILTER (WHERE deployment_mode = 'batch') AS batch_requests
+    FROM read_parquet($files)
+    GROUP BY endpoint, model, minute_us
+),
+per_minute_ts AS (
+    SELECT * EXCLUDE (minute_us), make_timestamptz(minute_us) AS minute FROM per_minute
+)
 SELECT
-    r.endpoint,
-    r.model,
-    date_trunc('minute', r.ts) AS minute,
-    count(*) AS requests,
-    count(*) FILTER (WHERE r.ok) AS ok_requests,
-    sum(r.input_tokens) AS input_tokens,
-    sum(r.output_tokens) AS output_tokens,
-    sum(coalesce(r.cached_input_tokens, 0)) AS cached_input_tokens,
-    coalesce(sum(r.input_tokens) FILTER (WHERE r.ok), 0) AS ok_input_tokens,
-    coalesce(sum(r.output_tokens) FILTER (WHERE r.ok), 0) AS ok_output_tokens,
-    sum(CASE WHEN r.ok THEN r.input_tokens + c.output_weight * r.output_tokens END) AS weighted_tokens,
-    sum(CASE WHEN r.ok THEN (r.input_tokens * c.input_usd_per_mtok + r.output_tokens * c.output_usd_per_mtok) / 1e6
-        END) AS list_cost_usd,
-    sum(r.billed_cost_usd) AS billed_cost_usd,
-    count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
-    count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
-    count(*) FILTER (WHERE r.stream OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch') AS signal_requests,
-    count(*) FILTER (WHERE r.deployment_mode = 'dedicated') AS dedicated_requests,
-    count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
-    count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests
-FROM read_parquet($files) AS r
+    m.endpoint,
+    m.model,
+    m.minute,
+    m.requests,
+    m.ok_requests,
+    m.input_tokens,
+    m.output_tokens,
+    m.cached_input_tokens,
+    coalesce(m.ok_input_tokens, 0) AS ok_input_tokens,
+    coalesce(m.ok_output_tokens, 0) AS ok_output_tokens,
+    m.ok_input_tokens + c.output_weight * m.ok_output_tokens AS weighted_tokens,
+    (m.ok_input_tokens * c.input_usd_per_mtok + m.ok_output_tokens * c.output_usd_per_mtok) / 1e6 AS list_cost_usd,
+    m.billed_cost_usd,
+    m.interactive_requests,
+    m.offline_requests,
+    m.signal_requests,
+    m.dedicated_requests,
+    m.batch_requests,
+    CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests
+FROM per_minute_ts AS m
 LEFT JOIN rate_card AS c
-    ON r.model = c.model
-    AND r.ts >= c.effective_from
-    AND (c.effective_to IS NULL OR r.ts < c.effective_to)
-GROUP BY ALL
+    ON m.model = c.model
+    AND m.minute >= c.effective_from
+    AND (c.effective_to IS NULL OR m.minute < c.effective_to)

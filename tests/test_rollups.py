@@ -1,0 +1,210 @@
+"""Daily rollups: the tuned SQL in sql/rollup_*.sql gives exactly what the plain per-request definitions give.
+
+The reference queries below are the straightforward definitions (one scan per output, the rate card joined per
+request, a window over each endpoint's arrivals, one GROUP BY over the union of the four metrics). The day they run
+on has what makes the tuned queries' shortcuts risky: ties in arrival times, arrivals on exact minute boundaries,
+NULLs in every optional column, endpoints served by several models, an unpriced model and prices that start or end
+at the day's midnight, and a day before 1970 (negative epoch microseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.config import Settings
+from pipelines.home import Home
+from pipelines.ingest.duck import connect
+from pipelines.rate_card import load_rate_card
+from pipelines.rollups import rollup_day, rollup_dir
+
+REFERENCE_MINUTES = """
+SELECT
+    r.endpoint, r.model, date_trunc('minute', r.ts) AS minute,
+    count(*) AS requests,
+    count(*) FILTER (WHERE r.ok) AS ok_requests,
+    sum(r.input_tokens) AS input_tokens,
+    sum(r.output_tokens) AS output_tokens,
+    sum(coalesce(r.cached_input_tokens, 0)) AS cached_input_tokens,
+    coalesce(sum(r.input_tokens) FILTER (WHERE r.ok), 0) AS ok_input_tokens,
+    coalesce(sum(r.output_tokens) FILTER (WHERE r.ok), 0) AS ok_output_tokens,
+    sum(CASE WHEN r.ok THEN r.input_tokens + c.output_weight * r.output_tokens END) AS weighted_tokens,
+    sum(CASE WHEN r.ok THEN (r.input_tokens * c.input_usd_per_mtok + r.output_tokens * c.output_usd_per_mtok) / 1e6
+        END) AS list_cost_usd,
+    sum(r.billed_cost_usd) AS billed_cost_usd,
+    count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
+    count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
+    count(*) FILTER (WHERE r.stream OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch') AS signal_requests,
+    count(*) FILTER (WHERE r.deployment_mode = 'dedicated') AS dedicated_requests,
+    count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
+    count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests
+FROM read_parquet($files) AS r
+LEFT JOIN rate_card AS c
+    ON r.model = c.model AND r.ts >= c.effective_from AND (c.effective_to IS NULL OR r.ts < c.effective_to)
+GROUP BY ALL
+"""
+
+REFERENCE_INTERARRIVAL = """
+WITH gaps AS (
+    SELECT
+        endpoint, ts,
+        (epoch_us(ts) - lag(epoch_us(ts)) OVER (PARTITION BY endpoint ORDER BY ts, request_id)) / 1e6 AS gap_s
+    FROM read_parquet($files)
+)
+SELECT
+    endpoint, CAST($day AS DATE) AS day, count(*) AS n_requests, count(gap_s) AS n_intervals,
+    coalesce(sum(gap_s), 0) AS sum_tau_s, coalesce(sum(gap_s * gap_s), 0) AS sum_tau2_s2,
+    min(ts) AS first_ts, max(ts) AS last_ts
+FROM gaps
+GROUP BY endpoint
+"""
+
+REFERENCE_HISTOGRAMS = """
+WITH values_long AS (
+    SELECT endpoint, 'input_tokens' AS metric, CAST(input_tokens AS DOUBLE) AS v FROM read_parquet($files)
+    UNION ALL
+    SELECT endpoint, 'output_tokens', CAST(output_tokens AS DOUBLE) FROM read_parquet($files)
+    UNION ALL
+    SELECT endpoint, 'latency_ms', latency_ms FROM read_parquet($files) WHERE latency_ms IS NOT NULL
+    UNION ALL
+    SELECT endpoint, 'ttft_ms', ttft_ms FROM read_parquet($files) WHERE ttft_ms IS NOT NULL
+)
+SELECT
+    endpoint, metric,
+    CASE
+        WHEN v < 1024 THEN CAST(floor(v) AS BIGINT)
+        ELSE 1024 + CAST(floor(ln(v / 1024.0) / 0.009950330853168092) AS BIGINT)
+    END AS bucket,
+    count(*) AS n
+FROM values_long
+GROUP BY ALL
+"""
+
+KEYS = {
+    "minutes": ["endpoint", "model", "minute"],
+    "interarrival": ["endpoint"],
+    "histograms": ["endpoint", "metric", "bucket"],
+}
+# Sums of per-request floats (cost, weighted tokens, gaps) are added in another order: last bits may differ.
+MODELS = ["m-priced", "m-new", "m-old", "m-unpriced", "m-two"]
+ROUNDED = {"weighted_tokens", "list_cost_usd", "billed_cost_usd", "sum_tau_s", "sum_tau2_s2"}
+
+
+def write_day(home: Home, day: str, rows: int, seed: int) -> Path:
+    """A lake file for ``day`` (the columns a merged day has) plus its manifest; returns the rate card written."""
+    rng = np.random.default_rng(seed)
+    start_us = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1_000_000)
+    offset_us = rng.integers(0, 86_400_000_000, size=rows)
+    whole = rng.random(rows) < 0.3
+    offset_us[whole] -= offset_us[whole] % 1_000_000  # whole seconds: many ties within an endpoint
+    offset_us[::53] -= offset_us[::53] % 60_000_000  # exactly on minute boundaries
+    ts = start_us + offset_us
+    weights = 1 / np.arange(1, 41)
+    endpoints = rng.choice(40, size=rows, p=weights / weights.sum())
+    endpoints[-1] = 99  # an endpoint with a single request
+
+    def with_nulls(values: np.ndarray, share: float) -> pl.Series:
+        series = pl.Series(values)
+        return series.scatter(np.nonzero(rng.random(rows) < share)[0], None)
+
+    frame = pl.DataFrame(
+        {
+            "request_id": pl.Series(rng.permutation(rows)).cast(pl.String),
+            "ts": pl.Series(ts).cast(pl.Datetime("us", "UTC")),
+            "endpoint": pl.Series(endpoints).cast(pl.String).str.replace(r"^", "ep-"),
+            "model": np.array(MODELS)[rng.integers(0, len(MODELS), rows)],
+            "input_tokens": np.concatenate(
+                [rng.lognormal(6.5, 2.0, rows - 4).astype(np.int64), [0, 1023, 1024, 10**11]]
+            ),
+            "output_tokens": rng.lognormal(5.0, 1.5, rows).astype(np.int64),
+            "cached_input_tokens": with_nulls(rng.integers(0, 500, rows), 0.5),
+            "latency_ms": with_nulls(rng.lognormal(6.8, 1.5, rows).round(1), 0.1),
+            "ttft_ms": with_nulls(rng.lognormal(5.0, 1.5, rows).round(3), 0.4),
+            "ok": with_nulls(rng.random(rows) > 0.05, 0.02),
+            "stream": with_nulls(rng.random(rows) > 0.3, 0.1),
+            "interactive": with_nulls(rng.random(rows) > 0.5, 0.3),
+            "client": pl.Series(rng.integers(0, 5, rows)).cast(pl.String),
+            "deployment_mode": with_nulls(
+                np.array(["serverless", "dedicated", "batch"])[rng.integers(0, 3, rows)], 0.3
+            ),
+            "billed_cost_usd": with_nulls(rng.random(rows) / 100, 0.3),
+        }
+    )
+    assert frame["ts"].dt.date().unique().to_list() == [date.fromisoformat(day)]
+    day_dir = home.request_day_dir(day)
+    day_dir.mkdir(parents=True)
+    frame.write_parquet(day_dir / "part.parquet", row_group_size=5_000)
+    (day_dir / "_manifest.json").write_text(json.dumps({"day": day, "inputs": {"file": {"rows": rows}}}))
+
+    the_day = date.fromisoformat(day)
+    periods = [  # model, effective_from, effective_to, price
+        ("m-priced", the_day - timedelta(days=400), None, 0.18),
+        ("m-new", the_day, None, 0.5),  # priced from this day's midnight on
+        ("m-old", the_day - timedelta(days=400), the_day, 1.0),  # no longer priced on this day
+        ("m-two", the_day - timedelta(days=400), the_day - timedelta(days=9), 2.0),
+        ("m-two", the_day - timedelta(days=9), None, 3.1),
+    ]
+    shipped = pl.read_csv(Settings.load(home).rate_card_path, infer_schema=False).row(0, named=True)
+    card = pl.DataFrame(
+        [
+            shipped
+            | {
+                "model": model,
+                "effective_from": start.isoformat(),
+                "effective_to": end.isoformat() if end else None,
+                "input_usd_per_mtok": str(price),
+                "output_usd_per_mtok": str(price * 2),
+                "output_weight": str(price * 3),
+            }
+            for model, start, end, price in periods
+        ]
+    )
+    card_path = home.root / "card.csv"
+    card.write_csv(card_path)
+    home.config_file.write_text(f"rate_card: {card_path}\n", encoding="utf-8")
+    return card_path
+
+
+def reference(home: Home, card_path: Path, day: str) -> dict[str, pl.DataFrame]:
+    """The day's rollup tables computed with the plain definitions."""
+    files = [str(p) for p in home.request_day_dir(day).glob("*.parquet")]
+    out: dict[str, pl.DataFrame] = {}
+    with connect() as con:
+        con.register("rate_card", load_rate_card(card_path))
+        for name, sql in (
+            ("minutes", REFERENCE_MINUTES),
+            ("interarrival", REFERENCE_INTERARRIVAL),
+            ("histograms", REFERENCE_HISTOGRAMS),
+        ):
+            path = home.root / f"reference-{name}.parquet"
+            params = {"files": files} | ({"day": day} if "$day" in sql else {})
+            con.sql(sql, params=params).write_parquet(str(path))
+            out[name] = pl.read_parquet(path)
+    return out
+
+
+@pytest.mark.parametrize(("day", "seed"), [("2026-03-10", 7), ("1969-12-31", 8)])
+def test_rollup_tables_equal_the_plain_definitions(home: Home, day: str, seed: int) -> None:
+    card_path = write_day(home, day, rows=20_000, seed=seed)
+    result = rollup_day(home, Settings.load(home), day)
+    assert result is not None
+    expected = reference(home, card_path, day)
+    for name, keys in KEYS.items():
+        actual = pl.read_parquet(rollup_dir(home, day) / f"{name}.parquet")
+        assert actual.schema == expected[name].schema, name
+        actual, wanted = actual.sort(keys, nulls_last=True), expected[name].sort(keys, nulls_last=True)
+        exact = [c for c in actual.columns if c not in ROUNDED]
+        assert_frame_equal(actual.select(exact), wanted.select(exact), check_exact=True)
+        rounded = [c for c in actual.columns if c in ROUNDED]
+        assert_frame_equal(actual.select(rounded), wanted.select(rounded), check_exact=False, rel_tol=1e-12)
+    minutes = expected["minutes"]
+    assert result.requests == 20_000 == minutes["requests"].sum()
+    assert result.minute_rows == minutes.height
+    assert result.unpriced_requests == minutes["unpriced_requests"].sum() > 0
+    assert result.list_cost_usd == pytest.approx(minutes["list_cost_usd"].sum(), rel=1e-12)
