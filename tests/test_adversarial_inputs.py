@@ -56,6 +56,7 @@ CASES: dict[str, tuple[str, bytes, dict, int, str | None]] = {
     "control characters in endpoint": (".jsonl", json.dumps({**GOOD, "endpoint": "a\u0000b"}).encode() + b"\n", {}, 0, "control"),
     "very long endpoint": (".jsonl", json.dumps({**GOOD, "endpoint": "e" * 5000}).encode() + b"\n", {}, 0, "too long"),
     "a 10 MB line": (".jsonl", json.dumps({**GOOD, "prompt": "x" * 10_000_000}).encode() + b"\n" + GOOD_LINE + b"\n", {}, 2, None),
+    "a 20 MB line, past the fast reader's limit": (".jsonl", json.dumps({**GOOD, "prompt": "x" * 20_000_000}).encode() + b"\n" + GOOD_LINE + b"\n", {}, 2, None),
     "truncated gzip": (".jsonl.gz", _gz(GOOD_LINE + b"\n" * 1 + (GOOD_LINE + b"\n") * 500)[:-40], {}, None, "truncated"),
     "gzip of an empty file": (".jsonl.gz", _gz(b""), {}, 0, None),
     "csv header only": (".csv", CSV_HEADER, {}, 0, None),
