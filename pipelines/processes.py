@@ -76,8 +76,4 @@ def token_is_alive(token: str) -> bool | None:
     match = _TOKEN.match(token)
     if match is None or match.group(3) != _host_hash(socket.gethostname()):
         return None
-    pid, centiseconds = int(match.group(1)), int(match.group(2))
-    try:
-        return abs(psutil.Process(pid).create_time() * 100 - centiseconds) < 5
-    except psutil.NoSuchProcess:
-        return False
+    return is_alive(ProcessIdentity(socket.gethostname(), int(match.group(1)), int(match.group(2)) / 100))

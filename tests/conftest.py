@@ -76,20 +76,15 @@ def _built_home_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipelines.runner import materialize_pending
 
     root = tmp_path_factory.mktemp("built") / "home"
-    previous = {key: os.environ.get(key) for key in ("MODESHIFT_HOME", "MODESHIFT_SALT", "DAGSTER_HOME")}
-    os.environ.update({"MODESHIFT_HOME": str(root), "MODESHIFT_SALT": "test-salt"})
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # materialize_pending also sets DAGSTER_HOME: undone on exit
+        patch.setenv("MODESHIFT_HOME", str(root))
+        patch.setenv("MODESHIFT_SALT", "test-salt")
+        patch.setenv("DAGSTER_HOME", os.environ.get("DAGSTER_HOME", str(root / "dagster")))
         home = Home(root).ensure()
         source = root.parent / "two-weeks.jsonl"
         _write_two_weeks(source)
         land_file(home, source, "canonical", {})
         materialize_pending(home, progress=lambda _: None)
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return root
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,18 +140,11 @@ def _write(path: Path, records: list[dict[str, Any]], kind: str, raw_unicode: bo
 
 @contextmanager
 def _fresh_home() -> Iterator[tuple[Home, Settings, Path]]:
-    previous = {key: os.environ.get(key) for key in ("MODESHIFT_HOME", "MODESHIFT_SALT")}
-    with tempfile.TemporaryDirectory(prefix="modeshift-prop-") as tmp:
-        os.environ.update({"MODESHIFT_HOME": f"{tmp}/home", "MODESHIFT_SALT": "prop-salt"})
-        try:
-            home = Home(Path(tmp) / "home").ensure()
-            yield home, Settings.load(home), Path(tmp)
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with tempfile.TemporaryDirectory(prefix="modeshift-prop-") as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODESHIFT_HOME", f"{tmp}/home")
+        patch.setenv("MODESHIFT_SALT", "prop-salt")
+        home = Home(Path(tmp) / "home").ensure()
+        yield home, Settings.load(home), Path(tmp)
 
 
 def _assert_invariants(row: dict[str, Any], settings: Settings, latest: datetime) -> None:
