@@ -24,9 +24,9 @@ _LEFTOVER = re.compile(r"^\.(?:tmp|trash)-(\d+_\d+_[0-9a-f]{8})-")
 UNOWNED_LEFTOVER_AGE_S = 24 * 3600
 
 
-def temp_path(directory: Path, label: str) -> Path:
-    """A unique temporary path in ``directory`` owned by this process (``label`` ends the name)."""
-    return directory / f".tmp-{current_process().token()}-{uuid.uuid4().hex[:16]}-{label}"
+def temp_path(directory: Path, label: str, kind: str = "tmp") -> Path:
+    """A unique ``.<kind>-<owner>-<random>-<label>`` path in ``directory``, owned by this process."""
+    return directory / f".{kind}-{current_process().token()}-{uuid.uuid4().hex[:16]}-{label}"
 
 
 def temp_sibling(path: Path) -> Path:
@@ -66,16 +66,14 @@ def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     trash = None
     if final_dir.exists():
-        trash = final_dir.with_name(
-            f".trash-{current_process().token()}-{uuid.uuid4().hex[:16]}-{final_dir.name}"
-        )
+        trash = temp_path(final_dir.parent, final_dir.name, kind="trash")
         os.replace(final_dir, trash)
     os.replace(tmp_dir, final_dir)
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def is_stale(leftover: Path, now: float | None = None) -> bool:
+def is_stale(leftover: Path) -> bool:
     """Whether ``leftover`` (a ``.tmp-*`` / ``.trash-*`` path) was left by a writer that is gone: its owner is dead,
     or it names no owner and is older than UNOWNED_LEFTOVER_AGE_S. Another host's leftovers are never stale."""
     match = _LEFTOVER.match(leftover.name)
@@ -83,7 +81,7 @@ def is_stale(leftover: Path, now: float | None = None) -> bool:
         alive = token_is_alive(match.group(1))
         return alive is False
     try:
-        age_s = (now or time.time()) - leftover.lstat().st_mtime
+        age_s = time.time() - leftover.lstat().st_mtime
     except FileNotFoundError:
         return False
     return age_s > UNOWNED_LEFTOVER_AGE_S
