@@ -5,8 +5,7 @@ the ``modeshift_warehouse`` pool, so every later run would wait for that slot fo
 Every run ``materialize_pending`` starts carries a tag naming its process (host, pid and the process start time, so
 a recycled pid is not mistaken for the original). Before new work starts, runs carrying that tag whose process no
 longer exists are marked failed and their pool slots freed; slots still held by runs that already ended are freed
-too. Runs started by other launchers (``dagster dev``, the daemon) carry no tag and are left to Dagster's own run
-monitoring.
+too. Runs started by other launchers (``dagster dev``, the daemon) carry no tag: see docs/scaling.md for those.
 """
 
 from __future__ import annotations

@@ -243,14 +243,14 @@ def find_posted(client: WebClient, channel: str, key: str, since: float) -> dict
     return None
 
 
-def _post_bytes(url: str, data: bytes) -> None:
+def _post_bytes(url: str, data: bytes, timeout_seconds: float) -> None:
     """POST a file's bytes to an upload URL handed out by files.getUploadURLExternal (no token needed)."""
     if not url.startswith(("https://", "http://")):
         raise DeliveryError("files.getUploadURLExternal returned an upload URL that is not HTTP(S)")
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/octet-stream"})  # fmt: skip
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310 - scheme checked
+        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310 - scheme checked
             response.read()
     except urllib.error.HTTPError as error:
         raise _HttpStatus(error.code, error.headers.get("Retry-After")) from None
@@ -271,7 +271,7 @@ def _upload(client: WebClient, delivery: Delivery, attachment: Attachment, polic
         counted(lambda: client.files_getUploadURLExternal(filename=attachment.filename, length=len(attachment.data))),
         policy, "files.getUploadURLExternal", redact, sleep,
     )  # fmt: skip
-    call_with_retries(counted(lambda: _post_bytes(str(ticket["upload_url"]), attachment.data)),
+    call_with_retries(counted(lambda: _post_bytes(str(ticket["upload_url"]), attachment.data, policy.timeout_seconds)),
                       policy, "file upload", redact, sleep)  # fmt: skip
     call_with_retries(
         counted(lambda: client.files_completeUploadExternal(
