@@ -2,7 +2,7 @@
 """Set up modeshift in ./.venv from the project's own files, then run the demo or the tests.
 
     python3.11 dev.py demo    # set up, then run the whole pipeline on the bundled demo data
-    python3.11 dev.py test    # set up, then lint and run the whole test suite
+    python3.11 dev.py test    # set up, then lint (ruff, the import-layer contract) and run the whole test suite
 
 Idempotent: the virtual environment is (re)installed only when pyproject.toml changed since the last set-up.
 Only the Python standard library is used here, so a fresh machine needs nothing but Python 3.11.
@@ -57,6 +57,7 @@ def main() -> None:
     elif command == "test":
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "ruff", "format", "--check", ".")
+        _run(BIN / "lint-imports", "--no-cache")  # the layer contract in pyproject.toml
         _run(BIN / "python", "-m", "pytest", *extra)
 
 

@@ -4,10 +4,10 @@ from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from pipelines.jobs import WAREHOUSE_POOL
-from pipelines.publish import PUBLISHED_TABLES, publish_analytics
-from pipelines.resources import ModeshiftResource
-from pipelines.tables import markdown_table
+from pipelines.core.text import markdown_table
+from pipelines.delivery.publish import PUBLISHED_TABLES, publish_analytics
+from pipelines.ops.jobs import WAREHOUSE_POOL
+from pipelines.ops.resources import ModeshiftResource
 
 PREVIEW_COLUMNS = (
     ("endpoint", "endpoint"),
@@ -23,7 +23,7 @@ PREVIEW_COLUMNS = (
 
 
 def recommendations_preview(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of the newest week's top recommendations (rows of ``sql/analyst_top_savings.sql``)."""
+    """A Markdown table of the newest week's top recommendations (rows of ``sql/analyst/top_savings.sql``)."""
     if not rows:
         return "_no recommendations yet_"
     return markdown_table(

@@ -5,12 +5,12 @@ from datetime import date
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from pipelines.charts import load_week_charts, write_week_charts
-from pipelines.partitions import weekly_partitions
-from pipelines.resources import ModeshiftResource
-from pipelines.slack_report import ReportSettings, featured_endpoints
-from pipelines.tables import markdown_table
-from pipelines.weekly_store import read_week_table
+from pipelines.core.text import markdown_table
+from pipelines.delivery.charts import load_week_charts, write_week_charts
+from pipelines.delivery.slack_report import ReportSettings, featured_endpoints
+from pipelines.lake.weekly_store import read_week_table
+from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.resources import ModeshiftResource
 
 
 @asset(

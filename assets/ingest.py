@@ -16,12 +16,12 @@ from dagster import (
     asset,
 )
 
+from pipelines.core.text import markdown_table
 from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
+from pipelines.ingest.landing import get_landed_file
 from pipelines.ingest.staging import stage_file
-from pipelines.landing import get_landed_file
-from pipelines.partitions import daily_partitions, landed_files_partitions
-from pipelines.resources import ModeshiftResource
-from pipelines.tables import markdown_table
+from pipelines.ops.partitions import daily_partitions, landed_files_partitions
+from pipelines.ops.resources import ModeshiftResource
 
 
 @asset(

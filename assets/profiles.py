@@ -16,14 +16,15 @@ from dagster import (
     asset,
 )
 
+from pipelines.core.calendar import week_days
+from pipelines.core.text import markdown_table
 from pipelines.ingest.day_merge import read_merged
-from pipelines.lineage import expected_week_fingerprints, week_days
-from pipelines.partitions import daily_partitions, weekly_partitions
-from pipelines.resources import ModeshiftResource
-from pipelines.rollups import rollup_day
-from pipelines.tables import markdown_table
-from pipelines.weekly_profiles import compute_week_concentration, compute_week_profiles
-from pipelines.weekly_store import read_week_table, write_week_table
+from pipelines.lake.lineage import expected_week_fingerprints
+from pipelines.lake.rollups import rollup_day
+from pipelines.lake.weekly_store import read_week_table, write_week_table
+from pipelines.ops.partitions import daily_partitions, weekly_partitions
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
 CLASS_VALUES = {
     "stability_class": {"steady", "variable", "sporadic"},

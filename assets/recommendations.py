@@ -13,12 +13,12 @@ from dagster import (
     asset,
 )
 
-from pipelines.lineage import expected_week_fingerprints
-from pipelines.partitions import weekly_partitions
-from pipelines.resources import ModeshiftResource
-from pipelines.tables import markdown_table
-from pipelines.weekly_plans import compute_week_backtest, compute_week_plans
-from pipelines.weekly_store import write_week_table
+from pipelines.core.text import markdown_table
+from pipelines.lake.lineage import expected_week_fingerprints
+from pipelines.lake.weekly_store import write_week_table
+from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.plans import compute_week_backtest, compute_week_plans
 
 MODES = {"serverless", "dedicated", "hybrid", "batch"}
 ACTIONS = {"migrate", "hold", "stay"}

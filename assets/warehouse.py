@@ -2,10 +2,10 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from pipelines.jobs import WAREHOUSE_POOL
-from pipelines.resources import ModeshiftResource
-from pipelines.warehouse import refresh_ingest_tables, refresh_weekly_tables
-from pipelines.weekly_store import WEEKLY_TABLES
+from pipelines.delivery.warehouse import refresh_ingest_tables, refresh_weekly_tables
+from pipelines.lake.weekly_store import WEEKLY_TABLES
+from pipelines.ops.jobs import WAREHOUSE_POOL
+from pipelines.ops.resources import ModeshiftResource
 
 
 @asset(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 def _home(path: str):  # noqa: ANN202
     os.environ["MODESHIFT_HOME"] = path
-    from pipelines.config import Settings
-    from pipelines.home import Home
+    from pipelines.core.home import Home
+    from pipelines.core.settings import Settings
 
     home = Home(Path(path)).ensure()
     return home, Settings.load(home)
@@ -28,8 +28,8 @@ def _home(path: str):  # noqa: ANN202
 def ingest(home_dir: str, file: str, fmt: str) -> None:
     """Land, stage and merge one file through modeshift's own functions (no Dagster run overhead)."""
     from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.ingest.landing import land_file
     from pipelines.ingest.staging import stage_file
-    from pipelines.landing import land_file
 
     home, settings = _home(home_dir)
     landed, _ = land_file(home, Path(file), fmt, {})
@@ -41,8 +41,8 @@ def ingest(home_dir: str, file: str, fmt: str) -> None:
 def ingest_many(home_dir: str, fmt: str, *files: str) -> None:
     """Land and stage each file in turn (as the landing sensor would), then merge every day they touched."""
     from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.ingest.landing import land_file
     from pipelines.ingest.staging import stage_file
-    from pipelines.landing import land_file
 
     home, settings = _home(home_dir)
     for file in files:
@@ -70,8 +70,8 @@ def bare_ingest(file: str, out: str) -> None:
 
 def rollup(home_dir: str) -> None:
     """Daily rollups of every covered day."""
-    from pipelines.lineage import covered_days
-    from pipelines.rollups import rollup_day
+    from pipelines.lake.lineage import covered_days
+    from pipelines.lake.rollups import rollup_day
 
     home, settings = _home(home_dir)
     for day in covered_days(home):
@@ -95,10 +95,10 @@ def bare_rollup(home_dir: str, out: str) -> None:
 def weekly(home_dir: str) -> None:
     """Every weekly step of every week with data (profiles, concentration, plans and recommendations), through the
     same functions the assets call."""
-    from pipelines.lineage import expected_week_fingerprints, weeks_with_data
-    from pipelines.weekly_plans import compute_week_plans
-    from pipelines.weekly_profiles import compute_week_concentration, compute_week_profiles
-    from pipelines.weekly_store import write_week_table
+    from pipelines.lake.lineage import expected_week_fingerprints, weeks_with_data
+    from pipelines.lake.weekly_store import write_week_table
+    from pipelines.weekly.plans import compute_week_plans
+    from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
     home, settings = _home(home_dir)
     fingerprints = expected_week_fingerprints(home, settings)

@@ -10,17 +10,17 @@ import assets.ingest
 import assets.profiles
 import assets.recommendations
 import assets.warehouse
-from pipelines.jobs import (
+from pipelines.ops.jobs import (
     daily_job,
     publish_analytics_job,
     refresh_warehouse_job,
     stage_files_job,
     weekly_job,
 )
-from pipelines.report_sensors import run_failure_alert, weekly_report_sensor
-from pipelines.resources import ModeshiftResource
-from pipelines.schedules import daily_schedule, weekly_schedule
-from pipelines.sensors import landing_sensor
+from pipelines.ops.report_sensors import run_failure_alert, weekly_report_sensor
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.ops.schedules import daily_schedule, weekly_schedule
+from pipelines.ops.sensors import landing_sensor
 
 defs = Definitions(
     assets=load_assets_from_modules(

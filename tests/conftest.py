@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import Settings
-from pipelines.home import Home
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 
 
 @pytest.fixture
@@ -72,8 +72,8 @@ def _write_two_weeks(path: Path) -> None:
 def _built_home_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import os
 
-    from pipelines.landing import land_file
-    from pipelines.runner import materialize_pending
+    from pipelines.app.runner import materialize_pending
+    from pipelines.ingest.landing import land_file
 
     root = tmp_path_factory.mktemp("built") / "home"
     with pytest.MonkeyPatch.context() as patch:  # materialize_pending also sets DAGSTER_HOME: undone on exit

@@ -7,10 +7,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.config import Settings
-from pipelines.home import Home
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.ingest.landing import land_file
 from pipelines.ingest.staging import StagedFile, stage_file, staged_dir
-from pipelines.landing import land_file
 
 
 def land_and_stage(

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from pipelines.errors import ModeshiftError
-from pipelines.landing import land_file
+from pipelines.core.errors import ModeshiftError
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
 GOOD = {
@@ -126,7 +126,7 @@ def test_an_unreadable_parquet_file_is_a_clear_error(home, settings, tmp_path):
 def test_an_unwritable_home_is_one_clear_sentence(tmp_path, monkeypatch, capsys):
     import os
 
-    from pipelines.cli import main
+    from pipelines.app.cli import main
 
     locked = tmp_path / "locked"
     locked.mkdir()

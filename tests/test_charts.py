@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import assets.charts
-from pipelines.charts import (
+from pipelines.core.settings import Settings
+from pipelines.delivery.charts import (
     CurveChart,
     DemandChart,
     EndpointCharts,
@@ -28,10 +29,9 @@ from pipelines.charts import (
     slugify,
     write_week_charts,
 )
-from pipelines.config import Settings
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
-from pipelines.resources import ModeshiftResource
-from pipelines.weekly_store import read_week_table
+from pipelines.lake.weekly_store import read_week_table
+from pipelines.ops.resources import ModeshiftResource
 
 WEEK = date(2026, 11, 9)
 DAYS = tuple(WEEK + timedelta(days=d) for d in range(7))

@@ -13,16 +13,16 @@ from dagster import DagsterInstance, build_sensor_context, materialize
 import assets.ingest
 import assets.profiles
 import assets.recommendations
-from pipelines.config import Settings
+from pipelines.app.runner import dagster_instance, materialize_pending
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.definitions import defs
-from pipelines.home import Home
 from pipelines.ingest.day_merge import pending_days
+from pipelines.ingest.landing import land_file, landed_files
 from pipelines.ingest.staging import stage_file, staged_dir
-from pipelines.landing import land_file, landed_files
-from pipelines.partitions import LANDED_FILES
-from pipelines.resources import ModeshiftResource
-from pipelines.runner import dagster_instance, materialize_pending
-from pipelines.sensors import landing_sensor
+from pipelines.ops.partitions import LANDED_FILES
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.ops.sensors import landing_sensor
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -156,8 +156,8 @@ def _merge_days_in_process(home_dir: str, days: list[str]) -> bool:
     import os
 
     os.environ["MODESHIFT_HOME"] = home_dir
+    from pipelines.app.runner import dagster_instance
     from pipelines.definitions import defs
-    from pipelines.runner import dagster_instance
 
     instance = dagster_instance(Home(Path(home_dir)))
     job = defs.resolve_job_def("daily")

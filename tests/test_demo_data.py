@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipelines.demo_data import (
+from pipelines.demo_data.generator import (
     API_KEY_PREFIX,
     CANARY,
     MINUTES,

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.text import format_usd
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
 from pipelines.domain.policy import (
     Decision,
@@ -16,9 +18,7 @@ from pipelines.domain.policy import (
     PolicySettings,
     cost_of_plan,
     decide,
-    format_usd,
 )
-from pipelines.errors import ModeshiftError
 
 WEEK_MINUTES = 10_080
 WEEK_HOURS = 168.0

@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.config import default_settings_mapping
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.settings import default_settings_mapping
 from pipelines.domain.burstiness import burstiness_metrics, interarrival_moments
 from pipelines.domain.profile_metrics import (
     ProfileThresholds,
@@ -18,7 +19,6 @@ from pipelines.domain.profile_metrics import (
     scale_and_stability,
     wow_change,
 )
-from pipelines.errors import ModeshiftError
 from tests.test_domain_burstiness import WEEK, daily_rollup, poisson_seconds, raw_requests
 
 DAY_S = 86_400

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.home import Home
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.delivery.warehouse import ingest_log_frame
 from pipelines.ingest.day_merge import pending_days, read_merged
-from pipelines.landing import land_file, landed_files
-from pipelines.runner import materialize_pending
-from pipelines.warehouse import ingest_log_frame
+from pipelines.ingest.landing import land_file, landed_files
 
 
 def _row(request_id: str, ts: str, endpoint: str = "chat", tokens: int = 10) -> dict:
@@ -152,7 +152,7 @@ def test_a_crashed_writers_leftover_directory_is_not_read(home, tmp_path):
     shutil.copytree(
         staged, home.staged / f".trash-0123-{staged.name}"
     )  # what a crash between two renames leaves
-    from pipelines.warehouse import refresh_ingest_tables
+    from pipelines.delivery.warehouse import refresh_ingest_tables
 
     counts = refresh_ingest_tables(home)
     assert counts["quarantine"] == 1 and counts["requests"] == 1

@@ -33,10 +33,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.home import Home
-from pipelines.landing import land_file
-from pipelines.publish import analytics_path
-from pipelines.runner import materialize_pending
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.delivery.publish import analytics_path
+from pipelines.ingest.landing import land_file
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
@@ -67,9 +67,9 @@ import os, signal, sys
 from pathlib import Path
 mode = sys.argv[2]
 import pipelines.definitions  # every module that writes, imported before patching
-from pipelines import atomic
-from pipelines.home import Home
-from pipelines.runner import materialize_pending
+from pipelines.core import atomic
+from pipelines.core.home import Home
+from pipelines.app.runner import materialize_pending
 
 if mode == "commit":
     nth, when = int(sys.argv[3]), sys.argv[4]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ModeshiftError
-from pipelines.formats import azure_trace
-from pipelines.formats.records import RAW_COLUMNS, record_reader
-from pipelines.ingest.duck import connect
-from pipelines.landing import land_file
+from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
+from pipelines.ingest.formats import azure_trace
+from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"

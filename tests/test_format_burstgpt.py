@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ModeshiftError
-from pipelines.formats import burstgpt
-from pipelines.formats.records import RAW_COLUMNS, record_reader
-from pipelines.ingest.duck import connect
-from pipelines.landing import land_file
+from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
+from pipelines.ingest.formats import burstgpt
+from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
 SAMPLE_DIR = Path("/work/shared/data/burstgpt-sample")

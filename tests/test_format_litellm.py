@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from pipelines.errors import ModeshiftError
-from pipelines.formats import litellm
-from pipelines.formats.records import RAW_COLUMNS, record_reader
-from pipelines.home import Home
-from pipelines.ingest.duck import connect
-from pipelines.landing import land_file
+from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.ingest.formats import litellm
+from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
 TEXT_CANARY = "CANARY-TEXT"

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.errors import ModeshiftError
-from pipelines.landing import land_file
+from pipelines.core.errors import ModeshiftError
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
 GOOD_ROW = {

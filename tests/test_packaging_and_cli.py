@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,15 +44,16 @@ def test_sql_files_load_from_an_installed_wheel(tmp_path):
     )
     wheel = next(tmp_path.glob("modeshift-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    shipped_sql = {Path(n).name for n in names if n.startswith("sql/") and n.endswith(".sql")}
-    assert shipped_sql == {p.name for p in (ROOT / "sql").glob("*.sql")}
+    shipped_sql = {n for n in names if n.startswith("sql/") and n.endswith(".sql")}
+    assert shipped_sql == {p.relative_to(ROOT).as_posix() for p in (ROOT / "sql").rglob("*.sql")}
+    assert len(shipped_sql) > 30
     assert "pipelines/config/rate_card.csv" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import pipelines.sql_loader as s, sql; "
+        "import pipelines.core.sql_loader as s, sql; "
         f"assert sql.__file__.startswith({str(site)!r}), sql.__file__; "
-        "print(len(s.load_sql('merge_day')))"
+        "print(len(s.load_sql('ingest/merge_day')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],

@@ -17,12 +17,12 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from pipelines.config import Settings
-from pipelines.home import Home
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import pending_days
+from pipelines.ingest.landing import land_file, landed_files
 from pipelines.ingest.staging import stage_file
-from pipelines.landing import land_file, landed_files
-from pipelines.runner import materialize_pending
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER_BIN = Path(sys.executable).parent
@@ -84,8 +84,8 @@ def _lake(home: Home) -> dict[str, list[tuple]]:
         return {
             "requests": rows("requests/day=*/*.parquet"),
             "quarantine": rows("quarantine/day=*/*.parquet"),
-            "rollup_minutes": rows("rollups/day=*/minutes.parquet"),
-            "rollup_histograms": rows("rollups/day=*/histograms.parquet"),
+            "rollup/minutes": rows("rollups/day=*/minutes.parquet"),
+            "rollup/histograms": rows("rollups/day=*/histograms.parquet"),
         }
 
 

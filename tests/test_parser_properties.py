@@ -29,8 +29,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.config import Settings
-from pipelines.home import Home
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from tests.helpers import land_and_stage, staged_rows
 
 CONTROL = {chr(c) for c in range(0x20)} | {"\x7f"}

@@ -6,8 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
-from pipelines.landing import land_file
-from pipelines.runner import materialize_pending
+from pipelines.app.runner import materialize_pending
+from pipelines.ingest.landing import land_file
 
 
 def _files_containing(root: Path, needles: list[bytes]) -> list[str]:

@@ -10,9 +10,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from pipelines.home import Home
-from pipelines.landing import land_file
-from pipelines.runner import materialize_pending
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.ingest.landing import land_file
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"  # priced in the shipped rate card: 0.18 $/M in and out
 WEEK = datetime(2026, 9, 28, tzinfo=UTC)  # a Monday; the week spans the September/October boundary

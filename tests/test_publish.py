@@ -24,12 +24,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.config import Settings
-from pipelines.errors import ModeshiftError
-from pipelines.home import Home
-from pipelines.ingest.day_merge import merge_day
-from pipelines.landing import land_file
-from pipelines.publish import (
+from pipelines.app.runner import materialize_pending
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.delivery.publish import (
     ANALYTICS_FILE,
     PUBLISHED_TABLES,
     analytics_path,
@@ -38,7 +37,8 @@ from pipelines.publish import (
     publish_analytics,
     snapshots_dir,
 )
-from pipelines.runner import materialize_pending
+from pipelines.ingest.day_merge import merge_day
+from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,9 +74,9 @@ for line in sys.stdin:
 PUBLISHER = """
 import os, signal, sys
 from pathlib import Path
-import pipelines.publish as publish
-from pipelines.config import Settings
-from pipelines.home import Home
+import pipelines.delivery.publish as publish
+from pipelines.core.settings import Settings
+from pipelines.core.home import Home
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -328,7 +328,7 @@ def test_the_duckdb_cli_opens_the_file_and_runs_the_documented_queries(built_hom
         {"snapshot": published.snapshot, "recommendations_rows": RECOMMENDATIONS}
     ]
 
-    top = _cli_rows(path, "-f", "sql/analyst_top_savings.sql")
+    top = _cli_rows(path, "-f", "sql/analyst/top_savings.sql")
     assert [row["endpoint"] for row in top][0] == "steady-big"
     assert {row["week_start"] for row in top} == {"2026-11-09"}
     assert len(top) == 4
@@ -343,16 +343,16 @@ def test_the_duckdb_cli_opens_the_file_and_runs_the_documented_queries(built_hom
     assert top[0]["savings_percent"] == round(100 * (1 - ONE_H100_USD_PER_WEEK / STEADY_BIG_USD_PER_WEEK), 1)
 
     trend = _cli_rows(
-        path, "-cmd", "SET VARIABLE endpoint = 'steady-big'", "-f", "sql/analyst_endpoint_trend.sql"
+        path, "-cmd", "SET VARIABLE endpoint = 'steady-big'", "-f", "sql/analyst/endpoint_trend.sql"
     )
     assert [row["week_start"] for row in trend] == ["2026-11-02", "2026-11-09"]
     assert [row["requests"] for row in trend] == [10_080, 10_080]
     assert [row["list_cost_usd"] for row in trend] == [round(STEADY_BIG_USD_PER_WEEK, 2)] * 2
     assert [row["action"] for row in trend] == ["hold", "migrate"]  # persistence: two weeks in a row needed
-    unnamed = _cli(path, "-f", "sql/analyst_endpoint_trend.sql")
+    unnamed = _cli(path, "-f", "sql/analyst/endpoint_trend.sql")
     assert unnamed.returncode != 0 and "SET VARIABLE endpoint" in unnamed.stderr + unnamed.stdout
 
-    concentration = _cli_rows(path, "-f", "sql/analyst_concentration_over_time.sql")
+    concentration = _cli_rows(path, "-f", "sql/analyst/concentration_over_time.sql")
     total = STEADY_BIG_USD_PER_WEEK + NIGHTLY_USD_PER_WEEK + SMALL_CHAT_USD_PER_WEEK  # 2907.34092
     assert [row["week_start"] for row in concentration] == ["2026-11-02", "2026-11-09"]
     for row in concentration:
@@ -397,7 +397,7 @@ def test_the_analytics_asset_publishes_and_reports_metadata(built_home: Home) ->
     from dagster import DagsterInstance, materialize
 
     from assets.analytics import analytics
-    from pipelines.resources import ModeshiftResource
+    from pipelines.ops.resources import ModeshiftResource
 
     result = materialize(
         [analytics],

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
-from pipelines.home import Home
-from pipelines.landing import land_file
-from pipelines.runner import materialize_pending
+from pipelines.app.cli import main
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.ingest.landing import land_file
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC)
 # One model, hand-friendly: $1 per million input tokens (output free), output weight 1, a replica of one GPU at
@@ -142,7 +142,7 @@ def test_report_prints_the_week_largest_savings_first(built_home, capsys):
 
 @pytest.mark.slow
 def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
-    from pipelines.demo import run_demo
+    from pipelines.app.demo import run_demo
 
     root = tmp_path / "demo"
     monkeypatch.setenv("MODESHIFT_HOME", str(root))

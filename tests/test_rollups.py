@@ -18,11 +18,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.config import Settings
-from pipelines.home import Home
-from pipelines.ingest.duck import connect
-from pipelines.rate_card import load_rate_card
-from pipelines.rollups import rollup_day, rollup_dir
+from pipelines.core.duck import connect
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.lake.rate_card import load_rate_card
+from pipelines.lake.rollups import rollup_day
 
 REFERENCE_MINUTES = """
 SELECT
@@ -196,7 +196,7 @@ def test_rollup_tables_equal_the_plain_definitions(home: Home, day: str, seed: i
     assert result is not None
     expected = reference(home, card_path, day)
     for name, keys in KEYS.items():
-        actual = pl.read_parquet(rollup_dir(home, day) / f"{name}.parquet")
+        actual = pl.read_parquet(home.rollup_day_dir(day) / f"{name}.parquet")
         assert actual.schema == expected[name].schema, name
         actual, wanted = actual.sort(keys, nulls_last=True), expected[name].sort(keys, nulls_last=True)
         exact = [c for c in actual.columns if c not in ROUNDED]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus
 
-from pipelines.atomic import remove_stale_temporaries, temp_path
-from pipelines.home import Home
-from pipelines.jobs import REFRESH_WAREHOUSE, WAREHOUSE_POOL
-from pipelines.processes import ProcessIdentity, current_process, is_alive, token_is_alive
+from pipelines.core.atomic import remove_stale_temporaries, temp_path
+from pipelines.core.home import Home
+from pipelines.core.processes import ProcessIdentity, current_process, is_alive, token_is_alive
+from pipelines.ops.jobs import REFRESH_WAREHOUSE, WAREHOUSE_POOL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,9 +24,9 @@ import os, signal, sys
 from pathlib import Path
 import pipelines.definitions
 import assets.warehouse
-from pipelines.atomic import remove_stale_temporaries, temp_path
-from pipelines.home import Home
-from pipelines.runner import materialize_pending
+from pipelines.core.atomic import remove_stale_temporaries, temp_path
+from pipelines.core.home import Home
+from pipelines.app.runner import materialize_pending
 
 def die(home):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -39,9 +39,9 @@ MATERIALIZE = """
 import sys
 import time
 from pathlib import Path
-from pipelines.atomic import remove_stale_temporaries, temp_path
-from pipelines.home import Home
-from pipelines.runner import materialize_pending
+from pipelines.core.atomic import remove_stale_temporaries, temp_path
+from pipelines.core.home import Home
+from pipelines.app.runner import materialize_pending
 materialize_pending(Home(Path(sys.argv[1])), progress=lambda line: print(line, flush=True))
 print("finished", flush=True)
 """
@@ -103,7 +103,7 @@ def test_a_live_runner_is_alive_and_a_dead_or_recycled_one_is_not() -> None:
 WRITE_AND_DIE = """
 import os, signal, sys
 from pathlib import Path
-from pipelines.atomic import temp_path
+from pipelines.core.atomic import temp_path
 directory = Path(sys.argv[1])
 temp_path(directory, "raw-bytes.partial").write_text("prompt text that must not stay")
 work_dir = temp_path(directory, "day-2026-11-02")

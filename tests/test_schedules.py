@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from dagster import build_schedule_context
 
 from pipelines.definitions import defs
-from pipelines.schedules import daily_schedule, weekly_schedule
+from pipelines.ops.schedules import daily_schedule, weekly_schedule
 
 
 def test_daily_schedule_runs_yesterday():

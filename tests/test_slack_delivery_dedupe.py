@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.slack_delivery import (
+from pipelines.delivery.slack_delivery import (
     METADATA_EVENT_TYPE,
     Attachment,
     Delivery,

@@ -14,11 +14,11 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 import assets.recommendations
-from pipelines.home import Home
-from pipelines.landing import land_file
-from pipelines.report_sensors import weekly_report_sensor
-from pipelines.resources import ModeshiftResource
-from pipelines.runner import materialize_pending
+from pipelines.app.runner import materialize_pending
+from pipelines.core.home import Home
+from pipelines.ingest.landing import land_file
+from pipelines.ops.report_sensors import weekly_report_sensor
+from pipelines.ops.resources import ModeshiftResource
 from tests.slack_standin import SlackStandIn
 
 TOKEN = "xoxb-load-test-token"

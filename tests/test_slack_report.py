@@ -29,20 +29,11 @@ from dagster import (
 from dagster._serdes import serialize_value
 
 import assets.recommendations
-from pipelines.config import Settings
-from pipelines.domain.policy import format_usd
-from pipelines.home import Home
-from pipelines.partitions import weekly_partitions
-from pipelines.report_sensors import (
-    ReportCursor,
-    check_verdict,
-    latest_materializations,
-    run_failure_alert,
-    weekly_report_sensor,
-)
-from pipelines.resources import ModeshiftResource
-from pipelines.slack_delivery import SlackTarget, retry_after_seconds
-from pipelines.slack_report import (
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.core.text import format_usd
+from pipelines.delivery.slack_delivery import SlackTarget, retry_after_seconds
+from pipelines.delivery.slack_report import (
     ReportSettings,
     build_week_report,
     candidate_saving_usd,
@@ -50,8 +41,17 @@ from pipelines.slack_report import (
     report_blocks,
     slack_escape,
 )
-from pipelines.weekly_plans import RECOMMENDATION_SCHEMA
-from pipelines.weekly_store import read_week_table
+from pipelines.lake.weekly_store import read_week_table
+from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.report_sensors import (
+    ReportCursor,
+    check_verdict,
+    latest_materializations,
+    run_failure_alert,
+    weekly_report_sensor,
+)
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.plans import RECOMMENDATION_SCHEMA
 from tests.slack_standin import SlackStandIn
 
 TOKEN = "xoxb-canary-5b1d0e7c-modeshift"

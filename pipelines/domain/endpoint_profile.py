@@ -1,6 +1,6 @@
 """One weekly profile row per endpoint, assembled from the daily rollups of the week's covered days (DOMAIN §3).
 
-Pure Polars: the inputs are the rollup frames (see ``pipelines/rollups.py`` for their columns), so a test can
+Pure Polars: the inputs are the rollup frames (see ``pipelines/lake/rollups.py`` for their columns), so a test can
 build them by hand. The metric definitions live in the modules this one calls.
 """
 

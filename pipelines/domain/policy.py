@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.text import format_usd
 from pipelines.domain.cost_model import (
     DedicatedOffer,
     PlanCurve,
     batch_cost_usd,
     total_cost_usd,
 )
-from pipelines.errors import ModeshiftError
 
 CURRENT_MODES = ("serverless", "dedicated", "batch")
 PLAN_MODES = ("serverless", "dedicated", "hybrid", "batch")
@@ -172,15 +173,6 @@ class _Plan:
     cost_usd: float
     utilization: float | None = None
     overflow_share: float | None = None
-
-
-def format_usd(amount: float) -> str:
-    """Money for reasons: ``$1,240`` from $100 up (whole dollars, thousands separated), ``$12.34`` below."""
-    sign = "-" if amount < 0 else ""
-    magnitude = abs(amount)
-    if round(magnitude, 2) < 100:
-        return f"{sign}${magnitude:.2f}"
-    return f"{sign}${magnitude:,.0f}"
 
 
 def _plural(count: int, word: str) -> str:

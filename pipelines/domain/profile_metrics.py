@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.errors import ModeshiftError
+from pipelines.core.errors import ModeshiftError
 
 SECONDS_PER_DAY = 86_400
 HOURS_PER_DAY = 24

@@ -14,11 +14,11 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipelines.atomic import read_json, replace_file, temp_path, write_json
-from pipelines.home import Home
-from pipelines.ingest.duck import connect
+from pipelines.core.atomic import read_json, replace_file, temp_path, write_json
+from pipelines.core.duck import connect
+from pipelines.core.home import Home
+from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.staging import StagedFile, all_staged, staged_dir
-from pipelines.sql_loader import load_sql
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def merge_day(home: Home, day: str) -> MergedDay:
                 counts = _link_single_slice(con, home, day, files[0], next(iter(inputs)))
             else:
                 if files:
-                    merged = con.sql(load_sql("merge_day"), params={"files": files})
+                    merged = con.sql(load_sql("ingest/merge_day"), params={"files": files})
                     merged.write_parquet(str(work_dir / "out"), partition_by=["kind"], overwrite=True)
                 counts = _file_counts(con, work_dir / "out")
                 if files:  # no files: a day without data stays *missing*, nothing is written for it
@@ -126,7 +126,7 @@ def _single_clean_slice(con, inputs: dict[str, int], files: list[str]) -> bool: 
     """True when the day's rows come from one staged slice file without repeated request_ids (the common case)."""
     if len(inputs) != 1 or len(files) != 1:
         return False
-    return con.sql(load_sql("count_duplicate_ids"), params={"files": files}).fetchall()[0][0] == 0
+    return con.sql(load_sql("ingest/count_duplicate_ids"), params={"files": files}).fetchall()[0][0] == 0
 
 
 def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str) -> dict[str, dict[str, int]]:  # noqa: ANN001
@@ -143,9 +143,9 @@ def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str)
     quarantine_dir = home.quarantine_day_dir(day)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     empty = temp_path(quarantine_dir, "part.partial")
-    con.sql(load_sql("lake_part_empty"), params={"files": [slice_file]}).write_parquet(str(empty))
+    con.sql(load_sql("ingest/lake_part_empty"), params={"files": [slice_file]}).write_parquet(str(empty))
     replace_file(empty, quarantine_dir / "part.parquet")
-    rows = con.sql(load_sql("count_rows"), params={"files": [slice_file]}).fetchall()[0][0]
+    rows = con.sql(load_sql("ingest/count_rows"), params={"files": [slice_file]}).fetchall()[0][0]
     return {file_id: {"accepted": rows, "quarantined": 0}}
 
 
@@ -153,7 +153,7 @@ def _file_counts(con, out_dir: Path) -> dict[str, dict[str, int]]:  # noqa: ANN0
     files = sorted(str(p) for p in out_dir.glob("kind=*/*.parquet"))
     if not files:
         return {}
-    rows = con.sql(load_sql("day_file_counts"), params={"files": files}).fetchall()
+    rows = con.sql(load_sql("ingest/day_file_counts"), params={"files": files}).fetchall()
     return {
         source_file: {"accepted": accepted, "quarantined": quarantined}
         for source_file, accepted, quarantined in rows
@@ -174,7 +174,7 @@ def _publish(con, home: Home, day: str, out_dir: Path, staged_files: list[str]) 
             shutil.move(parts[0], tmp)
         else:  # none (every row went the other way) or several: write exactly one file with the lake's columns
             source = parts if parts else staged_files
-            query = load_sql("lake_part_from_parts") if parts else load_sql("lake_part_empty")
+            query = load_sql("ingest/lake_part_from_parts") if parts else load_sql("ingest/lake_part_empty")
             con.sql(query, params={"files": source}).write_parquet(str(tmp))
         replace_file(tmp, target)
 
@@ -203,7 +203,7 @@ def recount_day(home: Home, day: str) -> DayRecount:
         def count(files: list[str]) -> int:
             if not files:
                 return 0
-            return con.sql(load_sql("count_rows"), params={"files": files}).fetchall()[0][0]
+            return con.sql(load_sql("ingest/count_rows"), params={"files": files}).fetchall()[0][0]
 
         return DayRecount(count(staged), count(accepted), count(quarantined))
 
@@ -212,9 +212,9 @@ def validation_frame(home: Home, day: str, max_full_rows: int, sample_rows: int)
     """The day's accepted rows for Great Expectations as pandas (all, or a deterministic sample), and the total."""
     files = sorted(str(p) for p in home.request_day_dir(day).glob("*.parquet"))
     with connect() as con:
-        total = con.sql(load_sql("count_rows"), params={"files": files}).fetchall()[0][0]
+        total = con.sql(load_sql("ingest/count_rows"), params={"files": files}).fetchall()[0][0]
         modulus = 1 if total <= max_full_rows else max(1, -(-total // sample_rows))
         frame = con.sql(
-            load_sql("day_sample_for_validation"), params={"files": files, "modulus": modulus}
+            load_sql("ingest/day_sample_for_validation"), params={"files": files, "modulus": modulus}
         ).df()
     return frame, total, modulus > 1

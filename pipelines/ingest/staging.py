@@ -16,16 +16,16 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.atomic import read_json, replace_dir, temp_path, write_json
-from pipelines.config import Settings
-from pipelines.errors import ModeshiftError
-from pipelines.formats import registry
-from pipelines.formats.records import kind_of, record_reader
-from pipelines.home import Home
-from pipelines.ingest.duck import connect
-from pipelines.landing import LandedFile
-from pipelines.privacy import api_key_salt
-from pipelines.sql_loader import load_sql
+from pipelines.core.atomic import read_json, replace_dir, temp_path, write_json
+from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.core.sql_loader import load_sql
+from pipelines.ingest.formats import registry
+from pipelines.ingest.formats.records import kind_of, record_reader
+from pipelines.ingest.landing import LandedFile
+from pipelines.ingest.privacy import api_key_salt
 
 QUARANTINE_DAY = "quarantine"
 
@@ -141,7 +141,7 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
     with connect(temp_dir=work_dir / "spill") as con:
         read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)
         registry.raw_rows(landed.format, landed.suffix, landed.options, read).create_view("raw_rows")
-        normalized = con.sql(load_sql("normalize_rows"), params=params)
+        normalized = con.sql(load_sql("ingest/normalize_rows"), params=params)
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
     return out_dir
 
@@ -155,13 +155,15 @@ def _account(landed: LandedFile, out_dir: Path, note: str | None) -> StagedFile:
     if files:
         with connect() as con:
             for day, rows, last_line in con.sql(
-                load_sql("staged_day_counts"), params={"files": files}
+                load_sql("ingest/staged_day_counts"), params={"files": files}
             ).fetchall():
                 rows_by_day[day] = rows
                 records_read = max(records_read, last_line)
             quarantine_files = [f for f in files if f"day={QUARANTINE_DAY}" in f]
             if quarantine_files:
-                reasons = con.sql(load_sql("quarantine_reason_counts"), params={"files": quarantine_files})
+                reasons = con.sql(
+                    load_sql("ingest/quarantine_reason_counts"), params={"files": quarantine_files}
+                )
                 top_reasons = dict(reasons.fetchall())
     quarantined = rows_by_day.pop(QUARANTINE_DAY, 0)
     written = quarantined + sum(rows_by_day.values())

@@ -1,0 +1,215 @@
+"""The ``modeshift`` command: land files, run what is pending through Dagster, run the demo, print reports.
+
+Every error is one sentence plus what to do; set MODESHIFT_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+
+
+def _home() -> Home:
+    try:
+        return Home.from_env().ensure()
+    except PermissionError as error:
+        raise ModeshiftError(str(error) + ".", "Set MODESHIFT_HOME to a writable directory.") from None
+    except OSError as error:
+        raise ModeshiftError(
+            f"Cannot create the modeshift home: {error.strerror} ({error.filename}).",
+            "Set MODESHIFT_HOME to a writable directory.",
+        ) from None
+
+
+def _source_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ModeshiftError(f"{raw} does not exist.", "Check the path.")
+    return files
+
+
+def _load_mapping(path: str) -> dict[str, Any]:
+    mapping_path = Path(path).expanduser()
+    if not mapping_path.is_file():
+        raise ModeshiftError(f"The mapping file {path} does not exist.", "Check the --mapping path.")
+    try:
+        mapping = yaml.safe_load(mapping_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ModeshiftError(f"The mapping file {path} is not valid YAML.", "Fix the file.") from None
+    if not isinstance(mapping, dict):
+        raise ModeshiftError(f"The mapping file {path} must hold a mapping with a 'columns' section.")
+    return mapping
+
+
+def ingest_command(args: argparse.Namespace) -> int:
+    """Land files for ingest (the next ``modeshift materialize`` or the landing sensor processes them)."""
+    from pipelines.ingest.landing import land_file
+
+    home = _home()
+    options: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "endpoint": args.endpoint,
+            "anchor": args.anchor,
+            "ts_unit": args.ts_unit,
+            "model": args.model,
+            "mapping": _load_mapping(args.mapping) if args.mapping else None,
+        }.items()
+        if value is not None
+    }
+    files = _source_files(args.paths)
+    if not files:
+        raise ModeshiftError("No files to ingest.", "Pass files or directories that contain them.")
+    new = 0
+    for path in files:
+        landed, is_new = land_file(home, path, args.format, options)
+        new += is_new
+        state = "landed" if is_new else "already landed (same content), skipped"
+        print(f"{path}: {state} as {landed.file_id}")
+    print(f"{new} new file(s) in {home.landing}. Run 'modeshift materialize' to process them.")
+    return 0
+
+
+def materialize_command(args: argparse.Namespace) -> int:
+    """Run every pending partition (files, days, weeks) through Dagster in process."""
+    from pipelines.app.runner import materialize_pending
+
+    home = _home()
+    Settings.load(home)  # a bad config.yaml or rate card is reported here, before any run starts
+    summary = materialize_pending(home, progress=print if not args.quiet else lambda _: None)
+    runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
+    print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Generate the demo data, ingest it, run everything and print the result."""
+    from pipelines.app.demo import run_demo
+
+    run_demo(_home(), scale=args.scale, progress=print)
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Print one week's recommendations (default: the newest week)."""
+    from datetime import date
+
+    from pipelines.delivery.report import render_report
+
+    week = None
+    if args.week:
+        try:
+            week = date.fromisoformat(args.week)
+        except ValueError:
+            raise ModeshiftError(
+                f"'{args.week}' is not a date.", "Use --week YYYY-MM-DD (a Monday)."
+            ) from None
+        if week.weekday() != 0:
+            raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
+    print(render_report(_home().warehouse, week), end="")
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Print what is landed, staged and pending."""
+    from pipelines.ingest.day_merge import pending_days
+    from pipelines.ingest.landing import landed_files
+    from pipelines.ingest.staging import all_staged
+
+    home = _home()
+    landed = landed_files(home)
+    staged = {s.file_id for s in all_staged(home)}
+    days = pending_days(home)
+    print(f"home:      {home.root}")
+    print(
+        f"landed:    {len(landed)} file(s), {len([f for f in landed if f.file_id not in staged])} not staged yet"
+    )
+    print(f"pending:   {len(days)} day(s){': ' + ', '.join(days[:10]) if days else ''}")
+    print(f"warehouse: {home.warehouse}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``modeshift`` command."""
+    from pipelines.ingest.formats.options import TS_UNITS
+    from pipelines.ingest.formats.registry import FORMAT_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="modeshift",
+        description="Weekly deployment-mode recommendations from LLM request logs. "
+        "State lives in MODESHIFT_HOME (default ./.modeshift).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="land log files for ingest")
+    ingest.add_argument("--format", required=True, choices=FORMAT_NAMES, help="source format")
+    ingest.add_argument("--endpoint", help="endpoint name for every row of these files")
+    ingest.add_argument("--mapping", help="YAML mapping file (format 'mapped')")
+    ingest.add_argument("--anchor", help="ISO time the file's offset timestamps count from (e.g. BurstGPT)")
+    ingest.add_argument("--ts-unit", choices=TS_UNITS, help="unit of numeric timestamps (default: ISO text)")
+    ingest.add_argument("--model", help="model name for formats without one (azure-trace)")
+    ingest.add_argument("paths", nargs="+", help="files or directories")
+    ingest.set_defaults(handler=ingest_command)
+
+    materialize = commands.add_parser("materialize", help="process everything pending through Dagster")
+    materialize.add_argument("--quiet", action="store_true", help="no progress lines")
+    materialize.set_defaults(handler=materialize_command)
+
+    demo = commands.add_parser("demo", help="generate the demo data and run everything on it")
+    demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
+    demo.set_defaults(handler=demo_command)
+
+    report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
+    report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
+    report.set_defaults(handler=report_command)
+
+    status = commands.add_parser("status", help="what is landed and pending")
+    status.set_defaults(handler=status_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run one command; errors become one clear sentence and a non-zero exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        return int(args.handler(args) or 0)
+    except ModeshiftError as error:
+        print(f"modeshift: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "modeshift: interrupted; re-run the same command to continue (work is idempotent).",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one sentence, no traceback
+        if os.environ.get("MODESHIFT_DEBUG"):
+            raise
+        print(
+            f"modeshift: unexpected error after {time.monotonic() - started:.0f} s: {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}. Re-run with MODESHIFT_DEBUG=1 for details.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

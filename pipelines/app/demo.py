@@ -1,0 +1,35 @@
+"""``modeshift demo``: generate the demo traffic, land it, run everything through Dagster, print the result."""
+
+from __future__ import annotations
+
+import time
+
+from pipelines.app.runner import Progress, materialize_pending
+from pipelines.core.home import Home
+from pipelines.core.sql_loader import sql_resource
+from pipelines.delivery.publish import analytics_path
+from pipelines.delivery.report import render_report
+from pipelines.demo_data.generator import generate_demo
+from pipelines.ingest.landing import land_file
+
+
+def run_demo(home: Home, scale: float = 1.0, progress: Progress = print) -> None:
+    """Generate (deterministically) the demo logs under ``home/demo-source``, ingest them, run everything and print
+    the newest week's recommendations."""
+    started = time.monotonic()
+    source_dir = home.root / "demo-source"
+    progress(f"generating demo traffic (scale {scale}) in {source_dir} ...")
+    manifest = generate_demo(source_dir, scale=scale)
+    progress(f"  {manifest.rows:,} requests in {len(manifest.files)} files")
+    new = sum(land_file(home, path, "canonical", {})[1] for path in manifest.files)
+    progress(f"landed {new} new file(s) ({len(manifest.files) - new} already landed)")
+    materialize_pending(home, progress=progress)
+    print()
+    print(render_report(home.warehouse))
+    top_savings_sql = sql_resource("analyst/top_savings")
+    print(f"analytics (read-only, for analysts): {analytics_path(home)}")
+    print(f'  try: duckdb -readonly "{analytics_path(home)}" -f {top_savings_sql}')
+    print(f"DuckDB warehouse: {home.warehouse}")
+    print(f"Dagster instance: {home.dagster_home}  (DAGSTER_HOME={home.dagster_home} dagster dev)")
+    print(f"ground truth:     {manifest.ground_truth_path}")
+    print(f"demo finished in {time.monotonic() - started:.1f} s")

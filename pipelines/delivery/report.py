@@ -1,0 +1,74 @@
+"""``modeshift report``: one week's recommendations as a readable terminal table, largest savings first, with totals."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.sql_loader import load_sql
+from pipelines.core.text import text_table
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+def render_report(warehouse: Path, week: date | None = None) -> str:
+    """The report of ``week`` (default: the newest week with recommendations) from the warehouse file."""
+    if not warehouse.exists():
+        raise ModeshiftError(
+            "There is no warehouse yet.", "Run 'modeshift materialize' (or 'modeshift demo') first."
+        )
+    with connect(warehouse, read_only=True) as con:
+        tables = {row[0] for row in con.sql(load_sql("report/list_tables")).fetchall()}
+        if "recommendations" not in tables:
+            raise ModeshiftError(
+                "The warehouse has no recommendations yet.", "Run 'modeshift materialize' first."
+            )
+        weeks = [row[0] for row in con.sql(load_sql("report/weeks")).fetchall()]
+        if not weeks:
+            raise ModeshiftError(
+                "The warehouse has no recommendations yet.", "Run 'modeshift materialize' first."
+            )
+        chosen = week.isoformat() if week else weeks[0]
+        if chosen not in weeks:
+            raise ModeshiftError(
+                f"No recommendations for the week starting {chosen}.",
+                f"Weeks with recommendations: {', '.join(sorted(weeks))} (weeks start on Monday).",
+            )
+        relation = con.sql(load_sql("report/recommendations"), params={"week_start": chosen})
+        rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+    table = text_table(
+        ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
+         "confidence"],
+        [
+            [r["endpoint"], r["current_mode"], r["recommended_mode"] if r["action"] != "hold" else
+             f"{r['current_mode']} (raw: {r['raw_mode']})", r["action"], r["replicas"] or None,
+             _money(r["current_cost_usd"]), _money(r["recommended_cost_usd"]), _money(r["savings_usd"]),
+             f"{r['savings_pct']:.0%}" if r["savings_pct"] is not None else "", r["confidence"]]
+            for r in rows
+        ],
+    )  # fmt: skip
+    current = sum(r["current_cost_usd"] or 0 for r in rows)
+    recommended = sum(r["recommended_cost_usd"] or 0 for r in rows)
+    held = [r for r in rows if r["action"] == "hold" and r["raw_mode"] not in (None, r["current_mode"])]
+    lines = [
+        f"modeshift recommendations for the week starting {chosen} ({len(rows)} endpoints)",
+        "",
+        table,
+        "",
+        f"total now {_money(current)}/week; under the recommendations {_money(recommended)}/week; "
+        f"saving {_money(current - recommended)}/week ({(current - recommended) / current:.0%})"
+        if current
+        else "no priced spend this week",
+        f"{len(held)} candidate(s) held by the hysteresis rule" if held else "",
+        "",
+        "Why:",
+    ]
+    for r in rows:
+        lines.append(f"  {r['endpoint']}: {'; '.join(r['reasons'] or [])}.")
+    return "\n".join(line for line in lines).rstrip() + "\n"

@@ -1,0 +1,423 @@
+"""The weekly Slack report: what one week's recommendations say, as numbers (``WeekReport``) and as a Block Kit
+message. Built from the weekly Parquet tables (recommendations, plan_curve, spend_concentration and its summary)
+and the rate card, never from the pipeline's DuckDB file. Money in USD per week, shares as fractions.
+
+Noise controls (the ``slack`` section of the settings): ``min_saving_usd`` (rows saving less are not listed),
+``top_n`` (rows per list, endpoints pictured) and ``exclude_endpoints`` (names or glob patterns left out of the
+lists and pictures; the week's totals still count them).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.core.text import display_name, format_usd
+from pipelines.domain.cost_model import batch_cost_usd
+from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.weekly_store import read_week_table
+
+RESERVED_MODES = ("dedicated", "hybrid")
+SECTION_TEXT_LIMIT = 2900  # Block Kit allows 3000 characters per section text
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The report's noise controls: minimum weekly saving in USD to list a row, rows per list, excluded endpoints
+    (exact names or glob patterns such as ``test-*``)."""
+
+    min_saving_usd: float = 50.0
+    top_n: int = 5
+    exclude_endpoints: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReportSettings:
+        """The controls from the ``slack`` section of the settings (defaults for missing keys)."""
+        section = settings.section("slack")
+        excluded = section.get("exclude_endpoints") or []
+        if isinstance(excluded, str) or not isinstance(excluded, list):
+            raise ModeshiftError("slack.exclude_endpoints must be a list of endpoint names or patterns.")
+        try:
+            report = cls(
+                min_saving_usd=float(section.get("min_saving_usd", cls.min_saving_usd)),
+                top_n=int(section.get("top_n", cls.top_n)),
+                exclude_endpoints=tuple(str(name) for name in excluded),
+            )
+        except (TypeError, ValueError):
+            raise ModeshiftError("slack.min_saving_usd and slack.top_n must be numbers.") from None
+        if report.top_n < 1 or report.min_saving_usd < 0:
+            raise ModeshiftError("slack.top_n must be >= 1 and slack.min_saving_usd >= 0.")
+        return report
+
+    def excludes(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` is left out of the lists and pictures."""
+        return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.exclude_endpoints)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A recommended move: from the current mode to the recommended one, its weekly saving and why."""
+
+    endpoint: str
+    current_mode: str
+    recommended_mode: str
+    savings_usd: float
+    savings_pct: float | None
+    reason: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class HeldCandidate:
+    """A cheaper plan the policy holds back: the raw candidate, what it would save per week (None when it cannot
+    be costed from the tables) and why it is held."""
+
+    endpoint: str
+    current_mode: str
+    raw_mode: str
+    potential_saving_usd: float | None
+    why: str
+
+
+@dataclass(frozen=True)
+class SpendShare:
+    """One endpoint's list spend in the week (USD) and its share of the week's total (fraction)."""
+
+    endpoint: str
+    cost_usd: float
+    share: float
+
+
+@dataclass(frozen=True)
+class WeekReport:
+    """Everything the weekly message says. Totals cover every priced endpoint; the lists apply the noise controls
+    (``hidden_*`` count what they left out)."""
+
+    week_start: date
+    endpoints: int
+    unpriced: int
+    total_spend_usd: float
+    recommended_spend_usd: float
+    potential_savings_usd: float
+    migrations: tuple[Migration, ...]
+    hidden_migrations: int
+    held: tuple[HeldCandidate, ...]
+    hidden_held: int
+    top_spend: tuple[SpendShare, ...]
+    top_k_80: int | None
+    hhi: float | None
+    settings: ReportSettings
+
+
+def featured_endpoints(concentration: pl.DataFrame, settings: ReportSettings) -> list[str]:
+    """The ``top_n`` endpoints with the largest spend of the week (rank order), excluded ones left out."""
+    ranked = concentration.sort("rank")["endpoint"].to_list()
+    return [endpoint for endpoint in ranked if not settings.excludes(endpoint)][: settings.top_n]
+
+
+def migration_reason(row: Mapping[str, Any]) -> str:
+    """One line saying what the recommended plan is, from the row's numbers: ``1 replica of H100-80GB at 67%
+    utilization, no overflow`` / ``batch pricing for offline traffic`` / ``reserved capacity sits idle``."""
+    mode = row["recommended_mode"]
+    if mode in RESERVED_MODES:
+        replicas = int(row["replicas"] or 0)
+        what = f"{replicas} replica{'s' if replicas != 1 else ''} of {row['gpu_type'] or 'GPU'}"
+        if row["utilization"] is not None:
+            what += f" at {row['utilization']:.0%} utilization"
+        overflow = row["overflow_share"] or 0.0
+        return what + (
+            f", {overflow:.0%} of tokens overflow to serverless" if overflow > 0 else ", no overflow"
+        )
+    if mode == "batch":
+        return "batch pricing for offline traffic"
+    if mode == "serverless" and row["current_mode"] == "dedicated":
+        return "reserved capacity costs more than serverless for this traffic"
+    return f"{mode} is cheaper"
+
+
+def candidate_saving_usd(
+    row: Mapping[str, Any], curve_rows: pl.DataFrame | None, batch_discount: float | None
+) -> float | None:
+    """Weekly saving in USD of a row's raw candidate against its current cost (what a held candidate would save):
+    current − total(R*) for a reserved candidate, current − total(0) for serverless, current − batch cost for
+    batch. total(·) comes from the endpoint's plan_curve rows; None when they do not say."""
+    current = row["current_cost_usd"]
+    if current is None:
+        return None
+    rows = curve_rows.filter(pl.col("endpoint") == row["endpoint"]) if curve_rows is not None else None
+    serverless = None
+    if rows is not None and rows.height:
+        serverless = float(rows.filter(pl.col("replicas") == 0)["total_cost_usd"].sum())
+    elif row["current_mode"] == "serverless":
+        serverless = float(current)
+    raw = row["raw_mode"]
+    if raw in RESERVED_MODES and rows is not None and rows.height:
+        cheapest = rows.filter(pl.col("is_cheapest"))
+        if cheapest.height:
+            return float(current) - float(cheapest["total_cost_usd"][0])
+    if raw == "serverless" and serverless is not None:
+        return float(current) - serverless
+    if raw == "batch" and serverless is not None and batch_discount is not None:
+        return float(current) - batch_cost_usd(serverless, batch_discount)
+    return None
+
+
+def _held_why(reasons: Sequence[str] | None) -> str:
+    held = [reason.removeprefix("held: ") for reason in (reasons or []) if reason.startswith("held:")]
+    return "; ".join(held) if held else "held by the policy"
+
+
+def build_week_report(
+    week_start: date,
+    recommendations: pl.DataFrame,
+    plan_curve: pl.DataFrame | None,
+    concentration: pl.DataFrame | None,
+    concentration_summary: pl.DataFrame | None,
+    batch_discounts: Mapping[str, float],
+    settings: ReportSettings,
+) -> WeekReport:
+    """The week's report from its tables. ``batch_discounts``: model → batch discount (fraction) for the models
+    that offer batch."""
+    rows = list(recommendations.iter_rows(named=True))
+    priced = [r for r in rows if r["current_cost_usd"] is not None]
+    migrate_rows = [r for r in rows if r["action"] == "migrate"]
+    listed = sorted(
+        (r for r in migrate_rows if not settings.excludes(r["endpoint"]) and r["savings_usd"] >= settings.min_saving_usd),
+        key=lambda r: (-r["savings_usd"], r["endpoint"]),
+    )  # fmt: skip
+    migrations = tuple(
+        Migration(
+            endpoint=r["endpoint"],
+            current_mode=r["current_mode"],
+            recommended_mode=r["recommended_mode"],
+            savings_usd=float(r["savings_usd"]),
+            savings_pct=r["savings_pct"],
+            reason=migration_reason(r),
+            confidence=r["confidence"],
+        )
+        for r in listed[: settings.top_n]
+    )
+    candidates = []
+    for r in rows:
+        if r["action"] != "hold" or r["raw_mode"] is None or r["raw_mode"] == r["current_mode"]:
+            continue
+        saving = candidate_saving_usd(r, plan_curve, batch_discounts.get(r["model"]))
+        candidates.append(
+            HeldCandidate(r["endpoint"], r["current_mode"], r["raw_mode"], saving, _held_why(r["reasons"]))
+        )
+    shown_held = sorted(
+        (c for c in candidates if not settings.excludes(c.endpoint)
+         and (c.potential_saving_usd is None or c.potential_saving_usd >= settings.min_saving_usd)),
+        key=lambda c: (-(c.potential_saving_usd or 0.0), c.endpoint),
+    )  # fmt: skip
+    top_spend: tuple[SpendShare, ...] = ()
+    if concentration is not None and concentration.height:
+        by_endpoint = {r["endpoint"]: r for r in concentration.iter_rows(named=True)}
+        top_spend = tuple(
+            SpendShare(e, float(by_endpoint[e]["cost_usd"]), float(by_endpoint[e]["share"]))
+            for e in featured_endpoints(concentration, settings)
+        )
+    summary = (
+        concentration_summary.row(0, named=True)
+        if concentration_summary is not None and concentration_summary.height
+        else {}
+    )
+    return WeekReport(
+        week_start=week_start,
+        endpoints=len(rows),
+        unpriced=len(rows) - len(priced),
+        total_spend_usd=sum(float(r["current_cost_usd"]) for r in priced),
+        recommended_spend_usd=sum(float(r["recommended_cost_usd"]) for r in priced),
+        potential_savings_usd=sum(float(r["savings_usd"]) for r in migrate_rows),
+        migrations=migrations,
+        hidden_migrations=len(migrate_rows) - len(migrations),
+        held=tuple(shown_held[: settings.top_n]),
+        hidden_held=len(candidates) - min(len(shown_held), settings.top_n),
+        top_spend=top_spend,
+        top_k_80=summary.get("top_k_80"),
+        hhi=summary.get("hhi"),
+        settings=settings,
+    )
+
+
+def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekReport:
+    """The report of the week starting ``week_start`` from its weekly Parquet tables and the rate card."""
+    recommendations = read_week_table(home, "recommendations", week_start)
+    if recommendations is None:
+        raise ModeshiftError(f"The week starting {week_start} has no recommendations table.")
+    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    discounts = {model: t.batch_discount for model, t in terms.items() if t.batch_discount is not None}
+    return build_week_report(
+        week_start,
+        recommendations,
+        read_week_table(home, "plan_curve", week_start),
+        read_week_table(home, "spend_concentration", week_start),
+        read_week_table(home, "spend_concentration_summary", week_start),
+        discounts,
+        ReportSettings.from_settings(settings),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ Block Kit
+
+
+def slack_escape(text: str) -> str:
+    """Text safe inside Slack mrkdwn: control characters replaced, '&', '<' and '>' escaped as Slack requires."""
+    return display_name(text, 200).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(name: str) -> str:
+    """An endpoint name as inline code (backticks inside it would end the code span)."""
+    return "`" + slack_escape(display_name(name, 80)).replace("`", "'") + "`"
+
+
+def _pct(value: float | None) -> str:
+    return f" ({value:.0%})" if value is not None else ""
+
+
+def _share(value: float) -> str:
+    return f"{value:.2%}"
+
+
+def _section(
+    title: str, lines: list[str], empty: str, hidden: int = 0, hidden_note: str = "", intro: str = ""
+) -> dict[str, Any]:
+    """A mrkdwn section: a bold title, an intro line, bullet lines (cut to Block Kit's size limit), a note on the
+    rows not listed; ``empty`` when there is nothing at all."""
+    text = f"*{title}*" + (f"\n{intro}" if intro else "")
+    shown = 0
+    for line in lines:
+        if len(text) + len(line) + 60 > SECTION_TEXT_LIMIT:
+            break
+        text += "\n• " + line
+        shown += 1
+    more = hidden + len(lines) - shown
+    if not lines and not more:
+        text += f"\n_{empty}_"
+    if more:
+        text += f"\n_{more}{' more' if shown else ''} not listed{' (' + hidden_note + ')' if hidden_note else ''}_"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def summary_text(report: WeekReport) -> str:
+    """The one-line notification text of the message (what Slack shows where blocks cannot be rendered)."""
+    return (
+        f"modeshift week of {report.week_start}: spend {format_usd(report.total_spend_usd)}/week, "
+        f"potential savings {format_usd(report.potential_savings_usd)}/week, "
+        f"{len(report.migrations) + report.hidden_migrations} migration(s), "
+        f"{len(report.held) + report.hidden_held} held candidate(s)"
+    )
+
+
+def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
+    """The Block Kit blocks of the weekly message."""
+    settings = report.settings
+    savings_share = report.potential_savings_usd / report.total_spend_usd if report.total_spend_usd else None
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"modeshift weekly report: week of {report.week_start}"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Spend this week*\n{format_usd(report.total_spend_usd)}"},
+                {"type": "mrkdwn", "text": f"*Potential savings*\n{format_usd(report.potential_savings_usd)}/week"
+                                           f"{_pct(savings_share)}"},
+                {"type": "mrkdwn", "text": f"*Under the recommendations*\n{format_usd(report.recommended_spend_usd)}/week"},
+                {"type": "mrkdwn", "text": f"*Endpoints*\n{report.endpoints}"
+                                           + (f" ({report.unpriced} unpriced)" if report.unpriced else "")},
+            ],
+        },
+        {"type": "divider"},
+    ]  # fmt: skip
+    threshold = (
+        f"below {format_usd(settings.min_saving_usd)}/week, excluded, or beyond the top {settings.top_n}"
+    )
+    blocks.append(
+        _section(
+            "Recommended migrations",
+            [
+                f"{_code(m.endpoint)}: {m.current_mode} → {m.recommended_mode}, saves "
+                f"*{format_usd(m.savings_usd)}/week*{_pct(m.savings_pct)}: {slack_escape(m.reason)} "
+                f"(confidence {m.confidence})"
+                for m in report.migrations
+            ],
+            "No migration this week.",
+            report.hidden_migrations,
+            threshold,
+        )
+    )
+    blocks.append(
+        _section(
+            "Held candidates",
+            [
+                f"{_code(h.endpoint)}: {h.current_mode} → {h.raw_mode}"
+                + (f" would save {format_usd(h.potential_saving_usd)}/week" if h.potential_saving_usd is not None
+                   else "") + f"; held: {slack_escape(h.why)}"
+                for h in report.held
+            ],
+            "No candidate held back.",
+            report.hidden_held,
+            threshold,
+        )
+    )  # fmt: skip
+    intro = ""
+    if report.top_k_80 is not None:
+        intro = f"{report.top_k_80} endpoint(s) make 80% of the spend" + (
+            f" (HHI {report.hhi:.2f})" if report.hhi is not None else "")  # fmt: skip
+    blocks.append(
+        _section(
+            "Spend concentration",
+            [f"{_code(s.endpoint)} {format_usd(s.cost_usd)} ({_share(s.share)})" for s in report.top_spend],
+            "No priced spend this week.",
+            intro=intro if report.top_spend else "",
+        )
+    )
+    excluded = f"; excluded: {', '.join(settings.exclude_endpoints)}" if settings.exclude_endpoints else ""
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": slack_escape(
+                        f"modeshift · lists show savings of at least {format_usd(settings.min_saving_usd)}/week, "
+                        f"top {settings.top_n}{excluded} · charts in the thread"
+                    ),
+                }
+            ],
+        }
+    )
+    return blocks
+
+
+def report_message(report: WeekReport) -> dict[str, Any]:
+    """The chat.postMessage arguments of the weekly message except the channel: ``text`` and ``blocks``."""
+    return {"text": summary_text(report), "blocks": report_blocks(report)}
+
+
+def failure_alert_message(
+    job_name: str, partition: str | None, run_id: str, first_error_line: str
+) -> dict[str, Any]:
+    """The chat.postMessage arguments (``text`` and ``blocks``) of a short run-failure alert."""
+    where = f"`{slack_escape(job_name)}`" + (f" partition `{slack_escape(partition)}`" if partition else "")
+    error = slack_escape(first_error_line[:300])
+    text = f"modeshift run failed: {job_name}{' ' + partition if partition else ''} (run {run_id[:8]}): {first_error_line[:300]}"
+    return {
+        "text": display_name(text, 500),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f":rotating_light: *modeshift run failed*: job {where}, run `{run_id}`\n> {error}",
+                },
+            }
+        ],
+    }

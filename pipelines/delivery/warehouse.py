@@ -1,0 +1,127 @@
+"""The pipeline's own DuckDB file (``warehouse.duckdb``): views over the Parquet lake and small tables.
+
+One writer at a time (a Dagster pool of 1 guards it). Views cannot take bound parameters, so the lake's own
+directory (never user data) is embedded in them as a quoted string literal by :func:`sql_string_literal`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.core.duck import connect
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.core.sql_loader import load_sql
+from pipelines.ingest.day_merge import read_merged
+from pipelines.ingest.landing import landed_files
+from pipelines.ingest.staging import all_staged
+from pipelines.lake.rate_card import load_rate_card
+from pipelines.lake.weekly_store import table_files
+
+INGEST_LOG_SCHEMA = {
+    "source_file": pl.String,
+    "original_name": pl.String,
+    "format": pl.String,
+    "rows_in": pl.Int64,
+    "rows_accepted": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "rows_pending": pl.Int64,
+    "ingested_at": pl.String,
+    "note": pl.String,
+}
+
+
+def sql_string_literal(value: str) -> str:
+    """``value`` as a DuckDB string literal (single quotes doubled). Only for paths modeshift builds itself."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ingest_log_frame(home: Home) -> pl.DataFrame:
+    """One row per landed file: rows in = accepted + quarantined + pending (staged for a day not merged yet)."""
+    staged = {s.file_id: s for s in all_staged(home)}
+    merged_by_file: dict[str, list[int]] = {}
+    days = {day for s in staged.values() for day in s.rows_by_day}
+    for day in days:
+        merged = read_merged(home, day)
+        for file_id, counts in (merged.inputs if merged else {}).items():
+            totals = merged_by_file.setdefault(file_id, [0, 0])
+            totals[0] += counts.accepted
+            totals[1] += counts.quarantined
+    rows = []
+    for landed in landed_files(home):
+        staged_file = staged.get(landed.file_id)
+        accepted, duplicates = merged_by_file.get(landed.file_id, [0, 0])
+        rows_in = staged_file.rows_in if staged_file else None
+        quarantined = (staged_file.rows_quarantined + duplicates) if staged_file else 0
+        rows.append(
+            {
+                "source_file": landed.file_id,
+                "original_name": landed.original_name,
+                "format": landed.format,
+                "rows_in": rows_in,
+                "rows_accepted": accepted,
+                "rows_quarantined": quarantined,
+                "rows_pending": (rows_in - accepted - quarantined) if rows_in is not None else None,
+                "ingested_at": landed.landed_at,
+                "note": staged_file.note if staged_file else "not staged yet",
+            }
+        )
+    return pl.DataFrame(rows, schema=INGEST_LOG_SCHEMA)
+
+
+def _glob(directory: Path, pattern: str) -> str | None:
+    return str(directory / pattern) if any(directory.glob(pattern)) else None
+
+
+def quote_identifier(name: str) -> str:
+    """A DuckDB identifier in double quotes. Only for table names modeshift defines itself."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def refresh_weekly_tables(home: Home, settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
+    """(Re)load each weekly table from its Parquet partitions, and the rate card; return row counts."""
+    counts: dict[str, int] = {}
+    with connect(home.warehouse) as con:
+        card = load_rate_card(settings.rate_card_path)
+        con.register("rate_card_frame", card)
+        con.sql(load_sql("warehouse/create_rate_card"))
+        counts["rate_card"] = card.height
+        for table in tables:
+            files = table_files(home, table)
+            if not files:
+                continue
+            con.sql(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
+            con.sql(load_sql("warehouse/read_parquet_union"), params={"files": files}).create(table)
+            counts[table] = con.sql(load_sql("ingest/count_rows"), params={"files": files}).fetchall()[0][0]
+    return counts
+
+
+def refresh_ingest_tables(home: Home) -> dict[str, int]:
+    """(Re)create ``ingest_log`` and the ``requests`` / ``quarantine`` views in the warehouse; return row counts."""
+    ingest_log = ingest_log_frame(home)
+    requests_glob = _glob(home.requests, "day=*/*.parquet")
+    # Listed here rather than globbed by DuckDB, so that a crashed writer's .tmp-* / .trash-* directory is never read.
+    quarantine_files = sorted(str(p) for p in home.staged.glob("[!.]*/day=quarantine/*.parquet")) + sorted(
+        str(p) for p in home.day_quarantine.glob("day=*/*.parquet")
+    )
+    with connect(home.warehouse) as con:
+        con.register("ingest_log_frame", ingest_log)
+        con.sql(load_sql("warehouse/create_ingest_log"))
+        if requests_glob:
+            con.sql(
+                load_sql("warehouse/create_requests_view").replace(
+                    "$requests_glob", sql_string_literal(requests_glob)
+                )
+            )
+        else:
+            con.sql(load_sql("warehouse/create_requests_empty"))
+        if quarantine_files:
+            files = "[" + ", ".join(sql_string_literal(f) for f in quarantine_files) + "]"
+            con.sql(load_sql("warehouse/create_quarantine_view").replace("$quarantine_globs", files))
+        else:
+            con.sql(load_sql("warehouse/create_quarantine_empty"))
+        relation = con.sql(load_sql("warehouse/count_ingest_tables"))
+        counts = dict(zip(relation.columns, relation.fetchall()[0], strict=True))
+    return counts

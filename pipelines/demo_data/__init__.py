@@ -1,0 +1,1 @@
+"""The demo data generator: seeded synthetic request logs with their ground truth."""

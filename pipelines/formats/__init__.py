@@ -1,6 +1,0 @@
-"""Source log formats: each module turns one landed file into the standard *raw rows* relation.
-
-Raw rows have ``source_line`` (BIGINT, 1-based record number), ``parse_error`` (VARCHAR, set when the record could not
-be read) and the text columns of :data:`pipelines.formats.records.RAW_COLUMNS`. Typing and validation happen once,
-for every format alike, in ``sql/normalize_rows.sql``.
-"""

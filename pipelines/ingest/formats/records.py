@@ -1,0 +1,175 @@
+"""Read a JSONL, CSV or Parquet file (optionally gzip) into a DuckDB relation of text fields, one row per record.
+
+Fast path: DuckDB's own readers. A record DuckDB cannot parse becomes a row with a ``parse_error``, never a lost row.
+When DuckDB cannot read the file at all (a truncated gzip stream, a CSV row with too many fields, bytes that are not
+UTF-8), the caller reads it again through :mod:`pipelines.ingest.formats.salvage`, record by record, so the rest still lands.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from pipelines.ingest.formats import salvage
+
+# The text columns every format produces (plus source_line and parse_error).
+RAW_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "ts",
+    "endpoint",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "ok",
+    "stream",
+    "interactive",
+    "client",
+    "api_key",
+    "deployment_mode",
+    "billed_cost_usd",
+)
+
+# Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
+# every other raw column is text.
+NUMERIC_COLUMNS: frozenset[str] = frozenset(
+    {"input_tokens", "output_tokens", "cached_input_tokens", "latency_ms", "ttft_ms", "billed_cost_usd"}
+)
+RAW_TYPES: dict[str, str] = {
+    name: ("DOUBLE" if name in NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
+}
+
+UNPARSEABLE_JSON = "unreadable line: not a JSON object with any expected field"
+
+# Longest record DuckDB's fast readers accept (bytes). DuckDB sizes its read buffers by it: 256 MiB made a 10 M-row
+# JSONL read 1.5x slower than 16 MiB. A file with a longer record is refused as a whole and read record by record
+# (pipelines.ingest.formats.salvage), so nothing is lost.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def kind_of(suffix: str) -> str:
+    """'jsonl', 'csv' or 'parquet' for a landed file suffix such as '.jsonl.gz'."""
+    base = suffix.removesuffix(".gz")
+    if base in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if base == ".csv":
+        return "csv"
+    return "parquet"
+
+
+def csv_header(path: Path) -> list[str]:
+    """The field names on the first line of a CSV file (BOM and surrounding blanks removed)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        import csv
+
+        header = next(csv.reader(handle), [])
+    return [name.lstrip("\ufeff").strip() for name in header]
+
+
+RecordReader = Callable[..., duckdb.DuckDBPyRelation]
+
+
+def record_reader(
+    con: duckdb.DuckDBPyConnection, path: Path, suffix: str, salvage_dir: Path | None = None
+) -> RecordReader:
+    """A function ``(fields, types=None) -> relation`` reading every record of the file: ``source_line``,
+    ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
+    another type for it (a value that does not convert is NULL). ``fields`` are top-level JSON keys, CSV header
+    names or Parquet column names.
+
+    The relation is lazy: DuckDB reads the file when it is consumed. When that fails as a whole, call again with
+    ``salvage_dir``: the file is then read record by record (see :mod:`pipelines.ingest.formats.salvage`).
+    """
+    kind = kind_of(suffix)
+
+    def read(fields: list[str], types: dict[str, str] | None = None) -> duckdb.DuckDBPyRelation:
+        wanted = {name: (types or {}).get(name, "VARCHAR") for name in fields}
+        if salvage_dir is not None and kind != "parquet":
+            return _read_parquet(con, salvage.salvage_to_parquet(path, kind, fields, salvage_dir), wanted)
+        if kind == "jsonl":
+            return _read_jsonl(con, path, wanted)
+        if kind == "csv":
+            return _read_csv(con, path, wanted)
+        return _read_parquet(con, path, wanted)
+
+    return read
+
+
+def _read_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
+) -> duckdb.DuckDBPyRelation:
+    columns = dict(fields)
+    columns["__modeshift_parse_error"] = "VARCHAR"  # set by the salvage path only
+    # With ignore_errors a malformed line still yields a row (all NULL): the count of records is kept.
+    relation = con.sql(
+        "SELECT row_number() OVER () AS source_line, * FROM read_json($path, format = 'newline_delimited', "
+        "ignore_errors = true, columns = $columns, maximum_object_size = $max_bytes)",
+        params={"path": str(path), "columns": columns, "max_bytes": MAX_RECORD_BYTES},
+    )
+    return _with_parse_error(con, relation, fields, all_null_reason=UNPARSEABLE_JSON)
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    header = csv_header(path)
+    columns = {name: "VARCHAR" for name in header}
+    relation = con.sql(
+        "SELECT row_number() OVER () AS source_line, * FROM read_csv($path, header = true, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', columns = $columns, max_line_size = $max_bytes, "
+        "buffer_size = $max_bytes)",
+        params={"path": str(path), "columns": columns, "max_bytes": MAX_RECORD_BYTES},
+    )
+    return _select_fields(relation, fields, parse_error=duckdb.ConstantExpression(None).cast("VARCHAR"))
+
+
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
+) -> duckdb.DuckDBPyRelation:
+    relation = con.sql(
+        "SELECT file_row_number + 1 AS source_line, * EXCLUDE (file_row_number) "
+        "FROM read_parquet($path, file_row_number = true)",
+        params={"path": str(path)},
+    )
+    parse_error = (
+        duckdb.ColumnExpression("__modeshift_parse_error")
+        if "__modeshift_parse_error" in relation.columns
+        else duckdb.ConstantExpression(None).cast("VARCHAR")
+    )
+    return _select_fields(relation, fields, parse_error=parse_error)
+
+
+def _select_fields(
+    relation: duckdb.DuckDBPyRelation, fields: dict[str, str], parse_error: duckdb.Expression
+) -> duckdb.DuckDBPyRelation:
+    present = set(relation.columns)
+    expressions = [duckdb.ColumnExpression("source_line"), parse_error.alias("parse_error")]
+    for name, sql_type in fields.items():
+        if name in present:
+            expressions.append(duckdb.ColumnExpression(name).try_cast(sql_type).alias(name))
+        else:
+            expressions.append(duckdb.ConstantExpression(None).cast(sql_type).alias(name))
+    return relation.select(*expressions)
+
+
+def _with_parse_error(
+    con: duckdb.DuckDBPyConnection,
+    relation: duckdb.DuckDBPyRelation,
+    fields: dict[str, str],
+    all_null_reason: str,
+) -> duckdb.DuckDBPyRelation:
+    """Mark records whose every field is NULL (DuckDB could not parse the line) with ``all_null_reason``."""
+    all_null = duckdb.ConstantExpression(True)
+    for name in fields:
+        all_null = all_null & duckdb.ColumnExpression(name).isnull()
+    salvaged = duckdb.ColumnExpression("__modeshift_parse_error")
+    reason = (
+        duckdb.CaseExpression(salvaged.isnotnull(), salvaged)
+        .when(all_null, duckdb.ConstantExpression(all_null_reason))
+        .otherwise(duckdb.ConstantExpression(None).cast("VARCHAR"))
+    )
+    return _select_fields(relation, fields, parse_error=reason)

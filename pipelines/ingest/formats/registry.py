@@ -1,0 +1,51 @@
+"""The list of formats ``modeshift ingest --format NAME`` accepts, and the one place that dispatches on the name."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import duckdb
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
+from pipelines.ingest.formats.options import TimestampRule
+from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader, kind_of
+
+_FORMATS: dict[str, ModuleType] = {
+    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
+}
+FORMAT_NAMES: tuple[str, ...] = tuple(_FORMATS)
+
+
+def _format(name: str) -> ModuleType:
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise ModeshiftError(f"Unknown format '{name}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.") from None
+
+
+def validate_options(name: str, suffix: str, options: dict[str, Any]) -> None:
+    """Fail with a clear sentence when a file of this suffix cannot be read as format ``name`` with ``options``."""
+    module = _format(name)
+    kind = kind_of(suffix)
+    if kind not in module.KINDS:
+        raise ModeshiftError(
+            f"The {name} format reads {' or '.join(module.KINDS)} files, not {suffix}.",
+            "Check --format and the file.",
+        )
+    module.validate_options(options)
+
+
+def timestamp_rule(name: str, options: dict[str, Any]) -> TimestampRule:
+    """How format ``name`` writes its timestamps, given the file's options."""
+    return _format(name).timestamp_rule(options)
+
+
+def raw_rows(name: str, suffix: str, options: dict[str, Any], read: RecordReader) -> duckdb.DuckDBPyRelation:
+    """The raw rows of one file (see :mod:`pipelines.ingest.formats`), its records read by ``read``: numeric columns
+    DOUBLE (a value that is not a number becomes NULL), the others text."""
+    relation = _format(name).raw_rows(suffix, options, read)
+    columns = [duckdb.ColumnExpression("source_line"), duckdb.ColumnExpression("parse_error")]
+    columns += [duckdb.ColumnExpression(c).try_cast(RAW_TYPES[c]).alias(c) for c in RAW_COLUMNS]
+    return relation.select(*columns)

@@ -1,0 +1,104 @@
+"""Which partitions are stale: every partitioned output records a fingerprint of what it was built from, and a
+partition is pending when the fingerprint of its current inputs differs (new data, a late file, a new rate card,
+changed settings). Fingerprints chain: day merge → daily rollup → week → next week (history feeds the policy)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipelines.core.atomic import read_json
+from pipelines.core.calendar import week_days, week_start_of
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.ingest.day_merge import manifest_path as day_manifest_path
+from pipelines.lake.rate_card import rate_card_fingerprint
+from pipelines.lake.weekly_store import recorded_week_fingerprint
+
+# Bump when the meaning of an output changes, so that every existing partition is rebuilt.
+ROLLUP_VERSION = "rollup-1"
+WEEK_VERSION = "week-1"
+
+
+def fingerprint(payload: Any) -> str:
+    """A short, stable hash of a JSON-able value."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def day_fingerprint(home: Home, day: str) -> str | None:
+    """The version of a merged day (None when the day has no data: it is *missing*)."""
+    manifest = read_json(day_manifest_path(home, day))
+    if manifest is None or not manifest["inputs"]:
+        return None
+    return fingerprint(manifest["inputs"])
+
+
+def covered_days(home: Home) -> list[str]:
+    """Every UTC day with merged data, in order."""
+    days = sorted(p.parent.name.removeprefix("day=") for p in home.requests.glob("day=*/_manifest.json"))
+    return [day for day in days if day_fingerprint(home, day) is not None]
+
+
+def rollup_fingerprint(home: Home, settings: Settings, day: str) -> str | None:
+    """What a day's rollup must be built from: the merged day and the rate card."""
+    version = day_fingerprint(home, day)
+    if version is None:
+        return None
+    return fingerprint([ROLLUP_VERSION, version, rate_card_fingerprint(settings.rate_card_path)])
+
+
+def recorded_fingerprint(manifest_file: Path) -> str | None:
+    """The fingerprint an output recorded when it was built (None when it was never built)."""
+    manifest = read_json(manifest_file)
+    return manifest.get("fingerprint") if manifest else None
+
+
+def weeks_with_data(home: Home) -> list[date]:
+    """Monday of every week that has at least one covered day, in order."""
+    return sorted({week_start_of(date.fromisoformat(day)) for day in covered_days(home)})
+
+
+def week_fingerprint(home: Home, settings: Settings, week_start: date, previous: str | None) -> str:
+    """What a week's outputs must be built from: its days' rollups, the settings, and the previous week's outputs
+    (``previous``, since week-over-week change and the policy's history read it)."""
+    days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
+    settings_part = {key: settings.values.get(key) for key in ("profiles", "policy", "deployments")}
+    return fingerprint([WEEK_VERSION, days, settings_part, previous])
+
+
+def expected_week_fingerprints(home: Home, settings: Settings) -> dict[date, str]:
+    """The fingerprint every week from the first with data to the last must carry, chained week to week."""
+    weeks = weeks_with_data(home)
+    if not weeks:
+        return {}
+    fingerprints: dict[date, str] = {}
+    previous = None
+    week = weeks[0]
+    while week <= weeks[-1]:
+        previous = week_fingerprint(home, settings, week, previous)
+        fingerprints[week] = previous
+        week += timedelta(days=7)
+    return fingerprints
+
+
+def pending_rollup_days(home: Home, settings: Settings) -> list[str]:
+    """Covered days whose rollup is missing or was built from other data or another rate card."""
+    return [
+        day
+        for day in covered_days(home)
+        if recorded_fingerprint(home.rollup_day_dir(day) / "_manifest.json")
+        != rollup_fingerprint(home, settings, day)
+    ]
+
+
+def pending_weeks(home: Home, settings: Settings, tables: tuple[str, ...]) -> list[date]:
+    """Weeks with data where any of the weekly ``tables`` is missing or stale, oldest first."""
+    with_data = set(weeks_with_data(home))
+    return [
+        week
+        for week, expected in expected_week_fingerprints(home, settings).items()
+        if week in with_data and any(recorded_week_fingerprint(home, t, week) != expected for t in tables)
+    ]

@@ -1,0 +1,114 @@
+"""The rate card: serverless and batch prices and dedicated replica economics per model, effective-dated.
+
+The shipped card is ``pipelines/config/rate_card.csv``; users point ``rate_card`` in config.yaml to their own.
+Capacity figures (replica_capacity_tps, output_weight) are assumptions until calibrated: every row says its source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.domain.cost_model import DedicatedOffer
+
+RATE_CARD_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "effective_from": pl.Date(),
+    "effective_to": pl.Date(),
+    "input_usd_per_mtok": pl.Float64(),
+    "output_usd_per_mtok": pl.Float64(),
+    "batch_offered": pl.Boolean(),
+    "batch_discount": pl.Float64(),
+    "gpu_type": pl.String(),
+    "gpus_per_replica": pl.Int64(),
+    "usd_per_gpu_hour": pl.Float64(),
+    "replica_capacity_tps": pl.Float64(),
+    "output_weight": pl.Float64(),
+    "target_utilization": pl.Float64(),
+    "source": pl.String(),
+    "as_of": pl.Date(),
+}
+
+
+def load_rate_card(path: Path) -> pl.DataFrame:
+    """Read and check a rate card CSV; a clear error names the first problem found."""
+    try:
+        card = pl.read_csv(path, schema=RATE_CARD_SCHEMA, try_parse_dates=False)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0][:200]
+        raise ModeshiftError(
+            f"The rate card {path} cannot be read ({first_line}).",
+            f"It needs these columns, in order: {', '.join(RATE_CARD_SCHEMA)}.",
+        ) from None
+    required = ["model", "effective_from", "input_usd_per_mtok", "output_usd_per_mtok", "source", "as_of"]
+    for column in required:
+        if card[column].null_count():
+            raise ModeshiftError(f"The rate card {path} has rows without {column}.", "Every row needs it.")
+    if (card["input_usd_per_mtok"] < 0).any() or (card["output_usd_per_mtok"] < 0).any():
+        raise ModeshiftError(f"The rate card {path} has a negative price.")
+    overlapping = (
+        card.sort("model", "effective_from")
+        .with_columns(next_from=pl.col("effective_from").shift(-1).over("model"))
+        .filter(
+            pl.col("next_from").is_not_null()
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("next_from")))
+        )
+    )
+    if overlapping.height:
+        raise ModeshiftError(
+            f"The rate card {path} has overlapping periods for {overlapping['model'][0]}.",
+            "Close each period with effective_to before the next one starts.",
+        )
+    return card.with_columns(
+        batch_offered=pl.col("batch_offered").fill_null(False),
+        batch_discount=pl.col("batch_discount").fill_null(0.0),
+        target_utilization=pl.col("target_utilization").fill_null(0.8),
+    )
+
+
+def rate_card_fingerprint(path: Path) -> str:
+    """A short hash of the rate card file, so outputs priced with an older card are recomputed."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ModelTerms:
+    """What the rate card offers for one model in a given week."""
+
+    offer: DedicatedOffer | None
+    batch_discount: float | None
+
+
+def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
+    """For each model, the dedicated offer and batch discount of the rate-card row in force during the week
+    (the latest one that started before the week ended)."""
+    week_end = week_start + timedelta(days=7)
+    in_force = (
+        card.filter(
+            (pl.col("effective_from") < week_end)
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > week_start))
+        )
+        .sort("effective_from")
+        .group_by("model", maintain_order=True)
+        .last()
+    )
+    terms: dict[str, ModelTerms] = {}
+    for row in in_force.iter_rows(named=True):
+        dedicated_fields = ("gpu_type", "gpus_per_replica", "usd_per_gpu_hour", "replica_capacity_tps")
+        offer = None
+        if all(row[name] is not None for name in dedicated_fields):
+            offer = DedicatedOffer(
+                gpu_type=row["gpu_type"],
+                gpus_per_replica=int(row["gpus_per_replica"]),
+                usd_per_gpu_hour=float(row["usd_per_gpu_hour"]),
+                replica_capacity_tps=float(row["replica_capacity_tps"]),
+                target_utilization=float(row["target_utilization"]),
+            )
+        discount = float(row["batch_discount"]) if row["batch_offered"] else None
+        terms[row["model"]] = ModelTerms(offer, discount)
+    return terms

@@ -1,0 +1,67 @@
+"""Daily rollups: everything the weekly step needs from one day of requests, so the weekly step never reads raw
+requests (its cost grows with endpoints × minutes, not with traffic). Written per day, replaced atomically::
+
+    lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens, cost, signals
+    lake/rollups/day=D/interarrival.parquet   per endpoint: gap count, sum and sum of squares, first/last arrival
+    lake/rollups/day=D/histograms.parquet     per endpoint and metric: request counts per histogram bucket
+    lake/rollups/day=D/_manifest.json         fingerprint of the inputs (written last)
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from pipelines.core.atomic import replace_dir, temp_path, write_json
+from pipelines.core.duck import connect
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.core.sql_loader import load_sql
+from pipelines.lake.lineage import rollup_fingerprint
+from pipelines.lake.rate_card import load_rate_card
+
+
+@dataclass(frozen=True)
+class DayRollup:
+    """What one day's rollup holds."""
+
+    day: str
+    endpoints: int
+    minute_rows: int
+    requests: int
+    list_cost_usd: float
+    unpriced_requests: int
+
+
+def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
+    """Build the rollups of ``day`` from its request lake file; None (and nothing written) for a day without data."""
+    expected = rollup_fingerprint(home, settings, day)
+    lake_files = sorted(str(p) for p in home.request_day_dir(day).glob("*.parquet"))
+    if expected is None or not lake_files:
+        return None
+    work_dir = temp_path(home.rollups, day)
+    out_dir = work_dir / "out"
+    out_dir.mkdir(parents=True)
+    try:
+        with connect(temp_dir=work_dir / "spill") as con:
+            con.register("rate_card", load_rate_card(settings.rate_card_path))
+            params = {"files": lake_files}
+            con.sql(load_sql("rollup/minutes"), params=params).write_parquet(str(out_dir / "minutes.parquet"))
+            con.sql(load_sql("rollup/interarrival"), params=params | {"day": day}).write_parquet(
+                str(out_dir / "interarrival.parquet")
+            )
+            con.sql(load_sql("rollup/histograms"), params=params).write_parquet(
+                str(out_dir / "histograms.parquet")
+            )
+            totals = con.sql(
+                load_sql("rollup/totals"), params={"file": str(out_dir / "minutes.parquet")}
+            ).fetchall()
+        endpoints, minute_rows, requests, cost, unpriced = totals[0]
+        result = DayRollup(
+            day, endpoints, minute_rows, int(requests or 0), float(cost or 0.0), int(unpriced or 0)
+        )
+        write_json(out_dir / "_manifest.json", {"fingerprint": expected, "totals": result.__dict__})
+        replace_dir(out_dir, home.rollup_day_dir(day))
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return result

@@ -1,0 +1,57 @@
+"""Dense per-minute series of one week: every endpoint's weighted demand and serverless list cost per covered
+minute, built from the minute rollups. The plan step, the backtest and the charts all cost or draw these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from pipelines.core.calendar import MINUTES_PER_DAY
+
+
+@dataclass(frozen=True)
+class EndpointSeries:
+    """One endpoint's week, minute by minute over the covered days: weighted demand (tokens/s) and serverless
+    list cost (USD), ok requests only."""
+
+    demand_tps: np.ndarray
+    serverless_cost_usd: np.ndarray
+
+
+def endpoint_series(
+    minutes: pl.DataFrame | pl.LazyFrame, covered_days: list[date]
+) -> dict[str, EndpointSeries]:
+    """Dense per-minute series of every endpoint over the covered days (zero where it had no ok request)."""
+    positions = pl.DataFrame(
+        {"day": sorted(covered_days), "day_position": range(len(covered_days))},
+        schema={"day": pl.Date, "day_position": pl.Int64},
+    )
+    per_minute = (
+        minutes.lazy()
+        .group_by("endpoint", "minute")
+        .agg(
+            weighted=pl.col("weighted_tokens").sum().fill_null(0.0),
+            cost=pl.col("list_cost_usd").sum().fill_null(0.0),
+        )
+        .with_columns(day=pl.col("minute").dt.date())
+        .join(positions.lazy(), on="day")
+        .with_columns(
+            index=pl.col("day_position") * MINUTES_PER_DAY
+            + pl.col("minute").dt.hour().cast(pl.Int64) * 60
+            + pl.col("minute").dt.minute().cast(pl.Int64)
+        )
+        .select("endpoint", "index", "weighted", "cost")
+        .collect()
+    )
+    series: dict[str, EndpointSeries] = {}
+    for (endpoint,), rows in per_minute.partition_by("endpoint", as_dict=True).items():
+        demand = np.zeros(len(covered_days) * MINUTES_PER_DAY)
+        cost = np.zeros_like(demand)
+        index = rows["index"].to_numpy()
+        demand[index] = rows["weighted"].to_numpy() / 60.0
+        cost[index] = rows["cost"].to_numpy()
+        series[endpoint] = EndpointSeries(demand, cost)
+    return series

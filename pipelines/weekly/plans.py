@@ -1,0 +1,218 @@
+"""The weekly plan step: cost every endpoint's plans minute by minute (DOMAIN §6), decide (DOMAIN §7), and backtest
+last week's recommendations on this week's traffic. Reads the daily rollups and the week's profiles only."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.domain.cost_model import PlanCurve, plan_curve
+from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
+from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
+from pipelines.lake.series import EndpointSeries, endpoint_series
+from pipelines.lake.weekly_inputs import load_week_rollups
+from pipelines.lake.weekly_store import read_week_table
+
+
+@dataclass(frozen=True)
+class WeekPlans:
+    """The plan step's outputs for one week."""
+
+    curves: pl.DataFrame
+    recommendations: pl.DataFrame
+
+
+def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
+    """Raw modes of the ``weeks`` previous weeks per endpoint, most recent first (None where there was none)."""
+    history: dict[str, list[str | None]] = {}
+    for back in range(1, weeks + 1):
+        table = read_week_table(home, "recommendations", week_start - timedelta(days=7 * back))
+        raw_by_endpoint = dict(table.select("endpoint", "raw_mode").iter_rows()) if table is not None else {}
+        for endpoint in set(history) | set(raw_by_endpoint):
+            history.setdefault(endpoint, [None] * (back - 1)).append(raw_by_endpoint.get(endpoint))
+    return history
+
+
+def compute_week_plans(home: Home, settings: Settings, week_start: date) -> WeekPlans:
+    """Plan curves and recommendations of every profiled endpoint of the week starting ``week_start``."""
+    profiles = read_week_table(home, "endpoint_profiles", week_start)
+    if profiles is None:
+        raise RuntimeError(f"week {week_start} has no endpoint profiles yet")
+    rollups = load_week_rollups(home, week_start)
+    series = endpoint_series(rollups.minutes, rollups.covered_days)
+    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    policy = PolicySettings.from_mapping(settings.section("policy"))
+    deployments = {str(k): int(v) for k, v in (settings.values.get("deployments") or {}).items()}
+    history = _history(home, week_start, policy.persistence_weeks - 1)
+    covered_hours = 24.0 * len(rollups.covered_days)
+    curve_rows: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
+    for profile in profiles.iter_rows(named=True):
+        endpoint = profile["endpoint"]
+        model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
+        endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
+        priced = bool(profile["priced"]) and profile["model"] in terms
+        curve = None
+        if priced and model_terms_.offer is not None:
+            curve = plan_curve(
+                endpoint_series_.demand_tps,
+                endpoint_series_.serverless_cost_usd,
+                model_terms_.offer,
+                covered_hours,
+            )
+            curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], curve))
+        decisions.append(
+            decide(
+                EndpointWeekInput(
+                    endpoint=endpoint,
+                    model=profile["model"],
+                    week_start=week_start,
+                    current_mode=profile["current_mode"],
+                    latency_class=profile["latency_class"],
+                    coverage_days=int(profile["coverage_days"]),
+                    covered_hours=covered_hours,
+                    priced=priced,
+                    serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
+                    curve=curve,
+                    offer=model_terms_.offer,
+                    batch_discount=model_terms_.batch_discount,
+                    declared_replicas=deployments.get(endpoint),
+                    history_raw_modes=history.get(endpoint, []),
+                    stability_class=profile["stability_class"],
+                    baseline_ratio=profile["baseline_ratio"],
+                    burst_class=profile["burst_class"],
+                    peak_to_mean=profile["peak_to_mean"],
+                ),
+                policy,
+            )
+        )
+    return WeekPlans(
+        curves=pl.DataFrame(curve_rows, schema=CURVE_SCHEMA),
+        recommendations=pl.DataFrame([asdict(d) for d in decisions], schema=RECOMMENDATION_SCHEMA),
+    )
+
+
+CURVE_SCHEMA = {
+    "week_start": pl.Date,
+    "endpoint": pl.String,
+    "model": pl.String,
+    "replicas": pl.Int64,
+    "reserved_cost_usd": pl.Float64,
+    "overflow_cost_usd": pl.Float64,
+    "total_cost_usd": pl.Float64,
+    "utilization": pl.Float64,
+    "overflow_share": pl.Float64,
+    "is_cheapest": pl.Boolean,
+}
+
+RECOMMENDATION_SCHEMA = {
+    "week_start": pl.Date,
+    "endpoint": pl.String,
+    "model": pl.String,
+    "current_mode": pl.String,
+    "raw_mode": pl.String,
+    "recommended_mode": pl.String,
+    "action": pl.String,
+    "replicas": pl.Int64,
+    "gpu_type": pl.String,
+    "current_cost_usd": pl.Float64,
+    "recommended_cost_usd": pl.Float64,
+    "savings_usd": pl.Float64,
+    "savings_pct": pl.Float64,
+    "utilization": pl.Float64,
+    "overflow_share": pl.Float64,
+    "batch_upper_bound_savings_usd": pl.Float64,
+    "confidence": pl.String,
+    "reasons": pl.List(pl.String),
+}
+
+
+def _curve_rows(week_start: date, endpoint: str, model: str, curve: PlanCurve) -> list[dict[str, Any]]:
+    return [
+        {
+            "week_start": week_start,
+            "endpoint": endpoint,
+            "model": model,
+            "replicas": int(r),
+            "reserved_cost_usd": float(curve.reserved_cost_usd[r]),
+            "overflow_cost_usd": float(curve.overflow_cost_usd[r]),
+            "total_cost_usd": float(curve.total_cost_usd[r]),
+            "utilization": None if np.isnan(curve.utilization[r]) else float(curve.utilization[r]),
+            "overflow_share": float(curve.overflow_share[r]),
+            "is_cheapest": int(r) == curve.r_star,
+        }
+        for r in curve.replicas
+    ]
+
+
+BACKTEST_SCHEMA = {
+    "week_start": pl.Date,
+    "endpoint": pl.String,
+    "recommended_mode": pl.String,
+    "replicas": pl.Int64,
+    "recommended_plan_cost_usd": pl.Float64,
+    "hindsight_mode": pl.String,
+    "hindsight_cost_usd": pl.Float64,
+    "regret_usd": pl.Float64,
+    "regret_pct": pl.Float64,
+}
+
+
+def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
+    """Last week's recommended plan of each endpoint, costed on this week's traffic, against this week's best plan
+    in hindsight (the cheapest of serverless, R* replicas and, for offline endpoints, batch): regret in USD."""
+    last_week = read_week_table(home, "recommendations", week_start - timedelta(days=7))
+    this_week = read_week_table(home, "recommendations", week_start)
+    if last_week is None or this_week is None:
+        return pl.DataFrame(schema=BACKTEST_SCHEMA)
+    profiles = read_week_table(home, "endpoint_profiles", week_start)
+    rollups = load_week_rollups(home, week_start)
+    series = endpoint_series(rollups.minutes, rollups.covered_days)
+    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    covered_hours = 24.0 * len(rollups.covered_days)
+    by_endpoint = {row["endpoint"]: row for row in profiles.iter_rows(named=True)}
+    rows = []
+    for plan in last_week.iter_rows(named=True):
+        profile = by_endpoint.get(plan["endpoint"])
+        if profile is None or not profile["priced"] or profile["model"] not in terms:
+            continue  # no traffic this week, or nothing to price it with
+        terms_ = terms[profile["model"]]
+        s = series[plan["endpoint"]]
+        mode = plan["recommended_mode"]
+        if (mode in ("dedicated", "hybrid") and terms_.offer is None) or (
+            mode == "batch" and terms_.batch_discount is None
+        ):
+            continue
+        plan_cost = cost_of_plan(mode, plan["replicas"] or 0, s.demand_tps, s.serverless_cost_usd, terms_.offer,
+                                 covered_hours, terms_.batch_discount)  # fmt: skip
+        candidates = {"serverless": float(s.serverless_cost_usd.sum())}
+        if terms_.offer is not None:
+            curve = plan_curve(s.demand_tps, s.serverless_cost_usd, terms_.offer, covered_hours)
+            candidates[curve.mode] = min(
+                candidates.get(curve.mode, np.inf), float(curve.total_cost_usd[curve.r_star])
+            )
+        if terms_.batch_discount is not None and profile["latency_class"] == "offline":
+            candidates["batch"] = candidates["serverless"] * (1 - terms_.batch_discount)
+        hindsight_mode = min(candidates, key=candidates.__getitem__)
+        hindsight = candidates[hindsight_mode]
+        regret = plan_cost - hindsight
+        rows.append(
+            {
+                "week_start": week_start,
+                "endpoint": plan["endpoint"],
+                "recommended_mode": mode,
+                "replicas": plan["replicas"],
+                "recommended_plan_cost_usd": plan_cost,
+                "hindsight_mode": hindsight_mode,
+                "hindsight_cost_usd": hindsight,
+                "regret_usd": regret,
+                "regret_pct": regret / hindsight if hindsight > 0 else None,
+            }
+        )
+    return pl.DataFrame(rows, schema=BACKTEST_SCHEMA)

@@ -1,0 +1,82 @@
+"""The weekly profile step: endpoint profiles, then spend concentration, for one ISO week, from daily rollups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.domain.concentration import spend_concentration
+from pipelines.domain.endpoint_profile import build_endpoint_profiles
+from pipelines.domain.profile_metrics import ProfileThresholds
+from pipelines.lake.weekly_inputs import WeekRollups, load_week_rollups
+from pipelines.lake.weekly_store import read_week_table
+
+_SUMMARY_SCHEMA = {
+    "week_start": pl.Date,
+    "hhi": pl.Float64,
+    "gini": pl.Float64,
+    "top_k_80": pl.Int64,
+    "total_cost_usd": pl.Float64,
+    "endpoints": pl.Int64,
+    "unpriced": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class WeekConcentration:
+    """Spend concentration of one week, across endpoints and across models."""
+
+    by_endpoint: pl.DataFrame
+    summary: pl.DataFrame
+    by_model: pl.DataFrame
+    model_summary: pl.DataFrame
+
+
+def week_rollups(home: Home, week_start: date) -> WeekRollups:
+    """The week's rollups; an error when the week has no covered day."""
+    rollups = load_week_rollups(home, week_start)
+    if rollups.minutes is None:
+        raise RuntimeError(f"week {week_start} has no covered day")
+    return rollups
+
+
+def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
+    """The profile (DOMAIN §3) of every endpoint active in the week starting ``week_start``."""
+    rollups = week_rollups(home, week_start)
+    return build_endpoint_profiles(
+        rollups.minutes,
+        rollups.interarrival,
+        rollups.histograms,
+        rollups.covered_days,
+        week_start,
+        ProfileThresholds.from_mapping(settings.section("profiles")),
+        last_week=read_week_table(home, "endpoint_profiles", week_start - timedelta(days=7)),
+    )
+
+
+def compute_week_concentration(home: Home, week_start: date, profiles: pl.DataFrame) -> WeekConcentration:
+    """Spend concentration (DOMAIN §4) over the endpoints' list cost, and over models from the minute rollups."""
+    by_endpoint = profiles.select("endpoint", pl.col("list_cost_usd").alias("cost_usd"))
+    minutes = week_rollups(home, week_start).minutes
+    by_model = (
+        minutes.group_by("model")
+        .agg(cost_usd=pl.when(pl.col("unpriced_requests").sum() == 0).then(pl.col("list_cost_usd").sum()))
+        .collect()
+    )
+    endpoint_rows, endpoint_summary = _concentration(by_endpoint, "endpoint", week_start)
+    model_rows, model_summary = _concentration(by_model, "model", week_start)
+    return WeekConcentration(
+        endpoint_rows, endpoint_summary, model_rows, model_summary.rename({"endpoints": "models"})
+    )
+
+
+def _concentration(costs: pl.DataFrame, key: str, week_start: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows, summary = spend_concentration(costs, key=key)
+    week = pl.lit(week_start, dtype=pl.Date).alias("week_start")
+    rows = rows.select(week, key, "cost_usd", "share", "rank", "cum_share", "in_top_80")
+    summary_row = {**summary, "week_start": week_start, "unpriced": ", ".join(summary["unpriced"]) or None}
+    return rows, pl.DataFrame([summary_row], schema=_SUMMARY_SCHEMA)
