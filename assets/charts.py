@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from pipelines.core.text import markdown_table
 from pipelines.delivery.charts import load_week_charts, write_week_charts
-from pipelines.delivery.slack_report import ReportSettings, featured_endpoints
+from pipelines.delivery.featured import ReportSettings, featured_endpoints
 from pipelines.lake.weekly_store import read_week_table
 from pipelines.ops.partitions import weekly_partitions
 from pipelines.ops.resources import ModeshiftResource

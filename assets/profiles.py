@@ -18,6 +18,7 @@ from dagster import (
 
 from pipelines.core.calendar import week_days
 from pipelines.core.text import markdown_table
+from pipelines.core.vocabulary import BURST_CLASSES, LATENCY_CLASSES, STABILITY_CLASSES
 from pipelines.ingest.day_merge import read_merged
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.rollups import rollup_day
@@ -27,9 +28,9 @@ from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
 CLASS_VALUES = {
-    "stability_class": {"steady", "variable", "sporadic"},
-    "burst_class": {"bursty", "moderate", "smooth"},
-    "latency_class": {"interactive", "offline", "mixed", "unknown"},
+    "stability_class": set(STABILITY_CLASSES),
+    "burst_class": set(BURST_CLASSES),
+    "latency_class": set(LATENCY_CLASSES),
 }
 
 

@@ -14,14 +14,13 @@ from dagster import (
 )
 
 from pipelines.core.text import markdown_table
+from pipelines.core.vocabulary import ACTIONS, CURRENT_MODES, PLAN_MODES, is_held_candidate, is_reserved
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import write_week_table
 from pipelines.ops.partitions import weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.plans import compute_week_backtest, compute_week_plans
 
-MODES = {"serverless", "dedicated", "hybrid", "batch"}
-ACTIONS = {"migrate", "hold", "stay"}
 CENT = 0.005
 
 
@@ -31,9 +30,13 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     violations: dict[str, list[str]] = {"allowed_values": [], "replicas_iff_reserved": [], "migrate_saves": [],
                                         "savings_identity": []}  # fmt: skip
     for r in rows:
-        if r["recommended_mode"] not in MODES or r["current_mode"] not in MODES or r["action"] not in ACTIONS:
+        if (
+            r["recommended_mode"] not in PLAN_MODES
+            or r["current_mode"] not in CURRENT_MODES
+            or r["action"] not in ACTIONS
+        ):
             violations["allowed_values"].append(r["endpoint"])
-        reserved = r["recommended_mode"] in ("dedicated", "hybrid")
+        reserved = is_reserved(r["recommended_mode"])
         if reserved != ((r["replicas"] or 0) >= 1):
             violations["replicas_iff_reserved"].append(r["endpoint"])
         if r["action"] == "migrate" and not (r["recommended_cost_usd"] <= r["current_cost_usd"] + CENT):
@@ -74,13 +77,13 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     recs = plans.recommendations
     violations = recommendation_violations(recs)
     migrate = recs.filter(pl.col("action") == "migrate")
-    held = recs.filter((pl.col("action") == "hold") & (pl.col("raw_mode") != pl.col("current_mode")))
+    held = [row for row in recs.iter_rows(named=True) if is_held_candidate(row)]
     top = recs.sort("savings_usd", descending=True, nulls_last=True).head(10)
     return MaterializeResult(
         metadata={
             "endpoints": recs.height,
             "migrate": migrate.height,
-            "held_candidates": held.height,
+            "held_candidates": len(held),
             "current_cost_usd": round(float(recs["current_cost_usd"].sum()), 2),
             "recommended_cost_usd": round(float(recs["recommended_cost_usd"].sum()), 2),
             "savings_usd": round(float(recs["savings_usd"].sum()), 2),

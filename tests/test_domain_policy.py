@@ -91,6 +91,15 @@ def check_invariants(decision: Decision) -> None:
     if decision.raw_mode == "batch":
         assert decision.batch_upper_bound_savings_usd is None
     assert decision.reasons
+    # The structured fields the report reads instead of the reasons text.
+    assert decision.raw_savings_usd == pytest.approx(decision.current_cost_usd - decision.raw_cost_usd)
+    assert (decision.raw_replicas >= 1) == (decision.raw_mode in ("dedicated", "hybrid"))
+    if decision.action == "migrate":
+        assert decision.raw_cost_usd == decision.recommended_cost_usd
+    assert bool(decision.held_reasons) == (decision.action == "hold")
+    assert [f"held: {why}" for why in decision.held_reasons] == [
+        reason for reason in decision.reasons if reason.startswith("held: ")
+    ]
 
 
 # Flat week of test_domain_cost_model: 2,000 tokens/s, serverless $1,209.60, dedicated R* = 2 at $672,
@@ -112,6 +121,9 @@ def test_one_week_spike_is_held_with_the_raw_candidate_shown() -> None:
     assert decision.recommended_cost_usd == pytest.approx(1_209.60)
     assert decision.savings_usd == 0.0
     assert "held: needs 2 weeks in a row, seen 1" in decision.reasons
+    assert decision.held_reasons == ["needs 2 weeks in a row, seen 1"]
+    assert (decision.raw_replicas, decision.raw_cost_usd) == (2, pytest.approx(672.0))
+    assert decision.raw_savings_usd == pytest.approx(537.60)
     assert "2 replicas of 1×H100-80GB at 100% utilization save $538/week (44%)" in decision.reasons
     assert "steady baseline: P10/P50 = 0.83 over 168 h" in decision.reasons
     check_invariants(decision)
@@ -158,6 +170,8 @@ def test_saving_under_50_usd_holds() -> None:
         "serverless",
     )
     assert "held: saving $30.00 below the $50.00 threshold" in decision.reasons
+    assert decision.held_reasons == ["saving $30.00 below the $50.00 threshold"]
+    assert decision.raw_savings_usd == pytest.approx(30.0)
     assert decision.confidence == "medium"  # $25 <= $30 < $100
     check_invariants(decision)
 
@@ -294,6 +308,7 @@ def test_unpriced_model_is_never_recommended() -> None:
     assert (decision.raw_mode, decision.action, decision.recommended_mode) == (None, "stay", "serverless")
     assert decision.current_cost_usd is None and decision.recommended_cost_usd is None
     assert decision.savings_usd is None
+    assert decision.raw_savings_usd is None and decision.raw_cost_usd is None and decision.held_reasons == []
     assert decision.reasons == ["model mystery-7b has no price in the rate card; not recommended"]
 
 

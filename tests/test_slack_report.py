@@ -32,11 +32,10 @@ import assets.recommendations
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import format_usd
+from pipelines.delivery.featured import ReportSettings
 from pipelines.delivery.slack_delivery import SlackTarget, retry_after_seconds
 from pipelines.delivery.slack_report import (
-    ReportSettings,
     build_week_report,
-    candidate_saving_usd,
     load_week_report,
     report_blocks,
     slack_escape,
@@ -122,10 +121,8 @@ def test_report_numbers_are_the_recommendation_tables_and_the_hand_computed_cost
     report = build_week_report(
         week,
         recommendations,
-        read_week_table(built_home, "plan_curve", week),
         read_week_table(built_home, "spend_concentration", week),
         read_week_table(built_home, "spend_concentration_summary", week),
-        {"meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo": 0.5},
         settings,
     )
     assert report.total_spend_usd == pytest.approx(float(recommendations["current_cost_usd"].sum()))
@@ -147,10 +144,8 @@ def test_noise_controls_hide_small_excluded_and_surplus_rows(built_home):
         return build_week_report(
             date(2026, 11, 9),
             read_week_table(built_home, "recommendations", date(2026, 11, 9)),
-            read_week_table(built_home, "plan_curve", date(2026, 11, 9)),
             read_week_table(built_home, "spend_concentration", date(2026, 11, 9)),
             None,
-            {"meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo": 0.5},
             settings,
         )
 
@@ -164,26 +159,6 @@ def test_noise_controls_hide_small_excluded_and_surplus_rows(built_home):
     assert [s.endpoint for s in excluded.top_spend] == ["nightly", "small-chat"]
     assert excluded.total_spend_usd == pytest.approx(default.total_spend_usd)  # totals still count everyone
     assert [s.endpoint for s in report(ReportSettings(top_n=1)).top_spend] == ["steady-big"]
-
-
-def test_candidate_saving_of_each_raw_mode():
-    curve = pl.DataFrame(
-        {"endpoint": ["e"] * 3, "replicas": [0, 1, 2], "total_cost_usd": [300.0, 120.0, 200.0],
-         "is_cheapest": [False, True, False]}
-    )  # fmt: skip
-    row = {"endpoint": "e", "current_mode": "serverless", "current_cost_usd": 300.0}
-    assert candidate_saving_usd({**row, "raw_mode": "hybrid"}, curve, None) == pytest.approx(180.0)
-    assert candidate_saving_usd({**row, "raw_mode": "batch"}, curve, 0.4) == pytest.approx(120.0)
-    assert candidate_saving_usd({**row, "raw_mode": "batch"}, None, 0.5) == pytest.approx(150.0)
-    assert candidate_saving_usd({**row, "raw_mode": "batch"}, curve, None) is None
-    dedicated = {
-        "endpoint": "e",
-        "current_mode": "dedicated",
-        "current_cost_usd": 400.0,
-        "raw_mode": "serverless",
-    }
-    assert candidate_saving_usd(dedicated, curve, None) == pytest.approx(100.0)
-    assert candidate_saving_usd({**row, "current_cost_usd": None, "raw_mode": "hybrid"}, curve, None) is None
 
 
 def _synthetic_recommendations(names: list[str]) -> pl.DataFrame:
@@ -201,7 +176,7 @@ def _synthetic_recommendations(names: list[str]) -> pl.DataFrame:
 def test_block_kit_text_is_escaped_and_within_slacks_limits():
     assert slack_escape("<!channel> & co\x07") == "&lt;!channel&gt; &amp; co?"
     names = [f"<!here>`team`/endpoint-{i:03d}-" + "x" * 120 for i in range(300)]
-    report = build_week_report(date(2026, 11, 9), _synthetic_recommendations(names), None, None, None, {},
+    report = build_week_report(date(2026, 11, 9), _synthetic_recommendations(names), None, None,
                                ReportSettings(min_saving_usd=0.0, top_n=300))  # fmt: skip
     blocks = report_blocks(report)
     assert blocks[0]["text"]["text"] == "modeshift weekly report: week of 2026-11-09"

@@ -29,12 +29,12 @@ from pipelines.core.calendar import MINUTES_PER_DAY
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import display_name, format_usd
+from pipelines.core.vocabulary import RESERVED_MODES
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.series import endpoint_series
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 
-RESERVED_MODES = ("dedicated", "hybrid")
 DPI = 100
 _STYLE = {
     "text.parse_math": False,  # endpoint names and dollar amounts are text, never mathtext

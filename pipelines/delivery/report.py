@@ -9,6 +9,7 @@ from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
 from pipelines.core.text import text_table
+from pipelines.core.vocabulary import is_held_candidate
 
 
 def _money(value: float | None) -> str:
@@ -55,7 +56,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
     )  # fmt: skip
     current = sum(r["current_cost_usd"] or 0 for r in rows)
     recommended = sum(r["recommended_cost_usd"] or 0 for r in rows)
-    held = [r for r in rows if r["action"] == "hold" and r["raw_mode"] not in (None, r["current_mode"])]
+    held = [r for r in rows if is_held_candidate(r)]
     lines = [
         f"modeshift recommendations for the week starting {chosen} ({len(rows)} endpoints)",
         "",

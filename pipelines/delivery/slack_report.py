@@ -9,8 +9,7 @@ lists and pictures; the week's totals still count them).
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,45 +20,11 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import display_name, format_usd
-from pipelines.domain.cost_model import batch_cost_usd
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
+from pipelines.delivery.featured import ReportSettings, featured_endpoints
 from pipelines.lake.weekly_store import read_week_table
 
-RESERVED_MODES = ("dedicated", "hybrid")
 SECTION_TEXT_LIMIT = 2900  # Block Kit allows 3000 characters per section text
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    """The report's noise controls: minimum weekly saving in USD to list a row, rows per list, excluded endpoints
-    (exact names or glob patterns such as ``test-*``)."""
-
-    min_saving_usd: float = 50.0
-    top_n: int = 5
-    exclude_endpoints: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ReportSettings:
-        """The controls from the ``slack`` section of the settings (defaults for missing keys)."""
-        section = settings.section("slack")
-        excluded = section.get("exclude_endpoints") or []
-        if isinstance(excluded, str) or not isinstance(excluded, list):
-            raise ModeshiftError("slack.exclude_endpoints must be a list of endpoint names or patterns.")
-        try:
-            report = cls(
-                min_saving_usd=float(section.get("min_saving_usd", cls.min_saving_usd)),
-                top_n=int(section.get("top_n", cls.top_n)),
-                exclude_endpoints=tuple(str(name) for name in excluded),
-            )
-        except (TypeError, ValueError):
-            raise ModeshiftError("slack.min_saving_usd and slack.top_n must be numbers.") from None
-        if report.top_n < 1 or report.min_saving_usd < 0:
-            raise ModeshiftError("slack.top_n must be >= 1 and slack.min_saving_usd >= 0.")
-        return report
-
-    def excludes(self, endpoint: str) -> bool:
-        """Whether ``endpoint`` is left out of the lists and pictures."""
-        return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.exclude_endpoints)
 
 
 @dataclass(frozen=True)
@@ -117,12 +82,6 @@ class WeekReport:
     settings: ReportSettings
 
 
-def featured_endpoints(concentration: pl.DataFrame, settings: ReportSettings) -> list[str]:
-    """The ``top_n`` endpoints with the largest spend of the week (rank order), excluded ones left out."""
-    ranked = concentration.sort("rank")["endpoint"].to_list()
-    return [endpoint for endpoint in ranked if not settings.excludes(endpoint)][: settings.top_n]
-
-
 def migration_reason(row: Mapping[str, Any]) -> str:
     """One line saying what the recommended plan is, from the row's numbers: ``1 replica of H100-80GB at 67%
     utilization, no overflow`` / ``batch pricing for offline traffic`` / ``reserved capacity sits idle``."""
@@ -143,49 +102,15 @@ def migration_reason(row: Mapping[str, Any]) -> str:
     return f"{mode} is cheaper"
 
 
-def candidate_saving_usd(
-    row: Mapping[str, Any], curve_rows: pl.DataFrame | None, batch_discount: float | None
-) -> float | None:
-    """Weekly saving in USD of a row's raw candidate against its current cost (what a held candidate would save):
-    current − total(R*) for a reserved candidate, current − total(0) for serverless, current − batch cost for
-    batch. total(·) comes from the endpoint's plan_curve rows; None when they do not say."""
-    current = row["current_cost_usd"]
-    if current is None:
-        return None
-    rows = curve_rows.filter(pl.col("endpoint") == row["endpoint"]) if curve_rows is not None else None
-    serverless = None
-    if rows is not None and rows.height:
-        serverless = float(rows.filter(pl.col("replicas") == 0)["total_cost_usd"].sum())
-    elif row["current_mode"] == "serverless":
-        serverless = float(current)
-    raw = row["raw_mode"]
-    if raw in RESERVED_MODES and rows is not None and rows.height:
-        cheapest = rows.filter(pl.col("is_cheapest"))
-        if cheapest.height:
-            return float(current) - float(cheapest["total_cost_usd"][0])
-    if raw == "serverless" and serverless is not None:
-        return float(current) - serverless
-    if raw == "batch" and serverless is not None and batch_discount is not None:
-        return float(current) - batch_cost_usd(serverless, batch_discount)
-    return None
-
-
-def _held_why(reasons: Sequence[str] | None) -> str:
-    held = [reason.removeprefix("held: ") for reason in (reasons or []) if reason.startswith("held:")]
-    return "; ".join(held) if held else "held by the policy"
-
-
 def build_week_report(
     week_start: date,
     recommendations: pl.DataFrame,
-    plan_curve: pl.DataFrame | None,
     concentration: pl.DataFrame | None,
     concentration_summary: pl.DataFrame | None,
-    batch_discounts: Mapping[str, float],
     settings: ReportSettings,
 ) -> WeekReport:
-    """The week's report from its tables. ``batch_discounts``: model → batch discount (fraction) for the models
-    that offer batch."""
+    """The week's report from its tables: money in USD per week as the recommendations table states it (a held
+    candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``)."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
     migrate_rows = [r for r in rows if r["action"] == "migrate"]
@@ -207,11 +132,11 @@ def build_week_report(
     )
     candidates = []
     for r in rows:
-        if r["action"] != "hold" or r["raw_mode"] is None or r["raw_mode"] == r["current_mode"]:
+        if not is_held_candidate(r):
             continue
-        saving = candidate_saving_usd(r, plan_curve, batch_discounts.get(r["model"]))
+        why = "; ".join(r["held_reasons"] or []) or "held by the policy"
         candidates.append(
-            HeldCandidate(r["endpoint"], r["current_mode"], r["raw_mode"], saving, _held_why(r["reasons"]))
+            HeldCandidate(r["endpoint"], r["current_mode"], r["raw_mode"], r["raw_savings_usd"], why)
         )
     shown_held = sorted(
         (c for c in candidates if not settings.excludes(c.endpoint)
@@ -249,19 +174,15 @@ def build_week_report(
 
 
 def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekReport:
-    """The report of the week starting ``week_start`` from its weekly Parquet tables and the rate card."""
+    """The report of the week starting ``week_start`` from its weekly Parquet tables."""
     recommendations = read_week_table(home, "recommendations", week_start)
     if recommendations is None:
         raise ModeshiftError(f"The week starting {week_start} has no recommendations table.")
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
-    discounts = {model: t.batch_discount for model, t in terms.items() if t.batch_discount is not None}
     return build_week_report(
         week_start,
         recommendations,
-        read_week_table(home, "plan_curve", week_start),
         read_week_table(home, "spend_concentration", week_start),
         read_week_table(home, "spend_concentration_summary", week_start),
-        discounts,
         ReportSettings.from_settings(settings),
     )
 

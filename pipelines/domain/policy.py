@@ -25,6 +25,7 @@ import numpy as np
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.text import format_usd
+from pipelines.core.vocabulary import CURRENT_MODES, OFFLINE, PLAN_MODES, RESERVED_MODES
 from pipelines.domain.cost_model import (
     DedicatedOffer,
     PlanCurve,
@@ -32,9 +33,6 @@ from pipelines.domain.cost_model import (
     total_cost_usd,
 )
 
-CURRENT_MODES = ("serverless", "dedicated", "batch")
-PLAN_MODES = ("serverless", "dedicated", "hybrid", "batch")
-RESERVED_MODES = ("dedicated", "hybrid")
 FULL_WEEK_DAYS = 7
 # Keys of the settings' ``policy`` section that other parts of modeshift read (not thresholds of this policy).
 _OTHER_POLICY_KEYS = frozenset({"default_target_utilization"})
@@ -162,6 +160,10 @@ class Decision:
     batch_upper_bound_savings_usd: float | None
     confidence: str
     reasons: list[str] = field(default_factory=list)
+    raw_replicas: int | None = None
+    raw_cost_usd: float | None = None
+    raw_savings_usd: float | None = None
+    held_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ def _raw_candidate(inp: EndpointWeekInput, serverless: float) -> _Plan:
     plans = [_Plan("serverless", 0, serverless)]
     if inp.curve is not None and inp.curve.r_star > 0:
         plans.append(_reserved_plan(inp.curve, inp.curve.r_star, inp.curve.mode))
-    if inp.batch_discount is not None and inp.latency_class == "offline":
+    if inp.batch_discount is not None and inp.latency_class == OFFLINE:
         plans.append(_Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount)))
     return min(plans, key=lambda plan: plan.cost_usd)
 
@@ -347,29 +349,30 @@ def _choose_action(
     threshold: float,
     history: Sequence[str | None],
     persistence_weeks: int,
-    reasons: list[str],
-) -> str:
-    """'stay', 'migrate' or 'hold' for the raw candidate against the current plan; a hold says why in ``reasons``."""
+) -> tuple[str, list[str]]:
+    """'stay', 'migrate' or 'hold' for the raw candidate against the current plan, with why a hold holds (one
+    sentence per rule that holds it back; empty unless the action is 'hold')."""
     if _same_plan(current, raw):
-        return "stay"
+        return "stay", []
     saving = current.cost_usd - raw.cost_usd
     seen = _weeks_in_a_row(raw.mode, history)
     if saving >= threshold and seen >= persistence_weeks:
-        return "migrate"
+        return "migrate", []
+    held = []
     if saving < 0:
-        reasons.append(f"held: it would cost {format_usd(-saving)} more than the current plan")
+        held.append(f"it would cost {format_usd(-saving)} more than the current plan")
     elif saving < threshold:
-        reasons.append(f"held: saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
+        held.append(f"saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
     if seen < persistence_weeks:
-        reasons.append(f"held: needs {_plural(persistence_weeks, 'week')} in a row, seen {seen}")
-    return "hold"
+        held.append(f"needs {_plural(persistence_weeks, 'week')} in a row, seen {seen}")
+    return "hold", held
 
 
 def _batch_upper_bound(
     inp: EndpointWeekInput, serverless: float, current: _Plan, reasons: list[str]
 ) -> float | None:
     """Weekly saving batch would bring an endpoint that may not get batch (not offline); None when not applicable."""
-    if inp.batch_discount is None or inp.latency_class == "offline":
+    if inp.batch_discount is None or inp.latency_class == OFFLINE:
         return None
     upper_bound = max(0.0, current.cost_usd - batch_cost_usd(serverless, inp.batch_discount))
     if upper_bound > 0:
@@ -430,9 +433,10 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
 
     saving = current.cost_usd - raw.cost_usd
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
-    action = _choose_action(
-        current, raw, threshold, inp.history_raw_modes, settings.persistence_weeks, reasons
+    action, held_reasons = _choose_action(
+        current, raw, threshold, inp.history_raw_modes, settings.persistence_weeks
     )
+    reasons.extend(f"held: {why}" for why in held_reasons)
     batch_upper_bound = _batch_upper_bound(inp, serverless, current, reasons)
     recommended = raw if action == "migrate" else current
     if recommended.mode in RESERVED_MODES and inp.offer is not None:
@@ -462,4 +466,8 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         batch_upper_bound_savings_usd=batch_upper_bound,
         confidence=confidence,
         reasons=reasons,
+        raw_replicas=raw.replicas,
+        raw_cost_usd=raw.cost_usd,
+        raw_savings_usd=saving,
+        held_reasons=held_reasons,
     )

@@ -12,6 +12,7 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.core.vocabulary import OFFLINE, is_reserved
 from pipelines.domain.cost_model import PlanCurve, plan_curve
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
@@ -130,6 +131,10 @@ RECOMMENDATION_SCHEMA = {
     "batch_upper_bound_savings_usd": pl.Float64,
     "confidence": pl.String,
     "reasons": pl.List(pl.String),
+    "raw_replicas": pl.Int64,
+    "raw_cost_usd": pl.Float64,
+    "raw_savings_usd": pl.Float64,
+    "held_reasons": pl.List(pl.String),
 }
 
 
@@ -185,7 +190,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
         terms_ = terms[profile["model"]]
         s = series[plan["endpoint"]]
         mode = plan["recommended_mode"]
-        if (mode in ("dedicated", "hybrid") and terms_.offer is None) or (
+        if (is_reserved(mode) and terms_.offer is None) or (
             mode == "batch" and terms_.batch_discount is None
         ):
             continue
@@ -197,7 +202,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
             candidates[curve.mode] = min(
                 candidates.get(curve.mode, np.inf), float(curve.total_cost_usd[curve.r_star])
             )
-        if terms_.batch_discount is not None and profile["latency_class"] == "offline":
+        if terms_.batch_discount is not None and profile["latency_class"] == OFFLINE:
             candidates["batch"] = candidates["serverless"] * (1 - terms_.batch_discount)
         hindsight_mode = min(candidates, key=candidates.__getitem__)
         hindsight = candidates[hindsight_mode]

@@ -1,0 +1,51 @@
+"""Which endpoints the weekly pictures and the Slack report feature, and the noise controls that decide it (the
+``slack`` section of the settings: ``min_saving_usd``, ``top_n``, ``exclude_endpoints``)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The report's noise controls: minimum weekly saving in USD to list a row, rows per list, excluded endpoints
+    (exact names or glob patterns such as ``test-*``)."""
+
+    min_saving_usd: float = 50.0
+    top_n: int = 5
+    exclude_endpoints: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReportSettings:
+        """The controls from the ``slack`` section of the settings (defaults for missing keys)."""
+        section = settings.section("slack")
+        excluded = section.get("exclude_endpoints") or []
+        if isinstance(excluded, str) or not isinstance(excluded, list):
+            raise ModeshiftError("slack.exclude_endpoints must be a list of endpoint names or patterns.")
+        try:
+            report = cls(
+                min_saving_usd=float(section.get("min_saving_usd", cls.min_saving_usd)),
+                top_n=int(section.get("top_n", cls.top_n)),
+                exclude_endpoints=tuple(str(name) for name in excluded),
+            )
+        except (TypeError, ValueError):
+            raise ModeshiftError("slack.min_saving_usd and slack.top_n must be numbers.") from None
+        if report.top_n < 1 or report.min_saving_usd < 0:
+            raise ModeshiftError("slack.top_n must be >= 1 and slack.min_saving_usd >= 0.")
+        return report
+
+    def excludes(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` is left out of the lists and pictures."""
+        return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.exclude_endpoints)
+
+
+def featured_endpoints(concentration: pl.DataFrame, settings: ReportSettings) -> list[str]:
+    """The ``top_n`` endpoints with the largest spend of the week (rank order), excluded ones left out."""
+    ranked = concentration.sort("rank")["endpoint"].to_list()
+    return [endpoint for endpoint in ranked if not settings.excludes(endpoint)][: settings.top_n]
