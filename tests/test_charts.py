@@ -25,6 +25,7 @@ from pipelines.delivery.charts import (
     hourly_mean,
     load_week_charts,
     overview_png,
+    week_overview_png,
     reserved_capacity_tps,
     slugify,
     write_week_charts,
@@ -128,7 +129,7 @@ def test_written_charts_stay_in_the_week_directory_and_stale_ones_go(home):
     assert _png_size(demand_path.read_bytes()) == (1100, 360)
     second = write_week_charts(home, WEEK, [EndpointCharts(_demand("other"), None)])
     assert sorted(p.name for p in directory.iterdir()) == sorted(
-        [second.overview.name, *(p.name for p in second.demand.values())]
+        ["_overview.json", second.overview.name, *(p.name for p in second.demand.values())]
     )  # the first endpoint's picture is gone, and no temporary file is left behind
 
 
@@ -172,3 +173,21 @@ def test_weekly_charts_asset_writes_the_pictures_and_attaches_them(built_home):
     table = metadata["recommendations"].value
     assert table.splitlines()[2].startswith("| steady-big | serverless | dedicated | migrate | 1 |")
     assert metadata["savings_usd"].value == pytest.approx(1984.35)
+
+
+def test_the_slack_report_uploads_the_overview_weekly_charts_wrote(built_home):
+    """The report's picture is the file ``weekly_charts`` wrote while it matches the week's recommendations and
+    featured endpoints; it is drawn again (and rewritten) when the file is missing or the endpoints differ."""
+    settings = Settings.load(built_home)
+    endpoints = ["steady-big", "nightly"]
+    written = write_week_charts(built_home, WEEK, load_week_charts(built_home, settings, WEEK, endpoints))
+    marker = written.overview.read_bytes() + b"written-by-weekly-charts"
+    written.overview.write_bytes(marker)  # not a redraw: a redraw could never produce these bytes
+    assert week_overview_png(built_home, settings, WEEK, endpoints) == marker
+    redrawn = week_overview_png(built_home, settings, WEEK, ["nightly"])  # other endpoints: drawn again
+    assert redrawn != marker and _png_size(redrawn) == (1500, 340)
+    assert written.overview.read_bytes() == redrawn
+    written.overview.unlink()
+    again = week_overview_png(built_home, settings, WEEK, endpoints)
+    assert again == overview_png(load_week_charts(built_home, settings, WEEK, endpoints), WEEK)
+    assert written.overview.read_bytes() == again

@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pipelines.core.atomic import replace_file, temp_sibling
+from pipelines.core.atomic import read_json, replace_file, temp_sibling, write_json
 from pipelines.core.calendar import MINUTES_PER_DAY
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
@@ -33,7 +33,7 @@ from pipelines.core.vocabulary import RESERVED_MODES
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.series import endpoint_series
 from pipelines.lake.weekly_inputs import load_week_rollups
-from pipelines.lake.weekly_store import read_week_table
+from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint
 
 DPI = 100
 _STYLE = {
@@ -345,13 +345,31 @@ def _write_atomically(path: Path, data: bytes) -> None:
     replace_file(tmp, path)
 
 
+def _overview_manifest(home: Home, week_start: date) -> Path:
+    return reports_dir(home, week_start) / "_overview.json"
+
+
+def _overview_identity(home: Home, week_start: date, endpoints: list[str]) -> dict[str, object]:
+    """What an overview picture was drawn from: the week's recommendations (their recorded fingerprint) and the
+    featured endpoints in order."""
+    return {
+        "recommendations": recorded_week_fingerprint(home, "recommendations", week_start),
+        "endpoints": endpoints,
+    }
+
+
 def write_week_charts(home: Home, week_start: date, charts: list[EndpointCharts]) -> WrittenCharts:
     """Render and write every picture of the week (each file replaced atomically); PNG files of endpoints no
-    longer featured are removed."""
+    longer featured are removed. The overview records what it was drawn from (``_overview.json``), so the Slack
+    report can upload the file instead of drawing it again."""
     directory = reports_dir(home, week_start)
     directory.mkdir(parents=True, exist_ok=True)
     overview = directory / "overview.png"
     _write_atomically(overview, overview_png(charts, week_start))
+    write_json(
+        _overview_manifest(home, week_start),
+        _overview_identity(home, week_start, [chart.demand.endpoint for chart in charts]),
+    )
     demand: dict[str, Path] = {}
     curve: dict[str, Path] = {}
     for chart in charts:
@@ -366,3 +384,22 @@ def write_week_charts(home: Home, week_start: date, charts: list[EndpointCharts]
         if stale not in keep:
             stale.unlink(missing_ok=True)
     return WrittenCharts(overview=overview, demand=demand, curve=curve)
+
+
+def week_overview_png(home: Home, settings: Settings, week_start: date, endpoints: list[str]) -> bytes:
+    """The week's overview picture (PNG bytes) for ``endpoints``: the file ``weekly_charts`` wrote when it was drawn
+    from the week's current recommendations for the same endpoints, else drawn now (and written for next time)."""
+    overview = reports_dir(home, week_start) / "overview.png"
+    if overview.is_file() and read_json(_overview_manifest(home, week_start)) == _overview_identity(
+        home, week_start, endpoints
+    ):
+        return overview.read_bytes()
+    charts = load_week_charts(home, settings, week_start, endpoints)
+    data = overview_png(charts, week_start)
+    overview.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(overview, data)
+    write_json(
+        _overview_manifest(home, week_start),
+        _overview_identity(home, week_start, [c.demand.endpoint for c in charts]),
+    )
+    return data

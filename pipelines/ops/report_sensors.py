@@ -41,7 +41,7 @@ from dagster import (
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.delivery.charts import load_week_charts, overview_png
+from pipelines.delivery.charts import week_overview_png
 from pipelines.delivery.slack_delivery import (
     Attachment,
     Delivery,
@@ -186,11 +186,10 @@ class SensorLimits:
 
 
 def _week_attachments(home: Home, settings: Settings, week: date, endpoints: list[str]) -> list[Attachment]:
-    """The overview picture of the week (featured endpoints' demand and cost curves) as an upload."""
-    charts = load_week_charts(home, settings, week, endpoints)
-    return [
-        Attachment(f"modeshift-{week}.png", overview_png(charts, week), f"modeshift charts, week of {week}")
-    ]
+    """The overview picture of the week (featured endpoints' demand and cost curves) as an upload: the file
+    ``weekly_charts`` wrote, drawn again only when it is missing or was drawn from other data."""
+    picture = week_overview_png(home, settings, week, endpoints)
+    return [Attachment(f"modeshift-{week}.png", picture, f"modeshift charts, week of {week}")]
 
 
 def deliver_week(
