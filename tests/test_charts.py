@@ -25,9 +25,9 @@ from pipelines.delivery.charts import (
     hourly_mean,
     load_week_charts,
     overview_png,
-    week_overview_png,
     reserved_capacity_tps,
     slugify,
+    week_overview_png,
     write_week_charts,
 )
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve

@@ -17,11 +17,8 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.delivery.publish import analytics_path
-from pipelines.ingest.day_merge import pending_days
 from pipelines.ingest.landing import landed_files
-from pipelines.ingest.staging import all_staged
-from pipelines.lake.lineage import pending_rollup_days, pending_weeks
-from pipelines.lake.weekly_store import WEEKLY_TABLES
+from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import (
     DAILY,
     PUBLISH_ANALYTICS,
@@ -31,6 +28,7 @@ from pipelines.ops.jobs import (
     WEEKLY,
 )
 from pipelines.ops.partitions import LANDED_FILES
+from pipelines.ops.run_errors import error_line
 from pipelines.ops.run_recovery import recover_abandoned_runs, runner_tags
 
 _INSTANCE_YAML = """\
@@ -90,17 +88,10 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
 
 
 def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
-    """The first line of the first step failure's error message, or 'run failed'."""
+    """The line that says why the run failed: from the first step failure's error, or 'run failed'."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.message.startswith("dagster."):
-                error = error.cause
-            return (
-                error.message.strip()
-                .splitlines()[0]
-                .removeprefix("pipelines.core.errors.ModeshiftError: ")[:300]
-            )
+            return error_line(event.step_failure_data.error, "run failed")
     return "run failed"
 
 
@@ -122,8 +113,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     new_ids = [f.file_id for f in landed if f.file_id not in known]
     if new_ids:
         instance.add_dynamic_partitions(LANDED_FILES, new_ids)
-    staged_ids = {s.file_id for s in all_staged(home)}
-    to_stage = [f for f in landed if f.file_id not in staged_ids]
+    to_stage = files_to_stage(home)
     for index, landed_file in enumerate(to_stage, start=1):
         step = time.monotonic()
         _run(instance, STAGE_FILES, landed_file.file_id, summary)
@@ -131,14 +121,14 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
             f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
         )
     settings = Settings.load(home)
-    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    days = days_to_build(home, settings)
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
         step = time.monotonic()
         if not _run(instance, DAILY, day, summary):
             failed_days.append(day)
         progress(f"[day {index}/{len(days)}] {day} ({time.monotonic() - step:.1f} s)")
-    weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+    weeks = weeks_to_build(home, settings)
     for index, week in enumerate(weeks, start=1):
         if any(day in failed_days for day in week_days(week)) or (
             failed_days and week.isoformat() > max(failed_days)

@@ -8,14 +8,13 @@ from pathlib import Path
 from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
-from pipelines.core.text import text_table
+from pipelines.core.text import format_usd, text_table
 from pipelines.core.vocabulary import is_held_candidate
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+    """USD for the table (blank when unknown)."""
+    return "" if value is None else format_usd(value)
 
 
 def render_report(warehouse: Path, week: date | None = None) -> str:

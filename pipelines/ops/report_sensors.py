@@ -53,6 +53,7 @@ from pipelines.delivery.slack_delivery import (
 )
 from pipelines.delivery.slack_report import failure_alert_message, load_week_report, report_message
 from pipelines.ops.resources import ModeshiftResource
+from pipelines.ops.run_errors import error_line
 
 RECOMMENDATIONS = AssetKey("recommendations")
 CURSOR_VERSION = 1
@@ -321,14 +322,11 @@ def weekly_report_sensor(context: SensorEvaluationContext, modeshift: ModeshiftR
 
 
 def first_error_line(context: RunFailureSensorContext) -> str:
-    """The first line of the root cause of the first failed step's error (Dagster wraps user errors: the cause is
-    what the user needs), else of the run failure message."""
+    """Why the run failed, in one line: from the first failed step's error, else the run failure message."""
     for event in context.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None and error.message.strip():
-            return error.message.strip().splitlines()[0]
+        line = error_line(event.step_failure_data.error, "")
+        if line:
+            return line
     message = (context.failure_event.message or "").strip()
     return message.splitlines()[0] if message else "the run failed"
 

@@ -3,23 +3,18 @@ day already computed) is merged and rolled up again, and then the weeks those da
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
+from pipelines.ingest.day_merge import staged_inputs_by_day
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
-from pipelines.lake.lineage import expected_week_fingerprints, pending_rollup_days, pending_weeks
-from pipelines.lake.weekly_store import WEEKLY_TABLES
+from pipelines.lake.lineage import expected_week_fingerprints, fingerprint
+from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import DAILY, STAGE_FILES, WEEKLY, daily_job, stage_files_job, weekly_job
 from pipelines.ops.partitions import LANDED_FILES, landed_files_partitions
 from pipelines.ops.resources import ModeshiftResource
-
-
-def _fingerprint(payload: object) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @sensor(
@@ -39,27 +34,28 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
     new_partitions = [f.file_id for f in landed if f.file_id not in known]
     run_requests = [
         RunRequest(job_name=STAGE_FILES, partition_key=f.file_id, run_key=f"stage:{f.file_id}")
-        for f in landed
-        if f.file_id not in staged_ids
+        for f in files_to_stage(home)
     ]
     inputs_by_day = staged_inputs_by_day(staged)
     settings = modeshift.settings()
-    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    days = days_to_build(home, settings)
     for day in days:
-        fingerprint = _fingerprint(inputs_by_day.get(day))
-        run_requests.append(RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{fingerprint}"))
+        inputs_version = fingerprint(inputs_by_day.get(day))
+        run_requests.append(
+            RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{inputs_version}")
+        )
     if not run_requests:  # weeks only once every file is staged and every day is merged and rolled up
-        weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+        weeks = weeks_to_build(home, settings)
         if weeks:
             week = weeks[0]
-            fingerprint = expected_week_fingerprints(home, settings)[week]
+            week_version = expected_week_fingerprints(home, settings)[week]
             run_requests.append(
                 RunRequest(
-                    job_name=WEEKLY, partition_key=week.isoformat(), run_key=f"week:{week}:{fingerprint}"
+                    job_name=WEEKLY, partition_key=week.isoformat(), run_key=f"week:{week}:{week_version}"
                 )
             )
     cursor = json.dumps(
-        {"landed_files": len(landed), "staged_files": len(staged_ids), "inputs": _fingerprint(inputs_by_day)},
+        {"landed_files": len(landed), "staged_files": len(staged_ids), "inputs": fingerprint(inputs_by_day)},
         sort_keys=True,
     )
     return SensorResult(
