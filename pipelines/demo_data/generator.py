@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.core.atomic import replace_file, temp_sibling, write_json
+from pipelines.core.schema import REQUEST_COLUMNS
 from pipelines.core.settings import shipped_rate_card_path
 from pipelines.lake.rate_card import load_rate_card
 
@@ -52,26 +53,7 @@ MODEL_405B = "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo"
 MODEL_UNPRICED = "acme/support-ft-7b"
 
 # Column order of every JSONL row: the request record (DOMAIN §1), then the fields ingest must never store.
-ROW_KEYS: tuple[str, ...] = (
-    "request_id",
-    "ts",
-    "endpoint",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "ok",
-    "stream",
-    "interactive",
-    "client",
-    "deployment_mode",
-    "billed_cost_usd",
-    "prompt",
-    "completion",
-    "api_key",
-)
+ROW_KEYS: tuple[str, ...] = REQUEST_COLUMNS + ("prompt", "completion", "api_key")
 
 _LOREM: tuple[str, ...] = (
     "Lorem ipsum dolor sit amet, consectetur adipiscing elit.",

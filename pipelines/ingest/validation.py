@@ -15,36 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-LAKE_COLUMNS: tuple[str, ...] = (
-    "request_id",
-    "ts",
-    "endpoint",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "ok",
-    "stream",
-    "interactive",
-    "client",
-    "deployment_mode",
-    "billed_cost_usd",
-    "source_file",
-    "source_line",
-)
-_NOT_NULL = (
-    "request_id",
-    "ts",
-    "endpoint",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "ok",
-    "deployment_mode",
-)
-_TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens")
+from pipelines.core.schema import LAKE_COLUMNS, REQUIRED_COLUMNS, TOKEN_COLUMNS
+
+_NOT_NULL = REQUIRED_COLUMNS
+_TOKENS = TOKEN_COLUMNS
 
 
 @dataclass

@@ -13,35 +13,13 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
 from pipelines.ingest.formats import salvage
-
-# The text columns every format produces (plus source_line and parse_error).
-RAW_COLUMNS: tuple[str, ...] = (
-    "request_id",
-    "ts",
-    "endpoint",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "ok",
-    "stream",
-    "interactive",
-    "client",
-    "api_key",
-    "deployment_mode",
-    "billed_cost_usd",
-)
 
 # Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
 # every other raw column is text.
-NUMERIC_COLUMNS: frozenset[str] = frozenset(
-    {"input_tokens", "output_tokens", "cached_input_tokens", "latency_ms", "ttft_ms", "billed_cost_usd"}
-)
 RAW_TYPES: dict[str, str] = {
-    name: ("DOUBLE" if name in NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
+    name: ("DOUBLE" if name in RAW_NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
 }
 
 UNPARSEABLE_JSON = "unreadable line: not a JSON object with any expected field"
