@@ -68,7 +68,7 @@ def _week_start(context: AssetExecutionContext) -> date:
     group_name="profiles",
     kinds={"polars", "parquet"},
     description="One row per endpoint and ISO week: scale, baseline stability, burstiness, latency sensitivity, "
-    "spend and their classes (DOMAIN §3).",
+    "spend and their classes (see docs/metrics.md#the-endpoint-profile).",
     check_specs=[
         AssetCheckSpec("requests_match_days", asset="endpoint_profiles", blocking=True,
                        description="the week's request count equals the sum over its merged days"),
@@ -132,7 +132,8 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
     group_name="profiles",
     kinds={"polars", "parquet"},
     description="Each endpoint's (and model's) share of the week's list spend, rank, cumulative share and whether it "
-    "is in the top 80 %; per week HHI, Gini, top_k_80, total spend (DOMAIN §4).",
+    "is in the top 80 %; per week HHI, Gini, top_k_80, total spend "
+    "(see docs/metrics.md#spend-concentration).",
     check_specs=[AssetCheckSpec("shares_sum_to_one", asset="spend_concentration", blocking=True)],
 )
 def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:

@@ -53,8 +53,8 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     group_name="recommendations",
     kinds={"polars", "parquet"},
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
-    "weekly cost, savings, replicas, confidence and reasons (DOMAIN §7). Also writes plan_curve: total(R) for "
-    "R = 0..R_full (DOMAIN §6).",
+    "weekly cost, savings, replicas, confidence and reasons (see docs/cost-model.md#the-policy). Also writes "
+    "plan_curve: total(R) for R = 0..R_full (see docs/cost-model.md#the-plan-curve).",
     check_specs=[
         AssetCheckSpec("allowed_values", asset="recommendations", blocking=True,
                        description="modes and actions come from their allowed sets"),

@@ -1,4 +1,5 @@
-"""Plan cost model (DOMAIN §6): hand-computed weeks, the per-minute definition, and properties of R*."""
+"""Plan cost model (docs/cost-model.md#the-plan-curve): hand-computed weeks, the per-minute definition, and
+properties of R*."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def flat_week() -> tuple[np.ndarray, np.ndarray]:
 def brute_force_total(
     replicas: int, demand: np.ndarray, cost: np.ndarray, offer: DedicatedOffer, hours: float
 ) -> float:
-    """total(R) straight from the DOMAIN §6 formula, one minute at a time."""
+    """total(R) straight from the formula of docs/cost-model.md#the-plan-curve, one minute at a time."""
     if replicas == 0:
         return float(sum(cost))
     capacity = replicas * offer.replica_capacity_tps * offer.target_utilization

@@ -1,4 +1,5 @@
-"""Recommendation policy (DOMAIN §7): thresholds, persistence, batch eligibility, current costs and invariants."""
+"""Recommendation policy (docs/cost-model.md#the-policy): thresholds, persistence, batch eligibility, current
+costs and invariants."""
 
 from __future__ import annotations
 

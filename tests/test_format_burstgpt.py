@@ -17,7 +17,7 @@ from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
 from pipelines.ingest.landing import land_file
 from tests.helpers import land_and_stage, staged_rows
 
-SAMPLE_DIR = Path("/work/shared/data/burstgpt-sample")
+SAMPLE_DIR = Path(__file__).parent / "data" / "burstgpt-sample"  # CC BY 4.0, see its README.md
 OLD_ORDER = "BurstGPT_1_head400.csv"  # Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
 NEW_ORDER = "BurstGPT_3_head400.csv"  # Timestamp,Session ID,Elapsed time,Model,...
 ANCHOR = "2023-05-10T00:00:00Z"
@@ -28,8 +28,6 @@ FAILED_LINES_OLD = {21, 39, 41, 42, 82, 122, 123, 124, 177, 244, 261, 305, 339, 
 FAILED_LINES_NEW = {116}
 ENDPOINTS_OLD = {"chatgpt-conversation": 320, "gpt-4-conversation": 78, "gpt-4-api": 2}
 ENDPOINTS_NEW = {"chatgpt-conversation": 302, "gpt-4-conversation": 92, "chatgpt-api": 3, "gpt-4-api": 3}
-
-pytestmark = pytest.mark.skipif(not SAMPLE_DIR.is_dir(), reason="BurstGPT sample not available")
 
 
 def copy_sample(name: str, target_dir: Path) -> Path:

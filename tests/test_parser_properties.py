@@ -148,7 +148,7 @@ def _fresh_home() -> Iterator[tuple[Home, Settings, Path]]:
 
 
 def _assert_invariants(row: dict[str, Any], settings: Settings, latest: datetime) -> None:
-    """What every accepted row must satisfy (DOMAIN: the request record)."""
+    """What every accepted row must satisfy (docs/metrics.md#the-request-record)."""
     for name in ("input_tokens", "output_tokens"):
         assert isinstance(row[name], int) and 0 <= row[name] < TOKEN_LIMIT, (name, row[name])
     cached = row["cached_input_tokens"]

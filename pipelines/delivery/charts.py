@@ -84,7 +84,8 @@ class DemandChart:
     @property
     def overflow_share(self) -> float:
         """Overflow weighted tokens / all weighted tokens of the week (fraction; 0 without demand).
-        Minute m overflows (1 − φ_m)·D_m = max(0, D_m − Cap), so this is DOMAIN §6's overflow_share."""
+        Minute m overflows (1 − φ_m)·D_m = max(0, D_m − Cap), so this is the plan's overflow_share
+        (see docs/cost-model.md#utilization-and-overflow-share)."""
         total = float(self.demand_tps.sum())
         return float(self.overflow_tps.sum()) / total if total > 0 else 0.0
 
@@ -116,7 +117,8 @@ class EndpointCharts:
 
 
 def reserved_capacity_tps(replicas: int, replica_capacity_tps: float, target_utilization: float) -> float:
-    """Planned capacity of ``replicas`` replicas in weighted tokens/s: R × K × u (DOMAIN §6)."""
+    """Planned capacity of ``replicas`` replicas in weighted tokens/s: R × K × u
+    (see docs/cost-model.md#replica-capacity-and-target-utilization)."""
     return float(replicas) * replica_capacity_tps * target_utilization
 
 

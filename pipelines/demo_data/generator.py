@@ -4,9 +4,10 @@
 (``requests-YYYY-MM-DD.jsonl.gz``) and ``ground_truth.json``. Seventeen endpoints each have a known shape: an
 arrival process built minute by minute (expected requests per minute, then Poisson counts, then uniform
 millisecond offsets inside the minute) and lognormal token counts per request, all drawn from numpy generators
-seeded by ``seed``. The ground truth states, per endpoint, the classes of DOMAIN §3 and the mode the cost model of
-DOMAIN §6 should recommend; those expectations hold at ``scale = 1`` (``tests/test_recommendations_pipeline.py`` runs
-the whole demo through the pipeline and checks them). Smaller scales are for fast tests.
+seeded by ``seed``. The ground truth states, per endpoint, the classes (docs/metrics.md#classes) and the mode
+the cost model (docs/cost-model.md#the-plan-curve) should recommend; those expectations hold at ``scale = 1``
+(``tests/test_recommendations_pipeline.py`` runs the whole demo through the pipeline and checks them). Smaller
+scales are for fast tests.
 
 Two things are planted on purpose:
 - privacy canaries: about 1 % of rows carry ``prompt`` / ``completion`` text containing ``CANARY`` and a raw
@@ -52,7 +53,8 @@ MODEL_70B = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 MODEL_405B = "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo"
 MODEL_UNPRICED = "acme/support-ft-7b"
 
-# Column order of every JSONL row: the request record (DOMAIN §1), then the fields ingest must never store.
+# Column order of every JSONL row: the request record (docs/metrics.md#the-request-record), then the fields
+# ingest must never store.
 ROW_KEYS: tuple[str, ...] = REQUEST_COLUMNS + ("prompt", "completion", "api_key")
 
 _LOREM: tuple[str, ...] = (
@@ -282,8 +284,8 @@ def _tail(
 
 
 def _latency_class_of(signals: Signals) -> str:
-    """The DOMAIN §3 latency class a large sample with these signal shares gets (stream and hint drawn
-    independently, deployment mode serverless)."""
+    """The latency class (docs/metrics.md#latency-class) a large sample with these signal shares gets (stream
+    and hint drawn independently, deployment mode serverless)."""
     interactive = 1 - (1 - signals.stream_true) * (1 - signals.interactive_true)
     if interactive >= 0.8:
         return "interactive"
@@ -697,8 +699,9 @@ def ground_truth(
         },
         "expectations_hold_at_scale": 1.0,
         "expected_recommended_mode_means": (
-            "the raw candidate of DOMAIN section 7 (the cheapest plan) in every week; a list holds the acceptable "
-            "values. Whether the recommendation migrates also depends on history (persistence_weeks)."
+            "the raw candidate (docs/cost-model.md#raw-candidate: the cheapest plan) in every week; a list "
+            "holds the acceptable values. Whether the recommendation migrates also depends on history "
+            "(persistence_weeks)."
         ),
         "weeks": [(START.date() + timedelta(days=7 * week)).isoformat() for week in range(WEEKS)],
         "days": [day.isoformat() for day in demo_days()],

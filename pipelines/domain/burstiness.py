@@ -1,4 +1,4 @@
-"""Burstiness of an endpoint's arrivals over a week, from inter-arrival times (DOMAIN §3).
+"""Burstiness of an endpoint's arrivals over a week, from inter-arrival times (docs/metrics.md#burstiness).
 
 The weekly step never sees raw requests: it reads one rollup row per endpoint and day holding the count, sum and
 sum of squares of the gaps between consecutive requests *inside* that day, plus the first and last arrival.

@@ -1,4 +1,5 @@
-"""How concentrated a week's spend is across endpoints (DOMAIN §4): shares, ranks, HHI, Gini, top-k for 80%.
+"""How concentrated a week's spend is across endpoints: shares, ranks, HHI, Gini, top-k for 80%
+(see docs/metrics.md#spend-concentration).
 
 Edge cases, by decision: endpoints with a null cost are unpriced; they are left out of every statistic and listed
 under ``unpriced`` in the summary. When the priced total is 0 (or nothing is priced) every share and cum_share is 0,

@@ -1,4 +1,5 @@
-"""What serving one endpoint for one week costs under each plan (DOMAIN §6), minute by minute.
+"""What serving one endpoint for one week costs under each plan, minute by minute
+(see docs/cost-model.md#the-plan-curve).
 
 A plan reserves R dedicated replicas for the covered hours and sends whatever demand they cannot serve
 (the *overflow*) to serverless at list prices; R = 0 is pure serverless. Units:
@@ -30,7 +31,8 @@ TOKENS_PER_MILLION = 1_000_000
 
 @dataclass(frozen=True)
 class DedicatedOffer:
-    """Dedicated replica economics of one model from the rate card (DOMAIN §5).
+    """Dedicated replica economics of one model from the rate card
+    (see docs/cost-model.md#rate-card-fields).
 
     ``replica_capacity_tps`` is K, the weighted tokens per second one replica sustains at the target latency (a
     rate-card assumption until calibrated); ``target_utilization`` is u, the share of K a plan counts on.

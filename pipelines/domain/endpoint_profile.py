@@ -1,4 +1,5 @@
-"""One weekly profile row per endpoint, assembled from the daily rollups of the week's covered days (DOMAIN §3).
+"""One weekly profile row per endpoint, assembled from the daily rollups of the week's covered days
+(see docs/metrics.md#the-endpoint-profile).
 
 Pure Polars: the inputs are the rollup frames (see ``pipelines/lake/rollups.py`` for their columns), so a test can
 build them by hand. The metric definitions live in the modules this one calls.
@@ -137,7 +138,8 @@ def build_endpoint_profiles(
     thresholds: ProfileThresholds,
     last_week: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The week's profile of every endpoint with traffic on a covered day: every metric and class of DOMAIN §3.
+    """The week's profile of every endpoint with traffic on a covered day: every metric and class of
+    docs/metrics.md#the-endpoint-profile.
 
     ``minutes``, ``interarrival`` and ``histograms`` are the daily rollups of the week's covered days (frames or
     lazy scans: the minute rollup is aggregated before it is materialized);

@@ -1,4 +1,5 @@
-"""The weekly recommendation policy (DOMAIN §7): from one endpoint's costed plans to migrate / hold / stay.
+"""The weekly recommendation policy: from one endpoint's costed plans to migrate / hold / stay
+(see docs/cost-model.md#the-policy).
 
 For one endpoint and week ``decide`` takes the cheapest plan (the *raw candidate*) among serverless, the R*
 replicas of the cost curve and batch (only for offline endpoints whose model offers it), costs the plan running
@@ -140,7 +141,8 @@ class EndpointWeekInput:
 
 @dataclass(frozen=True)
 class Decision:
-    """One row of the ``recommendations`` table (DOMAIN §7); money in USD per week, shares as fractions."""
+    """One row of the ``recommendations`` table (docs/cost-model.md#the-recommendations-row); money in USD per
+    week, shares as fractions."""
 
     week_start: date
     endpoint: str
@@ -407,7 +409,7 @@ def _confidence(
 
 
 def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
-    """The recommendation for one endpoint and week (DOMAIN §7), costs in USD per week.
+    """The recommendation for one endpoint and week (docs/cost-model.md#the-policy), costs in USD per week.
 
     'stay' when the raw candidate is the current plan; 'migrate' when it saves at least
     max(min_savings_usd_per_week, min_savings_pct × current cost) and its mode was the raw mode for

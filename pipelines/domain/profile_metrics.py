@@ -1,4 +1,5 @@
-"""Weekly traffic profile of each endpoint: scale, baseline stability, burst and latency classes (DOMAIN §2, §3).
+"""Weekly traffic profile of each endpoint: scale, baseline stability, burst and latency classes
+(see docs/metrics.md#time and docs/metrics.md#the-endpoint-profile).
 
 Inputs are per-minute rollups (``endpoint, minute, requests, tokens``), never raw requests, so the cost grows
 with endpoints × minutes. Only *covered* days (days with ingested data) count; inside them every minute is
@@ -22,7 +23,8 @@ HOURS_PER_DAY = 24
 
 @dataclass(frozen=True)
 class ProfileThresholds:
-    """Class thresholds of DOMAIN §3 (shares and ratios are fractions; defaults as shipped in defaults.yaml)."""
+    """Class thresholds (docs/metrics.md#classes); shares and ratios are fractions, defaults as shipped in
+    defaults.yaml."""
 
     steady_min_baseline_ratio: float = 0.5
     steady_max_daily_cv: float = 0.2
@@ -151,7 +153,8 @@ def _day_stats(dense: pl.DataFrame) -> pl.DataFrame:
 
 
 def scale_and_stability(dense: pl.DataFrame, covered_days: list[date]) -> pl.DataFrame:
-    """Scale, stability and minute-level burst metrics per endpoint from ``dense_minutes`` output (DOMAIN §3).
+    """Scale, stability and minute-level burst metrics per endpoint from ``dense_minutes`` output
+    (docs/metrics.md#scale, docs/metrics.md#baseline-stability, docs/metrics.md#burstiness).
 
     Units: ``tokens`` (count), ``mean_tps``/``peak_tps``/``p95_tps``/``p99_tps`` (tokens per second),
     ``tokens_per_day``, ``baseline_tph`` and ``mean_tokens_per_hour`` (tokens per day / hour of covered time);
@@ -179,7 +182,7 @@ def scale_and_stability(dense: pl.DataFrame, covered_days: list[date]) -> pl.Dat
 
 
 def classify(profiles: pl.DataFrame, t: ProfileThresholds) -> pl.DataFrame:
-    """``profiles`` plus ``stability_class``, ``burst_class`` and ``latency_class`` (DOMAIN §3).
+    """``profiles`` plus ``stability_class``, ``burst_class`` and ``latency_class`` (docs/metrics.md#classes).
 
     Needs ``baseline_ratio, daily_cv, active_hour_share, burstiness_an, peak_to_mean, p99_to_mean,
     interactive_share, offline_share, signal_coverage``. A null metric never meets a condition.

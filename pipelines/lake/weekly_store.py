@@ -15,7 +15,8 @@ import polars as pl
 from pipelines.core.atomic import read_json, replace_file, temp_path, write_json
 from pipelines.core.home import Home
 
-# Every weekly table, in dependency order (names are part of the analysts' interface, DOMAIN §8).
+# Every weekly table, in dependency order (names are part of the analysts' interface:
+# docs/analytics.md#tables).
 WEEKLY_TABLES = (
     "endpoint_profiles",
     "spend_concentration",

@@ -1,5 +1,6 @@
-"""The weekly plan step: cost every endpoint's plans minute by minute (DOMAIN §6), decide (DOMAIN §7), and backtest
-last week's recommendations on this week's traffic. Reads the daily rollups and the week's profiles only."""
+"""The weekly plan step: cost every endpoint's plans minute by minute (docs/cost-model.md#the-plan-curve),
+decide (docs/cost-model.md#the-policy), and backtest last week's recommendations on this week's traffic
+(docs/cost-model.md#the-backtest-and-regret). Reads the daily rollups and the week's profiles only."""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ def week_rollups(home: Home, week_start: date) -> WeekRollups:
 
 
 def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
-    """The profile (DOMAIN §3) of every endpoint active in the week starting ``week_start``."""
+    """The profile (docs/metrics.md#the-endpoint-profile) of every endpoint active in the week starting
+    ``week_start``."""
     rollups = week_rollups(home, week_start)
     return build_endpoint_profiles(
         rollups.minutes,
@@ -59,7 +60,8 @@ def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> p
 
 
 def compute_week_concentration(home: Home, week_start: date, profiles: pl.DataFrame) -> WeekConcentration:
-    """Spend concentration (DOMAIN §4) over the endpoints' list cost, and over models from the minute rollups."""
+    """Spend concentration (docs/metrics.md#spend-concentration) over the endpoints' list cost, and over
+    models from the minute rollups."""
     by_endpoint = profiles.select("endpoint", pl.col("list_cost_usd").alias("cost_usd"))
     minutes = week_rollups(home, week_start).minutes
     by_model = (

@@ -1,5 +1,5 @@
--- The request lake as one view (DOMAIN §1 columns plus source = file:record). $requests_glob is replaced by the
--- quoted lake path (views cannot take bound parameters).
+-- The request lake as one view: the request record (see docs/metrics.md#the-request-record) plus source =
+-- file:record. $requests_glob is replaced by the quoted lake path (views cannot take bound parameters).
 CREATE OR REPLACE VIEW requests AS
 SELECT
     request_id, ts, endpoint, model, input_tokens, output_tokens, cached_input_tokens, latency_ms, ttft_ms, ok,
