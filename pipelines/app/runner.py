@@ -16,6 +16,7 @@ from pipelines.core.calendar import week_days
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.definitions import defs  # the composition root: the app layer runs its jobs
 from pipelines.delivery.publish import analytics_path
 from pipelines.ingest.landing import landed_files
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
@@ -65,8 +66,6 @@ def dagster_instance(home: Home) -> DagsterInstance:
 
 
 def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, summary: RunSummary) -> bool:
-    from pipelines.definitions import defs  # the composition root, imported only when work runs
-
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=instance,
