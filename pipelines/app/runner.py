@@ -90,10 +90,13 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
 
 
 def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
-    """The first line of the first step failure's error message, or 'run failed'."""
+    """The first line of the first step failure's (or resource set-up failure's, e.g. a bad config.yaml) error
+    message, or 'run failed'."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
+        if event.is_step_failure or event.event_type_value == "RESOURCE_INIT_FAILURE":
+            error = getattr(event.event_specific_data, "error", None)
+            if error is None:
+                continue
             while error.cause is not None and error.message.startswith("dagster."):
                 error = error.cause
             return (
@@ -108,6 +111,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
     then refresh the warehouse tables."""
     started = time.monotonic()
+    settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
     summary = RunSummary()
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
@@ -130,7 +134,6 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         progress(
             f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
         )
-    settings = Settings.load(home)
     days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
