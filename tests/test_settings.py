@@ -17,6 +17,7 @@ from pipelines.core.calendar import (
     DAILY_PARTITIONS_END_OFFSET,
     PARTITIONED_FUTURE_HOURS,
     PARTITIONS_START_DATE,
+    week_start_of,
 )
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
@@ -251,6 +252,16 @@ def test_the_partitions_and_the_settings_share_one_range() -> None:
     assert (landed + timedelta(hours=PARTITIONED_FUTURE_HOURS)).date().isoformat() == last_day
     assert (landed + timedelta(hours=PARTITIONED_FUTURE_HOURS + 1)).date().isoformat() > last_day
     assert keys[0] == PARTITIONS_START_DATE.isoformat()
+
+
+@pytest.mark.parametrize("weekday", range(7))
+def test_the_week_of_every_partitioned_day_is_partitioned(weekday: int) -> None:
+    # on a Sunday evening tomorrow's day is partitioned, and so must be its week (next week), or the weekly run
+    # of a row landed then fails until Monday
+    now = datetime.combine(date(2026, 11, 30) + timedelta(days=weekday), time(23, 0), tzinfo=UTC)
+    weeks = set(weekly_partitions.get_partition_keys(current_time=now))
+    for day in daily_partitions.get_partition_keys(current_time=now)[-DAILY_PARTITIONS_END_OFFSET:]:
+        assert week_start_of(date.fromisoformat(day)).isoformat() in weeks, (now, day)
 
 
 def test_settings_the_partitions_do_not_follow_are_refused(home: Home) -> None:

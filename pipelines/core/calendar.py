@@ -27,3 +27,6 @@ DAILY_PARTITIONS_END_OFFSET = 2
 # Hours after any moment that always fall on a partitioned day: from the last instant of today, the last
 # partitioned day (tomorrow) ends 24 h later.
 PARTITIONED_FUTURE_HOURS = 24 * (DAILY_PARTITIONS_END_OFFSET - 1)
+# Weekly partitions exist up to this many weeks from this week's: enough for the week of the last daily partition
+# (on a Sunday, tomorrow's day belongs to next week), so every partitioned day's week is partitioned too.
+WEEKLY_PARTITIONS_END_OFFSET = 1 + -(-(DAILY_PARTITIONS_END_OFFSET - 1) // DAYS_PER_WEEK)

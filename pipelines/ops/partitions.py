@@ -2,7 +2,7 @@
 
 The daily range (first day, days past today) comes from ``pipelines/core/calendar.py``, which the settings
 validation reads too, so ``ingest.start_date`` and ``ingest.max_future_hours`` can never let rows land on a day
-without a partition."""
+without a partition; the weekly range reaches the week of the last daily partition."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from datetime import date
 
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, WeeklyPartitionsDefinition
 
-from pipelines.core.calendar import DAILY_PARTITIONS_END_OFFSET, PARTITIONS_START_DATE, week_start_of
+from pipelines.core.calendar import (
+    DAILY_PARTITIONS_END_OFFSET,
+    PARTITIONS_START_DATE,
+    WEEKLY_PARTITIONS_END_OFFSET,
+    week_start_of,
+)
 
 LANDED_FILES = "landed_files"
 
@@ -23,5 +28,5 @@ daily_partitions = DailyPartitionsDefinition(
     start_date=START_DATE.isoformat(), end_offset=DAILY_PARTITIONS_END_OFFSET
 )
 weekly_partitions = WeeklyPartitionsDefinition(
-    start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=1
+    start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=WEEKLY_PARTITIONS_END_OFFSET
 )
