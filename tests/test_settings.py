@@ -94,6 +94,8 @@ def test_a_valid_override_applies_and_the_rest_keeps_its_default(home: Home) -> 
     assert settings.deployments == {"chat-prod": 2, "123": 1}
     assert settings.ingest.start_date == date(2026, 1, 5)
     assert settings.analytics.keep_snapshots == 2 and settings.slack.min_saving_usd == 50.0
+    home.config_file.write_text("slack:\n  exclude_endpoints:\n", encoding="utf-8")  # an empty list
+    assert Settings.load(home).slack.exclude_endpoints == ()
 
 
 def test_the_settings_fingerprint_is_deterministic_and_follows_the_typed_values(home: Home) -> None:

@@ -128,6 +128,9 @@ def _keys_as_text(value: Any) -> Any:
 
 
 def _list_as_tuple(value: Any) -> Any:
+    """A YAML list as a tuple; an empty key (null) is the empty list."""
+    if value is None:
+        return ()
     return tuple(value) if isinstance(value, list) else value
 
 
