@@ -99,9 +99,8 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
         )
     ]
     if merged.inputs:
-        ingest = settings.section("ingest")
         frame, total, sampled = validation_frame(
-            home, day, int(ingest["gx_full_validation_max_rows"]), int(ingest["gx_sample_rows"])
+            home, day, settings.ingest.gx_full_validation_max_rows, settings.ingest.gx_sample_rows
         )
         from pipelines.ingest.validation import validate_requests  # GX: imported only when a check runs
 

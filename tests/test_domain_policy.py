@@ -336,16 +336,15 @@ def test_cost_of_plan_matches_the_curve() -> None:
         cost_of_plan("batch", 0, SPIKE_DEMAND, SPIKE_COST, OFFER, WEEK_HOURS, None)
 
 
-def test_settings_from_mapping() -> None:
-    shipped = {"min_savings_usd_per_week": 50, "min_savings_pct": 0.10, "persistence_weeks": 2}
-    assert PolicySettings.from_mapping({**shipped, "default_target_utilization": 0.8}) == PolicySettings()
-    assert PolicySettings.from_mapping({"persistence_weeks": 3}).persistence_weeks == 3
+def test_settings_refuse_out_of_range_thresholds() -> None:
+    # the domain stays callable without the settings loader, and still refuses thresholds it cannot apply
+    assert PolicySettings(persistence_weeks=3).persistence_weeks == 3
     with pytest.raises(ModeshiftError):
-        PolicySettings.from_mapping({"min_saving_usd": 10})
+        PolicySettings(min_savings_usd_per_week=-1)
     with pytest.raises(ModeshiftError):
-        PolicySettings.from_mapping({"min_savings_pct": 10})
+        PolicySettings(min_savings_pct=10)
     with pytest.raises(ModeshiftError):
-        PolicySettings.from_mapping({"persistence_weeks": "two"})
+        PolicySettings(persistence_weeks=0)
 
 
 def test_money_format() -> None:

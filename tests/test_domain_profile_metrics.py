@@ -9,8 +9,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.core.errors import ModeshiftError
-from pipelines.core.settings import default_settings_mapping
 from pipelines.domain.burstiness import burstiness_metrics, interarrival_moments
 from pipelines.domain.profile_metrics import (
     ProfileThresholds,
@@ -50,22 +48,12 @@ def sparse(rows: list[tuple[str, str, int, int]]) -> pl.DataFrame:
     ).with_columns(pl.col("minute").str.to_datetime(time_unit="us", time_zone="UTC"))
 
 
-def test_thresholds_read_the_shipped_defaults() -> None:
-    assert ProfileThresholds.from_mapping(default_settings_mapping()["profiles"]) == ProfileThresholds()
-
-
-def test_thresholds_partial_override_and_errors() -> None:
-    t = ProfileThresholds.from_mapping({"burst": {"bursty_min_peak_to_mean": 20}})
-    assert t == dataclasses.replace(ProfileThresholds(), bursty_min_peak_to_mean=20.0)
+def test_thresholds_are_frozen() -> None:
+    # reading them from the settings (and refusing bad ones) is tested in test_settings.py
+    t = dataclasses.replace(ProfileThresholds(), bursty_min_peak_to_mean=20.0)
+    assert t.bursty_min_peak_to_mean == 20.0 and t.offline_min_share == ProfileThresholds().offline_min_share
     with pytest.raises(dataclasses.FrozenInstanceError):
         t.offline_min_share = 0.1  # type: ignore[misc]
-    for bad in (
-        {"burst": {"bursty_min_peak_to_means": 20}},
-        {"stability": {"bursty_min_peak_to_mean": 20}},
-        {"bursts": {}},
-    ):
-        with pytest.raises(ModeshiftError):
-            ProfileThresholds.from_mapping(bad)
 
 
 def test_dense_minutes_zero_fills_covered_days_only() -> None:

@@ -155,12 +155,12 @@ def _assert_invariants(row: dict[str, Any], settings: Settings, latest: datetime
     assert cached is None or (isinstance(cached, int) and 0 <= cached < TOKEN_LIMIT), cached
     ts = row["ts"]
     assert ts is not None
-    earliest = datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC)
+    earliest = datetime.combine(settings.ingest.start_date, datetime.min.time(), tzinfo=UTC)
     assert earliest <= ts <= latest, ts
     for name in ("endpoint", "model"):
         value = row[name]
         assert isinstance(value, str) and value.strip() != "", (name, value)
-        assert len(value) <= settings.max_name_length, (name, len(value))
+        assert len(value) <= settings.ingest.max_name_length, (name, len(value))
         assert not CONTROL & set(value), (name, value)
     assert row["day"] == ts.astimezone(UTC).date().isoformat()
 
@@ -196,7 +196,7 @@ def test_staging_counts_every_record_and_accepts_only_valid_rows(case) -> None:
         assert sorted(r["source_line"] for r in accepted + quarantined) == list(range(1, len(records) + 1))
         assert all(r["quarantine_reason"] for r in quarantined)
         latest = datetime.fromtimestamp(staged.landed_at_ns / 1e9, tz=UTC) + timedelta(
-            hours=settings.max_future_hours
+            hours=settings.ingest.max_future_hours
         )
         for row in accepted:
             _assert_invariants(row, settings, latest)

@@ -32,7 +32,6 @@ from pipelines.delivery.publish import (
     ANALYTICS_FILE,
     PUBLISHED_TABLES,
     analytics_path,
-    keep_snapshots,
     live_snapshot,
     publish_analytics,
     snapshots_dir,
@@ -375,16 +374,15 @@ def test_publishing_keeps_the_new_and_the_previous_snapshot(built_home: Home) ->
     assert (results[2].snapshot_dir / ANALYTICS_FILE).stat().st_ino == analytics_path(
         built_home
     ).stat().st_ino
-    three = Settings(values={"analytics": {"keep_snapshots": 3}}, rate_card_path=settings.rate_card_path)
+    three = Settings.from_overrides({"analytics": {"keep_snapshots": 3}})
     fourth = publish_analytics(built_home, three)
     assert fourth.kept_snapshots == [fourth.snapshot, results[2].snapshot, results[1].snapshot]
 
 
-@pytest.mark.parametrize("value", [1, 0, "two", True])
+@pytest.mark.parametrize("value", [1, 0, "two", True, 2.5])
 def test_keep_snapshots_must_be_at_least_two(value: object) -> None:
-    settings = Settings(values={"analytics": {"keep_snapshots": value}}, rate_card_path=Path("rate_card.csv"))
-    with pytest.raises(ModeshiftError, match="keep_snapshots"):
-        keep_snapshots(settings)
+    with pytest.raises(ModeshiftError, match=r"^config.yaml: analytics.keep_snapshots must be "):
+        Settings.from_overrides({"analytics": {"keep_snapshots": value}})
 
 
 def test_publishing_needs_a_warehouse(home: Home, settings: Settings) -> None:

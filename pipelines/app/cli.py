@@ -31,6 +31,14 @@ def _home() -> Home:
         ) from None
 
 
+def _settled_home() -> Home:
+    """The home, after its settings were validated: a bad config.yaml or rate card is reported here, in one line
+    per problem, before any Dagster run is created."""
+    home = _home()
+    Settings.load(home)
+    return home
+
+
 def _source_files(paths: list[str]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
@@ -90,8 +98,7 @@ def materialize_command(args: argparse.Namespace) -> int:
     """Run every pending partition (files, days, weeks) through Dagster in process."""
     from pipelines.app.runner import materialize_pending
 
-    home = _home()
-    Settings.load(home)  # a bad config.yaml or rate card is reported here, before any run starts
+    home = _settled_home()
     summary = materialize_pending(home, progress=print if not args.quiet else lambda _: None)
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
@@ -102,7 +109,7 @@ def demo_command(args: argparse.Namespace) -> int:
     """Generate the demo data, ingest it, run everything and print the result."""
     from pipelines.app.demo import run_demo
 
-    run_demo(_home(), scale=args.scale, progress=print)
+    run_demo(_settled_home(), scale=args.scale, progress=print)
     return 0
 
 
@@ -112,6 +119,7 @@ def report_command(args: argparse.Namespace) -> int:
 
     from pipelines.delivery.report import render_report
 
+    home = _settled_home()
     week = None
     if args.week:
         try:
@@ -122,7 +130,7 @@ def report_command(args: argparse.Namespace) -> int:
             ) from None
         if week.weekday() != 0:
             raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
-    print(render_report(_home().warehouse, week), end="")
+    print(render_report(home.warehouse, week), end="")
     return 0
 
 
@@ -132,7 +140,7 @@ def status_command(args: argparse.Namespace) -> int:
     from pipelines.ingest.landing import landed_files
     from pipelines.ingest.staging import all_staged
 
-    home = _home()
+    home = _settled_home()
     landed = landed_files(home)
     staged = {s.file_id for s in all_staged(home)}
     days = pending_days(home)

@@ -87,10 +87,13 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
 
 
 def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
-    """The line that says why the run failed: from the first step failure's error, or 'run failed'."""
+    """The line that says why the run failed: from the first step failure's error (or the resource set-up
+    failure's, e.g. a bad config.yaml), or 'run failed'."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            return error_line(event.step_failure_data.error, "run failed")
+        if event.is_step_failure or event.event_type_value == "RESOURCE_INIT_FAILURE":
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                return error_line(error, "run failed")
     return "run failed"
 
 
@@ -98,6 +101,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
     then refresh the warehouse tables."""
     started = time.monotonic()
+    settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
     summary = RunSummary()
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
@@ -119,7 +123,6 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         progress(
             f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
         )
-    settings = Settings.load(home)
     days = days_to_build(home, settings)
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):

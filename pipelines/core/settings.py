@@ -1,19 +1,34 @@
 """modeshift settings: the shipped defaults (``pipelines/config/defaults.yaml``) overlaid with the user's
-``$MODESHIFT_HOME/config.yaml``. Thresholds live here, not in code."""
+``$MODESHIFT_HOME/config.yaml``, validated once into typed, frozen pydantic models.
+
+Every section of defaults.yaml has a model here that forbids unknown keys, so a typo is an error (with the
+nearest valid key) instead of a setting silently ignored. Types are strict: a number must be a YAML number, not
+text (``top_n: "five"`` and ``top_n: "5"`` are refused); a whole-number setting accepts a float only when it has
+no fractional part (``top_n: 5.0`` is 5, ``top_n: 5.5`` is refused); true/false is never a number. Ranges are
+checked here too (fractions in [0, 1], counts >= 1, ...), and so is the range of days Dagster partitions
+(``pipelines/core/calendar.py``). ``Settings.load`` reports every problem at once, one sentence per line, each
+naming the file and the dotted key.
+"""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from datetime import date
+import difflib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from pipelines.core.calendar import PARTITIONED_FUTURE_HOURS, PARTITIONS_START_DATE
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+
+DEFAULTS_ORIGIN = "the shipped defaults.yaml"
 
 
 def _read_yaml(text: str, origin: str) -> dict[str, Any]:
@@ -30,11 +45,15 @@ def _read_yaml(text: str, origin: str) -> dict[str, Any]:
     return loaded
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it, section by section; an empty section (``slack:`` with every key
+    commented out, i.e. null) keeps the defaults of that section."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _deep_merge(merged[key], value)
+        elif value is None and isinstance(merged.get(key), dict):
+            continue
         else:
             merged[key] = value
     return merged
@@ -43,7 +62,7 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 def default_settings_mapping() -> dict[str, Any]:
     """The shipped defaults as a nested mapping."""
     text = (resources.files("pipelines") / "config" / "defaults.yaml").read_text(encoding="utf-8")
-    return _read_yaml(text, "the shipped defaults.yaml")
+    return _read_yaml(text, DEFAULTS_ORIGIN)
 
 
 def shipped_rate_card_path() -> Path:
@@ -51,47 +70,328 @@ def shipped_rate_card_path() -> Path:
     return Path(str(resources.files("pipelines") / "config" / "rate_card.csv"))
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every tunable of a modeshift home, as a nested mapping plus typed accessors for the common ones."""
+# ------------------------------------------------------------------------------------------------- field types
 
-    values: dict[str, Any]
-    rate_card_path: Path
+
+def _whole_float_to_int(value: Any) -> Any:
+    """5.0 -> 5 (unambiguous); anything else is left for the strict int check to accept or refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    """A YAML date (unquoted 2020-01-01) or an ISO text date; a time of day or any other value is refused."""
+    if isinstance(value, datetime):
+        raise ValueError("must be a date (YYYY-MM-DD) without a time of day")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date written YYYY-MM-DD") from None
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _partitioned_start(value: date) -> date:
+    if value < PARTITIONS_START_DATE:
+        raise ValueError(
+            f"must be on or after {PARTITIONS_START_DATE}",
+            "that is the first day of the Dagster partitions, and rows of earlier days would have no partition",
+        )
+    return value
+
+
+def _partitioned_future(value: float) -> float:
+    if value > PARTITIONED_FUTURE_HOURS:
+        raise ValueError(
+            f"must be at most {PARTITIONED_FUTURE_HOURS} (hours)",
+            "the daily Dagster partitions end with tomorrow (UTC), and rows stamped further ahead would land on "
+            "a day without a partition",
+        )
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError("must be a fraction in [0, 1]", "write 10% as 0.10")
+    return value
+
+
+def _keys_as_text(value: Any) -> Any:
+    """Endpoint names written as YAML numbers (``123: 2``) are the names "123"."""
+    if isinstance(value, dict):
+        return {str(key) if isinstance(key, int | float) and not isinstance(key, bool) else key: v
+                for key, v in value.items()}  # fmt: skip
+    return value
+
+
+def _list_as_tuple(value: Any) -> Any:
+    """A YAML list as a tuple; an empty key (null) is the empty list."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_float_to_int)]
+Count = Annotated[WholeNumber, Field(ge=1)]
+Fraction = Annotated[float, AfterValidator(_fraction)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    """A section of the settings: unknown keys are errors, types are strict, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ------------------------------------------------------------------------------------------------- the sections
+
+
+class IngestSettings(_Section):
+    """Staging and validation of landed rows: first accepted UTC day, how far in the future a row may be stamped
+    (hours after the file landed), longest name kept (characters), and the Great Expectations row budget."""
+
+    start_date: Annotated[date, BeforeValidator(_iso_date), AfterValidator(_partitioned_start)]
+    max_future_hours: Annotated[NonNegative, AfterValidator(_partitioned_future)]
+    max_name_length: Count
+    gx_full_validation_max_rows: Count
+    gx_sample_rows: Count
+
+
+class StabilityThresholds(_Section):
+    """Baseline-stability classes: P10/P50 baseline ratio and active-hour shares as fractions, daily CV >= 0."""
+
+    steady_min_baseline_ratio: Fraction
+    steady_max_daily_cv: NonNegative
+    steady_min_active_hour_share: Fraction
+    sporadic_max_active_hour_share: Fraction
+
+
+class BurstThresholds(_Section):
+    """Burst classes: the Kim–Jo burstiness A_n lies in [-1, 1]; peak/p99-to-mean ratios are >= 0."""
+
+    bursty_min_burstiness_an: Annotated[float, Field(ge=-1, le=1)]
+    bursty_min_peak_to_mean: NonNegative
+    smooth_max_burstiness_an: Annotated[float, Field(ge=-1, le=1)]
+    smooth_max_p99_to_mean: NonNegative
+
+
+class LatencyThresholds(_Section):
+    """Latency classes: shares of interactive / offline requests and signal coverage, as fractions."""
+
+    interactive_min_share: Fraction
+    offline_min_share: Fraction
+    mixed_min_signal_coverage: Fraction
+
+
+class ProfilesSettings(_Section):
+    """Class thresholds of the weekly endpoint profiles."""
+
+    stability: StabilityThresholds
+    burst: BurstThresholds
+    latency: LatencyThresholds
+
+
+class PolicySettingsSection(_Section):
+    """The recommendation policy: minimum saving in USD per week and as a fraction of the current cost, weeks in a
+    row the same cheaper mode must be seen, and the default target utilization of reserved replicas (fraction)."""
+
+    min_savings_usd_per_week: NonNegative
+    min_savings_pct: Fraction
+    persistence_weeks: Count
+    default_target_utilization: Annotated[float, Field(gt=0, le=1)]
+
+
+class AnalyticsSettings(_Section):
+    """The analysts' snapshots: how many are kept, the new one included (>= 2, so that a session on the previous
+    file keeps its ``requests`` until it reconnects)."""
+
+    keep_snapshots: Annotated[WholeNumber, Field(ge=2)]
+
+
+class SlackSettings(_Section):
+    """The weekly Slack report and its delivery: noise controls (USD per week, rows, excluded names or glob
+    patterns), posts per sensor tick, retries, waits and timeouts in seconds."""
+
+    min_saving_usd: NonNegative
+    top_n: Count
+    exclude_endpoints: Annotated[tuple[str, ...], BeforeValidator(_list_as_tuple)]
+    max_posts_per_tick: Count
+    max_attempts: Count
+    backoff_seconds: NonNegative
+    http_timeout_seconds: Positive
+    max_retry_after_seconds: NonNegative
+    tick_budget_seconds: Positive
+
+
+class Settings(_Section):
+    """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
+
+    rate_card: str | None
+    ingest: IngestSettings
+    profiles: ProfilesSettings
+    policy: PolicySettingsSection
+    analytics: AnalyticsSettings
+    deployments: Annotated[dict[str, Count], BeforeValidator(_keys_as_text)]
+    slack: SlackSettings
+
+    @property
+    def rate_card_path(self) -> Path:
+        """The rate card in force: ``rate_card`` when set (``~`` expanded), else the shipped CSV."""
+        return Path(self.rate_card).expanduser() if self.rate_card else shipped_rate_card_path()
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any], origin: str = "config.yaml") -> Settings:
+        """The shipped defaults overlaid with ``overrides`` (a mapping shaped like config.yaml), validated; every
+        problem is reported in one ``ModeshiftError``, one line each, naming ``origin`` and the dotted key."""
+        values = _deep_merge(default_settings_mapping(), overrides)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            lines = [_describe(problem, overrides, origin) for problem in error.errors()]
+            raise ModeshiftError("\n".join(dict.fromkeys(lines))) from None
 
     @classmethod
     def load(cls, home: Home) -> Settings:
-        """Defaults overlaid with ``home.config_file`` when it exists; clear errors for a bad file."""
-        values = default_settings_mapping()
+        """Defaults overlaid with ``home.config_file`` when it exists, validated once; a clear error for a bad file
+        or a missing rate card."""
+        overrides: dict[str, Any] = {}
         if home.config_file.exists():
-            override = _read_yaml(home.config_file.read_text(encoding="utf-8"), str(home.config_file))
-            values = _deep_merge(values, override)
-        rate_card = values.get("rate_card")
-        rate_card_path = Path(rate_card).expanduser() if rate_card else shipped_rate_card_path()
-        if not rate_card_path.is_file():
+            overrides = _read_yaml(home.config_file.read_text(encoding="utf-8"), str(home.config_file))
+        settings = cls.from_overrides(overrides, str(home.config_file))
+        if not settings.rate_card_path.is_file():
             raise ModeshiftError(
-                f"The rate card {rate_card_path} does not exist.",
+                f"The rate card {settings.rate_card_path} does not exist.",
                 "Point 'rate_card' in config.yaml to a CSV file, or remove the key to use the shipped one.",
             )
-        return cls(values=values, rate_card_path=rate_card_path)
+        return settings
 
-    def section(self, name: str) -> dict[str, Any]:
-        """One top-level section of the settings (an empty mapping when absent)."""
-        section = self.values.get(name) or {}
-        if not isinstance(section, dict):
-            raise ModeshiftError(f"The '{name}' section of config.yaml must be a mapping.")
-        return section
 
-    @property
-    def start_date(self) -> date:
-        """First UTC day modeshift accepts data for."""
-        return date.fromisoformat(str(self.section("ingest")["start_date"]))
+# ---------------------------------------------------------------------------------------------- error messages
 
-    @property
-    def max_future_hours(self) -> float:
-        """Rows stamped more than this many hours after their file landed are quarantined."""
-        return float(self.section("ingest")["max_future_hours"])
+_TYPE_WORDS = {
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping of settings",
+    "model_attributes_type": "must be a mapping of settings",
+    "finite_number": "must be a finite number",
+}
 
-    @property
-    def max_name_length(self) -> int:
-        """Longest endpoint, model or client name accepted, in characters."""
-        return int(self.section("ingest")["max_name_length"])
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = json.dumps(value)
+    elif isinstance(value, float) and value.is_integer():
+        shown = str(int(value))
+    elif isinstance(value, int | float):
+        shown = repr(value)
+    else:
+        shown = json.dumps(value, default=str)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _in_mapping(mapping: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
+    node: Any = mapping
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _section_model(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _all_keys(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(_all_keys(annotation, f"{prefix}{name}."))
+    return keys
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str | None:
+    """The valid key nearest to the unknown key ``loc``: a close name in the same section, else the same name in
+    another section, else the closest dotted key anywhere."""
+    parent, name = loc[:-1], str(loc[-1])
+    model = _section_model(parent)
+    siblings = list(model.model_fields) if model is not None else []
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
+    if close:
+        return _dotted((*parent, close[0]))
+    keys = _all_keys()
+    elsewhere = [key for key in keys if key.rsplit(".", 1)[-1] == name]
+    if elsewhere:
+        return elsewhere[0]
+    close = difflib.get_close_matches(_dotted(loc), keys, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _describe(problem: Mapping[str, Any], overrides: Mapping[str, Any], origin: str) -> str:
+    """One sentence for one validation problem, naming the file the value came from and its dotted key."""
+    loc = tuple(problem["loc"])
+    key = _dotted(loc)
+    kind = problem["type"]
+    where = origin if _in_mapping(overrides, loc) else DEFAULTS_ORIGIN
+    if kind == "extra_forbidden":
+        nearest = _suggestion(loc)
+        if nearest:
+            return f"{where}: {key} is not a setting; did you mean {nearest}?"
+        return f"{where}: {key} is not a setting."
+    if kind == "missing":
+        return f"{where}: {key} is missing."
+    context = problem.get("ctx") or {}
+    reason = ""
+    if kind == "value_error":
+        # the validators above raise ValueError(predicate) or ValueError(predicate, reason)
+        args = getattr(context.get("error"), "args", ()) or (problem["msg"],)
+        predicate, reason = str(args[0]), "; ".join(str(arg) for arg in args[1:])
+    elif kind in _BOUNDS:
+        word, bound = _BOUNDS[kind]
+        predicate = f"must be {word} {_show(context[bound])}"
+    else:
+        predicate = _TYPE_WORDS.get(kind, "is not valid: " + str(problem["msg"]).lower())
+    return f"{where}: {key} {predicate}, got {_show(problem.get('input'))}{'; ' + reason if reason else ''}."

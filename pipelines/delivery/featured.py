@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.core.errors import ModeshiftError
 from pipelines.core.settings import Settings
 
 
@@ -23,22 +22,11 @@ class ReportSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReportSettings:
-        """The controls from the ``slack`` section of the settings (defaults for missing keys)."""
-        section = settings.section("slack")
-        excluded = section.get("exclude_endpoints") or []
-        if isinstance(excluded, str) or not isinstance(excluded, list):
-            raise ModeshiftError("slack.exclude_endpoints must be a list of endpoint names or patterns.")
-        try:
-            report = cls(
-                min_saving_usd=float(section.get("min_saving_usd", cls.min_saving_usd)),
-                top_n=int(section.get("top_n", cls.top_n)),
-                exclude_endpoints=tuple(str(name) for name in excluded),
-            )
-        except (TypeError, ValueError):
-            raise ModeshiftError("slack.min_saving_usd and slack.top_n must be numbers.") from None
-        if report.top_n < 1 or report.min_saving_usd < 0:
-            raise ModeshiftError("slack.top_n must be >= 1 and slack.min_saving_usd >= 0.")
-        return report
+        """The controls of the validated ``slack`` settings."""
+        slack = settings.slack
+        return cls(
+            min_saving_usd=slack.min_saving_usd, top_n=slack.top_n, exclude_endpoints=slack.exclude_endpoints
+        )
 
     def excludes(self, endpoint: str) -> bool:
         """Whether ``endpoint`` is left out of the lists and pictures."""

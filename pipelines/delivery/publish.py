@@ -46,7 +46,6 @@ from pipelines.lake.weekly_store import WEEKLY_TABLES
 
 ANALYTICS_FILE = "analytics.duckdb"
 SNAPSHOTS_DIR = "analytics-snapshots"
-DEFAULT_KEEP_SNAPSHOTS = 2
 # Tables copied from the warehouse, in the order they are published (names are the analysts' interface).
 COPIED_TABLES: tuple[str, ...] = ("quarantine", "ingest_log", *WEEKLY_TABLES, "rate_card")
 PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES)
@@ -83,18 +82,6 @@ def snapshots_dir(home: Home) -> Path:
     return home.root / SNAPSHOTS_DIR
 
 
-def keep_snapshots(settings: Settings) -> int:
-    """How many snapshots publishing keeps, the new one included (``analytics.keep_snapshots``, default 2, >= 2:
-    the previous file's snapshot must outlive the publish, for the sessions that still have it open)."""
-    value = settings.section("analytics").get("keep_snapshots", DEFAULT_KEEP_SNAPSHOTS)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ModeshiftError(
-            f"analytics.keep_snapshots must be a whole number >= 2, got {value!r}.",
-            "Open analyst sessions read the previous snapshot until they reconnect.",
-        )
-    return value
-
-
 def live_snapshot(home: Home) -> str | None:
     """The snapshot the published file reads (found by the file's inode, without opening it), or None."""
     try:
@@ -115,7 +102,7 @@ def publish_analytics(home: Home, settings: Settings) -> PublishResult:
     """Build a new analytics file from the warehouse and a fresh snapshot of the request lake, and atomically
     replace the published file with it; then delete the snapshots no longer needed. Publishers queue on a lock
     file of their own (``analytics-snapshots/.publish.lock``), never on the published file."""
-    keep = keep_snapshots(settings)
+    keep = settings.analytics.keep_snapshots
     if not home.warehouse.exists():
         raise ModeshiftError(
             f"There is no warehouse to publish from ({home.warehouse}).", "Run 'modeshift materialize' first."

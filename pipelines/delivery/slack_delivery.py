@@ -92,16 +92,14 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings, deadline: float | None = None) -> RetryPolicy:
-        """The policy of the ``slack`` section of the settings (defaults for missing keys)."""
-        section = settings.section("slack")
+        """The policy of the validated ``slack`` settings, with the given ``time.monotonic()`` deadline."""
+        slack = settings.slack
         return cls(
-            max_attempts=max(1, int(section.get("max_attempts", cls.max_attempts))),
-            backoff_seconds=float(section.get("backoff_seconds", cls.backoff_seconds)),
-            max_retry_after_seconds=float(
-                section.get("max_retry_after_seconds", cls.max_retry_after_seconds)
-            ),
+            max_attempts=slack.max_attempts,
+            backoff_seconds=slack.backoff_seconds,
+            max_retry_after_seconds=slack.max_retry_after_seconds,
             deadline=deadline,
-            timeout_seconds=float(section.get("http_timeout_seconds", HTTP_TIMEOUT_SECONDS)),
+            timeout_seconds=slack.http_timeout_seconds,
         )
 
 

@@ -17,10 +17,9 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import numpy as np
 
@@ -35,8 +34,6 @@ from pipelines.domain.cost_model import (
 )
 
 FULL_WEEK_DAYS = 7
-# Keys of the settings' ``policy`` section that other parts of modeshift read (not thresholds of this policy).
-_OTHER_POLICY_KEYS = frozenset({"default_target_utilization"})
 
 
 @dataclass(frozen=True)
@@ -59,26 +56,6 @@ class PolicySettings:
             )
         if self.persistence_weeks < 1:
             raise ModeshiftError(f"policy.persistence_weeks must be >= 1, got {self.persistence_weeks}.")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> PolicySettings:
-        """Settings from the ``policy`` section of the configuration; missing keys keep their default.
-
-        ``default_target_utilization`` (a rate-card default, not a policy threshold) is ignored here; any other
-        unknown key is an error.
-        """
-        fields = {"min_savings_usd_per_week": float, "min_savings_pct": float, "persistence_weeks": int}
-        values: dict[str, Any] = {}
-        for key, value in (mapping or {}).items():
-            if key in _OTHER_POLICY_KEYS:
-                continue
-            if key not in fields:
-                raise ModeshiftError(f"policy.{key} is not a known setting.", f"Known: {', '.join(fields)}.")
-            try:
-                values[key] = fields[key](value)
-            except (TypeError, ValueError):
-                raise ModeshiftError(f"policy.{key} must be a number, got {value!r}.") from None
-        return cls(**values)
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import polars as pl
-
-from pipelines.core.errors import ModeshiftError
 
 SECONDS_PER_DAY = 86_400
 HOURS_PER_DAY = 24
@@ -37,45 +34,6 @@ class ProfileThresholds:
     interactive_min_share: float = 0.8
     offline_min_share: float = 0.8
     mixed_min_signal_coverage: float = 0.5
-
-    @classmethod
-    def from_mapping(cls, mapping: dict[str, Any]) -> ProfileThresholds:
-        """Thresholds from the ``profiles`` section of the settings: ``{stability: {...}, burst: {...},
-        latency: {...}}`` with the field names as keys. Missing keys keep their default; unknown keys are an error.
-        """
-        values: dict[str, float] = {}
-        for section, entries in (mapping or {}).items():
-            allowed = _THRESHOLD_GROUPS.get(section)
-            if allowed is None or not isinstance(entries, dict):
-                raise ModeshiftError(
-                    f"profiles.{section} is not a known group of thresholds.",
-                    "Use stability, burst or latency.",
-                )
-            for key, value in entries.items():
-                if key not in allowed:
-                    raise ModeshiftError(
-                        f"profiles.{section}.{key} is not a known threshold.", f"Known: {', '.join(allowed)}."
-                    )
-                values[key] = float(value)
-        return cls(**values)
-
-
-# Which threshold lives in which group of the ``profiles`` settings.
-_THRESHOLD_GROUPS: dict[str, tuple[str, ...]] = {
-    "stability": (
-        "steady_min_baseline_ratio",
-        "steady_max_daily_cv",
-        "steady_min_active_hour_share",
-        "sporadic_max_active_hour_share",
-    ),
-    "burst": (
-        "bursty_min_burstiness_an",
-        "bursty_min_peak_to_mean",
-        "smooth_max_burstiness_an",
-        "smooth_max_p99_to_mean",
-    ),
-    "latency": ("interactive_min_share", "offline_min_share", "mixed_min_signal_coverage"),
-}
 
 
 def _minute_grid(covered_days: list[date]) -> pl.DataFrame:

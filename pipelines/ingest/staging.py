@@ -126,7 +126,7 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
         salvage_dir.mkdir()
     rule = registry.timestamp_rule(landed.format, landed.options)
     landed_at = datetime.fromtimestamp(landed.landed_at_ns / 1e9, tz=UTC)
-    start = datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC)
+    start = datetime.combine(settings.ingest.start_date, datetime.min.time(), tzinfo=UTC)
     params = {
         "file_id": landed.file_id,
         "landed_at_ns": landed.landed_at_ns,
@@ -135,8 +135,8 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
         "endpoint_override": landed.options.get("endpoint"),
         "salt": api_key_salt(home),
         "min_ts_us": _epoch_us(start),
-        "max_ts_us": _epoch_us(landed_at + timedelta(hours=settings.max_future_hours)),
-        "max_name_length": settings.max_name_length,
+        "max_ts_us": _epoch_us(landed_at + timedelta(hours=settings.ingest.max_future_hours)),
+        "max_name_length": settings.ingest.max_name_length,
     }
     with connect(temp_dir=work_dir / "spill") as con:
         read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)

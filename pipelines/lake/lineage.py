@@ -65,7 +65,7 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
     """What a week's outputs must be built from: its days' rollups, the settings, and the previous week's outputs
     (``previous``, since week-over-week change and the policy's history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
-    settings_part = {key: settings.values.get(key) for key in ("profiles", "policy", "deployments")}
+    settings_part = settings.model_dump(mode="json", include={"profiles", "policy", "deployments"})
     return fingerprint([WEEK_VERSION, days, settings_part, previous])
 
 

@@ -1,4 +1,8 @@
-"""Partitions: landed files (dynamic, one per file id), UTC days, and ISO weeks starting Monday 00:00 UTC."""
+"""Partitions: landed files (dynamic, one per file id), UTC days, and ISO weeks starting Monday 00:00 UTC.
+
+The daily range (first day, days past today) comes from ``pipelines/core/calendar.py``, which the settings
+validation reads too, so ``ingest.start_date`` and ``ingest.max_future_hours`` can never let rows land on a day
+without a partition; the weekly range reaches the week of the last daily partition."""
 
 from __future__ import annotations
 
@@ -6,17 +10,23 @@ from datetime import date
 
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, WeeklyPartitionsDefinition
 
-from pipelines.core.calendar import week_start_of
-from pipelines.core.settings import default_settings_mapping
+from pipelines.core.calendar import (
+    DAILY_PARTITIONS_END_OFFSET,
+    PARTITIONS_START_DATE,
+    WEEKLY_PARTITIONS_END_OFFSET,
+    week_start_of,
+)
 
 LANDED_FILES = "landed_files"
 
-# The first day modeshift partitions; rows before it are quarantined at staging (ingest.start_date).
-START_DATE: date = date.fromisoformat(str(default_settings_mapping()["ingest"]["start_date"]))
+# The first day modeshift partitions; ingest.start_date may not be earlier (rows before it are quarantined).
+START_DATE: date = PARTITIONS_START_DATE
 
 
 landed_files_partitions = DynamicPartitionsDefinition(name=LANDED_FILES)
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE.isoformat(), end_offset=2)
+daily_partitions = DailyPartitionsDefinition(
+    start_date=START_DATE.isoformat(), end_offset=DAILY_PARTITIONS_END_OFFSET
+)
 weekly_partitions = WeeklyPartitionsDefinition(
-    start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=1
+    start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=WEEKLY_PARTITIONS_END_OFFSET
 )

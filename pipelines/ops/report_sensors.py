@@ -178,12 +178,9 @@ class SensorLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SensorLimits:
-        """The limits of the ``slack`` section of the settings (defaults for missing keys)."""
-        section = settings.section("slack")
-        return cls(
-            max_posts_per_tick=max(1, int(section.get("max_posts_per_tick", cls.max_posts_per_tick))),
-            tick_budget_seconds=float(section.get("tick_budget_seconds", cls.tick_budget_seconds)),
-        )
+        """The limits of the validated ``slack`` settings."""
+        slack = settings.slack
+        return cls(max_posts_per_tick=slack.max_posts_per_tick, tick_budget_seconds=slack.tick_budget_seconds)
 
 
 def _week_attachments(home: Home, settings: Settings, week: date, endpoints: list[str]) -> list[Attachment]:

@@ -41,6 +41,17 @@ def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | N
     return history
 
 
+def policy_settings(settings: Settings) -> PolicySettings:
+    """The policy's thresholds (USD per week, fraction of current cost, weeks in a row) from the validated
+    ``policy`` settings."""
+    policy = settings.policy
+    return PolicySettings(
+        min_savings_usd_per_week=policy.min_savings_usd_per_week,
+        min_savings_pct=policy.min_savings_pct,
+        persistence_weeks=policy.persistence_weeks,
+    )
+
+
 def compute_week_plans(home: Home, settings: Settings, week_start: date) -> WeekPlans:
     """Plan curves and recommendations of every profiled endpoint of the week starting ``week_start``."""
     profiles = read_week_table(home, "endpoint_profiles", week_start)
@@ -49,8 +60,8 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
-    policy = PolicySettings.from_mapping(settings.section("policy"))
-    deployments = {str(k): int(v) for k, v in (settings.values.get("deployments") or {}).items()}
+    policy = policy_settings(settings)
+    deployments = settings.deployments
     history = _history(home, week_start, policy.persistence_weeks - 1)
     covered_hours = 24.0 * len(rollups.covered_days)
     curve_rows: list[dict[str, Any]] = []

@@ -44,6 +44,14 @@ def week_rollups(home: Home, week_start: date) -> WeekRollups:
     return rollups
 
 
+def profile_thresholds(settings: Settings) -> ProfileThresholds:
+    """The profile class thresholds (fractions and ratios) from the validated ``profiles`` settings."""
+    groups = settings.profiles
+    return ProfileThresholds(
+        **groups.stability.model_dump(), **groups.burst.model_dump(), **groups.latency.model_dump()
+    )
+
+
 def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
     """The profile (docs/metrics.md#the-endpoint-profile) of every endpoint active in the week starting
     ``week_start``."""
@@ -54,7 +62,7 @@ def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> p
         rollups.histograms,
         rollups.covered_days,
         week_start,
-        ProfileThresholds.from_mapping(settings.section("profiles")),
+        profile_thresholds(settings),
         last_week=read_week_table(home, "endpoint_profiles", week_start - timedelta(days=7)),
     )
 
