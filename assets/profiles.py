@@ -7,15 +7,13 @@ from datetime import date
 
 import polars as pl
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
+from assets.checks import blocking_checks, check_result
 from pipelines.core.calendar import week_days
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import BURST_CLASSES, LATENCY_CLASSES, STABILITY_CLASSES
@@ -69,13 +67,14 @@ def _week_start(context: AssetExecutionContext) -> date:
     kinds={"polars", "parquet"},
     description="One row per endpoint and ISO week: scale, baseline stability, burstiness, latency sensitivity, "
     "spend and their classes (see docs/metrics.md#the-endpoint-profile).",
-    check_specs=[
-        AssetCheckSpec("requests_match_days", asset="endpoint_profiles", blocking=True,
-                       description="the week's request count equals the sum over its merged days"),
-        AssetCheckSpec("classes_allowed", asset="endpoint_profiles", blocking=True,
-                       description="every class is one of its allowed values"),
-    ],
-)  # fmt: skip
+    check_specs=blocking_checks(
+        "endpoint_profiles",
+        {
+            "requests_match_days": "the week's request count equals the sum over its merged days",
+            "classes_allowed": "every class is one of its allowed values",
+        },
+    ),
+)
 def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Profile every endpoint active in the partition's week."""
     home, settings = modeshift.home(), modeshift.settings()
@@ -110,17 +109,13 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
             ),
         },
         check_results=[
-            AssetCheckResult(
-                check_name="requests_match_days",
-                passed=profile_requests == day_requests,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"profile_requests": profile_requests, "day_requests": day_requests},
+            check_result(
+                "requests_match_days",
+                profile_requests == day_requests,
+                {"profile_requests": profile_requests, "day_requests": day_requests},
             ),
-            AssetCheckResult(
-                check_name="classes_allowed",
-                passed=not any(bad_classes.values()),
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"unexpected": MetadataValue.json(bad_classes)},
+            check_result(
+                "classes_allowed", not any(bad_classes.values()), {"unexpected": MetadataValue.json(bad_classes)}
             ),
         ],
     )  # fmt: skip
@@ -134,7 +129,9 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
     description="Each endpoint's (and model's) share of the week's list spend, rank, cumulative share and whether it "
     "is in the top 80 %; per week HHI, Gini, top_k_80, total spend "
     "(see docs/metrics.md#spend-concentration).",
-    check_specs=[AssetCheckSpec("shares_sum_to_one", asset="spend_concentration", blocking=True)],
+    check_specs=blocking_checks(
+        "spend_concentration", {"shares_sum_to_one": "the priced endpoints' shares sum to 1"}
+    ),
 )
 def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Spend concentration of the partition's week across endpoints and across models."""
@@ -159,11 +156,6 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
             "endpoints": summary["endpoints"],
         },
         check_results=[
-            AssetCheckResult(
-                check_name="shares_sum_to_one",
-                passed=abs(share_sum - expected_sum) < 1e-9,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"share_sum": share_sum},
-            )
+            check_result("shares_sum_to_one", abs(share_sum - expected_sum) < 1e-9, {"share_sum": share_sum})
         ],
     )

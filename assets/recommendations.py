@@ -4,15 +4,13 @@ from datetime import date, timedelta
 
 import polars as pl
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
+from assets.checks import blocking_checks, check_result
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import ACTIONS, CURRENT_MODES, PLAN_MODES, is_held_candidate, is_reserved
 from pipelines.lake.lineage import expected_week_fingerprints
@@ -55,17 +53,16 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
     "weekly cost, savings, replicas, confidence and reasons (see docs/cost-model.md#the-policy). Also writes "
     "plan_curve: total(R) for R = 0..R_full (see docs/cost-model.md#the-plan-curve).",
-    check_specs=[
-        AssetCheckSpec("allowed_values", asset="recommendations", blocking=True,
-                       description="modes and actions come from their allowed sets"),
-        AssetCheckSpec("replicas_iff_reserved", asset="recommendations", blocking=True,
-                       description="replicas >= 1 exactly when the mode is dedicated or hybrid"),
-        AssetCheckSpec("migrate_saves", asset="recommendations", blocking=True,
-                       description="the recommended cost is at most the current cost whenever the action is migrate"),
-        AssetCheckSpec("savings_identity", asset="recommendations", blocking=True,
-                       description="savings = current cost − recommended cost"),
-    ],
-)  # fmt: skip
+    check_specs=blocking_checks(
+        "recommendations",
+        {
+            "allowed_values": "modes and actions come from their allowed sets",
+            "replicas_iff_reserved": "replicas >= 1 exactly when the mode is dedicated or hybrid",
+            "migrate_saves": "the recommended cost is at most the current cost whenever the action is migrate",
+            "savings_identity": "savings = current cost − recommended cost",
+        },
+    ),
+)
 def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Cost every endpoint's plans minute by minute and decide, with hysteresis, what to recommend."""
     home, settings = modeshift.home(), modeshift.settings()
@@ -97,12 +94,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
             ),
         },
         check_results=[
-            AssetCheckResult(
-                check_name=name,
-                passed=not endpoints,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"endpoints": MetadataValue.json(endpoints[:50])},
-            )
+            check_result(name, not endpoints, {"endpoints": MetadataValue.json(endpoints[:50])})
             for name, endpoints in violations.items()
         ],
     )  # fmt: skip
