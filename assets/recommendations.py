@@ -17,6 +17,7 @@ from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import write_week_table
 from pipelines.ops.partitions import weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.jobs import jobs_outside_their_week
 from pipelines.weekly.plans import compute_week_backtest, compute_week_plans
 
 CENT = 0.005
@@ -52,7 +53,7 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     kinds={"polars", "parquet"},
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
     "weekly cost, savings, replicas, confidence and reasons (see docs/cost-model.md#the-policy). Also writes "
-    "plan_curve: total(R) for R = 0..R_full (see docs/cost-model.md#the-plan-curve).",
+    "batch_jobs (every endpoint's runs, see docs/metrics.md#jobs) and plan_curve: total(R) for R = 0..R_full (see docs/cost-model.md#the-plan-curve).",
     check_specs=blocking_checks(
         "recommendations",
         {
@@ -60,6 +61,7 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
             "replicas_iff_reserved": "replicas >= 1 exactly when the mode is dedicated or hybrid",
             "migrate_saves": "the recommended cost is at most the current cost whenever the action is migrate",
             "savings_identity": "savings = current cost − recommended cost",
+            "jobs_inside_week": "every run in batch_jobs lies inside its week and has at least one request",
         },
     ),
 )
@@ -71,8 +73,9 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     fingerprint = expected_week_fingerprints(home, settings)[week]
     write_week_table(home, "plan_curve", week, plans.curves, fingerprint)
     write_week_table(home, "recommendations", week, plans.recommendations, fingerprint)
+    write_week_table(home, "batch_jobs", week, plans.jobs, fingerprint)
     recs = plans.recommendations
-    violations = recommendation_violations(recs)
+    violations = recommendation_violations(recs) | {"jobs_inside_week": jobs_outside_their_week(plans.jobs)}
     migrate = recs.filter(pl.col("action") == "migrate")
     held = [row for row in recs.iter_rows(named=True) if is_held_candidate(row)]
     top = recs.sort("savings_usd", descending=True, nulls_last=True).head(10)
@@ -81,6 +84,8 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
             "endpoints": recs.height,
             "migrate": migrate.height,
             "held_candidates": len(held),
+            "runs": plans.jobs.height,
+            "batch_eligible": MetadataValue.json(recs.filter(pl.col("batch_eligible"))["endpoint"].to_list()),
             "current_cost_usd": round(float(recs["current_cost_usd"].sum()), 2),
             "recommended_cost_usd": round(float(recs["recommended_cost_usd"].sum()), 2),
             "savings_usd": round(float(recs["savings_usd"].sum()), 2),

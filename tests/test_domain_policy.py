@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.text import format_usd
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
+from pipelines.domain.jobs import BatchLimits, JobsSummary
 from pipelines.domain.policy import (
     Decision,
     EndpointWeekInput,
@@ -226,6 +227,54 @@ def test_offline_endpoint_is_recommended_batch() -> None:
     assert decision.replicas == 0
     assert decision.batch_upper_bound_savings_usd is None
     check_invariants(decision)
+
+
+NIGHTLY_JOBS = JobsSummary(
+    runs=7,
+    max_run_tokens=1.3e9,
+    median_run_tokens=1.2e9,
+    longest_run_hours=70 / 60,
+    earliest_start_minute=60,
+    latest_end_minute=130,
+)
+
+
+def test_batch_reasons_name_the_jobs_and_why_batch_is_allowed() -> None:
+    demand, cost = flat(2_000.0, 302.40)
+    decision = decide(
+        week_input(demand, cost, batch_discount=0.5, latency_class="offline", history_raw_modes=["batch"],
+                   jobs=NIGHTLY_JOBS, offline_share=0.97),
+        DEFAULTS,
+    )  # fmt: skip
+    assert (decision.recommended_mode, decision.batch_eligible) == ("batch", True)
+    assert (
+        "batch allowed: 97% of requests offline; 7 runs, 01:00–02:10 UTC, 1.2 B tokens each (median), every run "
+        "within 30 B tokens per job and a 24 h window"
+    ) in decision.reasons
+    check_invariants(decision)
+
+
+def test_a_run_over_the_batch_limit_or_a_short_deadline_rules_batch_out() -> None:
+    demand, cost = flat(2_000.0, 302.40)
+    for limits, why in (
+        (
+            BatchLimits(max_tokens_per_job=1e9),
+            "its largest run has 1.3 B tokens, over the batch limit of 1 B per job",
+        ),
+        (BatchLimits(deadline_hours=8), "its results are needed within 8 h and batch may take up to 24 h"),
+    ):
+        decision = decide(
+            week_input(demand, cost, batch_discount=0.5, latency_class="offline", history_raw_modes=["batch"],
+                       jobs=NIGHTLY_JOBS, batch_limits=limits),
+            DEFAULTS,
+        )  # fmt: skip
+        assert decision.raw_mode != "batch" and decision.recommended_mode != "batch"
+        assert decision.batch_eligible is False
+        assert (
+            f"batch not eligible (7 runs, 01:00–02:10 UTC, 1.2 B tokens each (median)): {why}"
+            in decision.reasons
+        )
+        check_invariants(decision)
 
 
 def test_batch_not_offered_is_never_a_candidate() -> None:

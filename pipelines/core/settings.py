@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import fnmatch
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -227,6 +228,22 @@ class SlackSettings(_Section):
     tick_budget_seconds: Positive
 
 
+class JobsSettings(_Section):
+    """How an endpoint's activity is split into jobs (runs) and how late their results may arrive
+    (docs/metrics.md#jobs)."""
+
+    idle_gap_minutes: Annotated[float, Field(ge=1, le=1440)]
+    result_deadline_hours: Annotated[dict[str, Positive], BeforeValidator(_keys_as_text)]
+
+    def deadline_hours(self, endpoint: str) -> float | None:
+        """The result deadline of ``endpoint`` in hours: the first pattern (name or glob, in file order) that
+        matches it; None when none does (any delay within the batch window is fine)."""
+        for pattern, hours in self.result_deadline_hours.items():
+            if fnmatch.fnmatchcase(endpoint, pattern):
+                return hours
+        return None
+
+
 class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
@@ -236,6 +253,7 @@ class Settings(_Section):
     policy: PolicySettingsSection
     analytics: AnalyticsSettings
     deployments: Annotated[dict[str, Count], BeforeValidator(_keys_as_text)]
+    jobs: JobsSettings
     slack: SlackSettings
 
     @property

@@ -32,6 +32,7 @@ from pipelines.domain.cost_model import (
     batch_cost_usd,
     total_cost_usd,
 )
+from pipelines.domain.jobs import BatchLimits, JobsSummary, batch_blockers, describe_jobs, format_tokens
 
 FULL_WEEK_DAYS = 7
 
@@ -71,6 +72,8 @@ class EndpointWeekInput:
     * ``declared_replicas``: replicas the deployments file declares for a dedicated endpoint (None: undeclared).
     * ``history_raw_modes``: raw modes of the previous weeks, most recent first (None for a week without one);
       may be shorter than persistence_weeks − 1.
+    * ``jobs``: the week's runs of the endpoint (None when it had none); with ``batch_limits`` they decide whether
+      batch can take the endpoint (docs/metrics.md#jobs); ``offline_share`` (fraction) says why it may.
     * the profile fields (``stability_class``, ``baseline_ratio`` (P10/P50 of hourly tokens), ``burst_class``,
       ``peak_to_mean``) only feed the reasons.
     """
@@ -93,6 +96,19 @@ class EndpointWeekInput:
     baseline_ratio: float | None = None
     burst_class: str | None = None
     peak_to_mean: float | None = None
+    jobs: JobsSummary | None = None
+    batch_limits: BatchLimits = field(default_factory=BatchLimits)
+    offline_share: float | None = None
+
+    @property
+    def batch_eligible(self) -> bool:
+        """Whether batch is a candidate: the model offers it, nobody waits (offline) and every run of the week
+        fits the provider's batch limits."""
+        return (
+            self.batch_discount is not None
+            and self.latency_class == OFFLINE
+            and not batch_blockers(self.jobs, self.batch_limits)
+        )
 
     def __post_init__(self) -> None:
         if self.current_mode not in CURRENT_MODES:
@@ -143,6 +159,7 @@ class Decision:
     raw_cost_usd: float | None = None
     raw_savings_usd: float | None = None
     held_reasons: list[str] = field(default_factory=list)
+    batch_eligible: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,11 +212,12 @@ def _reserved_plan(curve: PlanCurve, replicas: int, mode: str) -> _Plan:
 
 
 def _raw_candidate(inp: EndpointWeekInput, serverless: float) -> _Plan:
-    """Cheapest of serverless, the R* plan and (offline endpoints only) batch; ties keep that order."""
+    """Cheapest of serverless, the R* plan and (offline endpoints whose jobs batch can take) batch; ties keep
+    that order."""
     plans = [_Plan("serverless", 0, serverless)]
     if inp.curve is not None and inp.curve.r_star > 0:
         plans.append(_reserved_plan(inp.curve, inp.curve.r_star, inp.curve.mode))
-    if inp.batch_discount is not None and inp.latency_class == OFFLINE:
+    if inp.batch_eligible and inp.batch_discount is not None:
         plans.append(_Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount)))
     return min(plans, key=lambda plan: plan.cost_usd)
 
@@ -347,6 +365,21 @@ def _choose_action(
     return "hold", held
 
 
+def _batch_sentences(inp: EndpointWeekInput) -> list[str]:
+    """For an offline endpoint whose model offers batch: why batch is allowed (offline share, the runs and the
+    provider's limits) or why its jobs rule batch out."""
+    if inp.batch_discount is None or inp.latency_class != OFFLINE:
+        return []
+    jobs = describe_jobs(inp.jobs) if inp.jobs is not None else "no runs"
+    blockers = batch_blockers(inp.jobs, inp.batch_limits)
+    if blockers:
+        return [f"batch not eligible ({jobs}): " + "; ".join(blockers)]
+    share = f"{inp.offline_share:.0%} of requests offline" if inp.offline_share is not None else "offline"
+    limit = format_tokens(inp.batch_limits.max_tokens_per_job)
+    window = f"{inp.batch_limits.completion_window_hours:g} h"
+    return [f"batch allowed: {share}; {jobs}, every run within {limit} tokens per job and a {window} window"]
+
+
 def _batch_upper_bound(
     inp: EndpointWeekInput, serverless: float, current: _Plan, reasons: list[str]
 ) -> float | None:
@@ -409,6 +442,7 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         )
     raw = _raw_candidate(inp, serverless)
     reasons.append(_candidate_sentence(inp, raw, current))
+    reasons.extend(_batch_sentences(inp))
 
     saving = current.cost_usd - raw.cost_usd
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
@@ -449,4 +483,5 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         raw_cost_usd=raw.cost_usd,
         raw_savings_usd=saving,
         held_reasons=held_reasons,
+        batch_eligible=inp.batch_eligible,
     )

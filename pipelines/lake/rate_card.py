@@ -33,18 +33,40 @@ RATE_CARD_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "as_of": pl.Date(),
 }
+# Columns a rate card may leave out (older cards): the batch service's limits, with the defaults used when absent.
+OPTIONAL_COLUMNS: dict[str, tuple[pl.DataType, float]] = {
+    "batch_max_tokens_per_job": (pl.Float64(), 30e9),
+    "batch_completion_window_hours": (pl.Float64(), 24.0),
+}
 
 
 def load_rate_card(path: Path) -> pl.DataFrame:
     """Read and check a rate card CSV; a clear error names the first problem found."""
+    known = {**RATE_CARD_SCHEMA, **{name: kind for name, (kind, _) in OPTIONAL_COLUMNS.items()}}
     try:
-        card = pl.read_csv(path, schema=RATE_CARD_SCHEMA, try_parse_dates=False)
-    except (pl.exceptions.PolarsError, OSError) as error:
+        header = pl.read_csv(path, n_rows=0).columns
+        missing = [name for name in RATE_CARD_SCHEMA if name not in header]
+        unknown = [name for name in header if name not in known]
+        if missing or unknown:
+            raise ValueError(
+                f"missing {', '.join(missing) or 'nothing'}; unknown {', '.join(unknown) or 'nothing'}"
+            )
+        card = pl.read_csv(path, schema={name: known[name] for name in header}, try_parse_dates=False)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0][:200]
         raise ModeshiftError(
             f"The rate card {path} cannot be read ({first_line}).",
-            f"It needs these columns, in order: {', '.join(RATE_CARD_SCHEMA)}.",
+            f"It needs these columns: {', '.join(RATE_CARD_SCHEMA)} (optional: {', '.join(OPTIONAL_COLUMNS)}).",
         ) from None
+    for name, (kind, default) in OPTIONAL_COLUMNS.items():
+        card = card.with_columns(
+            (pl.col(name) if name in card.columns else pl.lit(None, dtype=kind))
+            .fill_null(default)
+            .alias(name)
+        )
+    card = card.select(*RATE_CARD_SCHEMA, *OPTIONAL_COLUMNS)
+    if (card["batch_max_tokens_per_job"] <= 0).any() or (card["batch_completion_window_hours"] <= 0).any():
+        raise ModeshiftError(f"The rate card {path} has a batch limit that is not positive.")
     required = ["model", "effective_from", "input_usd_per_mtok", "output_usd_per_mtok", "source", "as_of"]
     for column in required:
         if card[column].null_count():
@@ -82,6 +104,8 @@ class ModelTerms:
 
     offer: DedicatedOffer | None
     batch_discount: float | None
+    batch_max_tokens_per_job: float = 30e9
+    batch_completion_window_hours: float = 24.0
 
 
 def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
@@ -110,5 +134,10 @@ def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
                 target_utilization=float(row["target_utilization"]),
             )
         discount = float(row["batch_discount"]) if row["batch_offered"] else None
-        terms[row["model"]] = ModelTerms(offer, discount)
+        terms[row["model"]] = ModelTerms(
+            offer,
+            discount,
+            float(row["batch_max_tokens_per_job"]),
+            float(row["batch_completion_window_hours"]),
+        )
     return terms

@@ -13,13 +13,15 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.core.vocabulary import OFFLINE, is_reserved
+from pipelines.core.vocabulary import is_reserved
 from pipelines.domain.cost_model import PlanCurve, plan_curve
+from pipelines.domain.jobs import BatchLimits, summarize_runs
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.series import EndpointSeries, endpoint_series
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
+from pipelines.weekly.jobs import jobs_frame, week_runs
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class WeekPlans:
 
     curves: pl.DataFrame
     recommendations: pl.DataFrame
+    jobs: pl.DataFrame
 
 
 def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
@@ -59,6 +62,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         raise RuntimeError(f"week {week_start} has no endpoint profiles yet")
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
+    runs = week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
     policy = policy_settings(settings)
     deployments = settings.deployments
@@ -101,6 +105,13 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                     baseline_ratio=profile["baseline_ratio"],
                     burst_class=profile["burst_class"],
                     peak_to_mean=profile["peak_to_mean"],
+                    jobs=summarize_runs(runs[endpoint]) if endpoint in runs else None,
+                    batch_limits=BatchLimits(
+                        max_tokens_per_job=model_terms_.batch_max_tokens_per_job,
+                        completion_window_hours=model_terms_.batch_completion_window_hours,
+                        deadline_hours=settings.jobs.deadline_hours(endpoint),
+                    ),
+                    offline_share=profile["offline_share"],
                 ),
                 policy,
             )
@@ -108,6 +119,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     return WeekPlans(
         curves=pl.DataFrame(curve_rows, schema=CURVE_SCHEMA),
         recommendations=pl.DataFrame([asdict(d) for d in decisions], schema=RECOMMENDATION_SCHEMA),
+        jobs=jobs_frame(week_start, runs),
     )
 
 
@@ -147,6 +159,7 @@ RECOMMENDATION_SCHEMA = {
     "raw_cost_usd": pl.Float64,
     "raw_savings_usd": pl.Float64,
     "held_reasons": pl.List(pl.String),
+    "batch_eligible": pl.Boolean,
 }
 
 
@@ -183,7 +196,7 @@ BACKTEST_SCHEMA = {
 
 def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
     """Last week's recommended plan of each endpoint, costed on this week's traffic, against this week's best plan
-    in hindsight (the cheapest of serverless, R* replicas and, for offline endpoints, batch): regret in USD."""
+    in hindsight (the cheapest of serverless, R* replicas and, where this week's jobs allowed it, batch): regret in USD."""
     last_week = read_week_table(home, "recommendations", week_start - timedelta(days=7))
     this_week = read_week_table(home, "recommendations", week_start)
     if last_week is None or this_week is None:
@@ -194,6 +207,8 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
     covered_hours = 24.0 * len(rollups.covered_days)
     by_endpoint = {row["endpoint"]: row for row in profiles.iter_rows(named=True)}
+    # batch is a hindsight candidate only where this week's jobs allowed it (its recommendations say)
+    eligible = dict(this_week.select("endpoint", "batch_eligible").iter_rows())
     rows = []
     for plan in last_week.iter_rows(named=True):
         profile = by_endpoint.get(plan["endpoint"])
@@ -214,7 +229,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
             candidates[curve.mode] = min(
                 candidates.get(curve.mode, np.inf), float(curve.total_cost_usd[curve.r_star])
             )
-        if terms_.batch_discount is not None and profile["latency_class"] == OFFLINE:
+        if terms_.batch_discount is not None and eligible.get(plan["endpoint"], False):
             candidates["batch"] = candidates["serverless"] * (1 - terms_.batch_discount)
         hindsight_mode = min(candidates, key=candidates.__getitem__)
         hindsight = candidates[hindsight_mode]

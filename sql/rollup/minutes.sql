@@ -2,6 +2,8 @@
 -- cost and weighted tokens from the rate card (a relation named rate_card). Failed requests count as load
 -- (requests, tokens) but not as spend. Weighted tokens = input + output_weight * output (ok requests only).
 -- Rows whose model has no rate-card price in force have NULL cost and are counted in unpriced_requests.
+-- first_arrival_us / last_arrival_us (epoch microseconds) bound the minute's arrivals: the weekly job splitter
+-- measures the exact idle gap between two active minutes from them.
 -- Speed: requests are grouped by an integer minute (floor of epoch microseconds; date_trunc on TIMESTAMPTZ goes
 -- through ICU and costs as much as the whole aggregation), and priced after grouping, one rate-card lookup per
 -- (model, minute): prices change at midnight UTC (effective_from/effective_to are dates), so a request and its
@@ -26,7 +28,9 @@ WITH per_minute AS (
         count(*) FILTER (WHERE NOT interactive OR deployment_mode = 'batch') AS offline_requests,
         count(*) FILTER (WHERE stream OR interactive IS NOT NULL OR deployment_mode = 'batch') AS signal_requests,
         count(*) FILTER (WHERE deployment_mode = 'dedicated') AS dedicated_requests,
-        count(*) FILTER (WHERE deployment_mode = 'batch') AS batch_requests
+        count(*) FILTER (WHERE deployment_mode = 'batch') AS batch_requests,
+        min(epoch_us(ts)) AS first_arrival_us,
+        max(epoch_us(ts)) AS last_arrival_us
     FROM read_parquet($files)
     GROUP BY endpoint, model, minute_us
 ),
@@ -52,6 +56,8 @@ SELECT
     m.signal_requests,
     m.dedicated_requests,
     m.batch_requests,
+    m.first_arrival_us,
+    m.last_arrival_us,
     CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests
 FROM per_minute_ts AS m
 LEFT JOIN rate_card AS c
