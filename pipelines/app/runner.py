@@ -17,7 +17,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.delivery.publish import analytics_path
-from pipelines.ingest.day_merge import pending_days
+from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import pending_rollup_days, pending_weeks
@@ -30,7 +30,7 @@ from pipelines.ops.jobs import (
     WAREHOUSE_POOL,
     WEEKLY,
 )
-from pipelines.ops.partitions import LANDED_FILES
+from pipelines.ops.partitions import LANDED_FILES, unknown_day_keys, unknown_week_keys
 from pipelines.ops.run_recovery import recover_abandoned_runs, runner_tags
 
 _INSTANCE_YAML = """\
@@ -52,6 +52,7 @@ class RunSummary:
 
     runs: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -104,6 +105,21 @@ def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
     return "run failed"
 
 
+def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progress: Progress) -> list[str]:
+    """``days`` without those that are not daily partition keys; each skipped one is reported with the files whose
+    staged slices made it (a run for it would fail before starting, and must not stop the other days)."""
+    unknown = unknown_day_keys(days)
+    if unknown:
+        inputs = staged_inputs_by_day(all_staged(home))
+        names = {f.file_id: f.original_name for f in landed_files(home)}
+        for day in unknown:
+            files = ", ".join(f"{names.get(file_id, '?')} ({file_id})" for file_id in inputs.get(day, {}))
+            line = f"day '{day[:40]}' is not a day partition (staged from {files or 'no file'})"
+            summary.skipped.append(line)
+            progress(f"[skipped] {line}; 'modeshift forget FILE_ID' removes the file")
+    return [day for day in days if day not in set(unknown)]
+
+
 def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
     then refresh the warehouse tables."""
@@ -132,6 +148,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         )
     settings = Settings.load(home)
     days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    days = _skip_unknown_days(home, days, summary, progress)
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
         step = time.monotonic()
@@ -139,6 +156,10 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
             failed_days.append(day)
         progress(f"[day {index}/{len(days)}] {day} ({time.monotonic() - step:.1f} s)")
     weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+    for week in unknown_week_keys(weeks):  # e.g. the week of tomorrow, on a Sunday: it runs once it exists
+        summary.skipped.append(f"week {week}: not a weekly partition yet")
+        progress(f"[week] {week} skipped: not a weekly partition yet")
+    weeks = [week for week in weeks if week not in set(unknown_week_keys(weeks))]
     for index, week in enumerate(weeks, start=1):
         if any(day in failed_days for day in week_days(week)) or (
             failed_days and week.isoformat() > max(failed_days)

@@ -46,6 +46,16 @@ def default_settings_mapping() -> dict[str, Any]:
     return _read_yaml(text, "the shipped defaults.yaml")
 
 
+# Days after today (UTC) that already exist as daily partitions (the partitions' end offset is this plus one).
+DAY_PARTITIONS_AHEAD = 1
+
+
+def partition_start_date() -> date:
+    """The first UTC day that exists as a daily partition: the shipped ``ingest.start_date``. A ``config.yaml``
+    cannot move partitions, so days before it are refused even when the home's own start date is earlier."""
+    return date.fromisoformat(str(default_settings_mapping()["ingest"]["start_date"]))
+
+
 def shipped_rate_card_path() -> Path:
     """Path of the rate card shipped with modeshift (CSV)."""
     return Path(str(resources.files("pipelines") / "config" / "rate_card.csv"))

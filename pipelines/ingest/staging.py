@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,7 @@ from pipelines.core.atomic import read_json, replace_dir, temp_path, write_json
 from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
-from pipelines.core.settings import Settings
+from pipelines.core.settings import DAY_PARTITIONS_AHEAD, Settings, partition_start_date
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
 from pipelines.ingest.formats.records import kind_of, record_reader
@@ -71,6 +71,29 @@ def all_staged(home: Home) -> list[StagedFile]:
     return staged
 
 
+def accepted_day_range(settings: Settings, now: datetime | None = None) -> tuple[date, date]:
+    """The first and last UTC day a staged row may fall on: from the later of the home's start date and the first
+    day partition, to the last day partition that exists ``now`` (tomorrow, UTC). Days are partition keys."""
+    today = (now or datetime.now(tz=UTC)).astimezone(UTC).date()
+    return max(settings.start_date, partition_start_date()), today + timedelta(days=DAY_PARTITIONS_AHEAD)
+
+
+def check_day_keys(landed: LandedFile, days: list[str], first: date, last: date) -> None:
+    """Raise unless every staged day is a real ISO date (``YYYY-MM-DD``) between ``first`` and ``last``: each
+    becomes a daily partition key, and one bad key would stop every later run."""
+    for day in days:
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.isoformat() != day or not first <= parsed <= last:
+            raise ModeshiftError(
+                f"Staging {landed.original_name} ({landed.file_id}) produced the day '{day[:40]}', which is not a "
+                f"UTC day from {first} to {last}; nothing from the file was staged.",
+                "Report this as a bug with the file's format; 'modeshift status' lists the file as failed.",
+            )
+
+
 def _epoch_us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
@@ -104,6 +127,7 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
             note = f"read record by record: DuckDB refused the file as a whole ({_first_line(error)})"
             out_dir = _write_slices(home, settings, landed, work_dir, salvage=True)
         staged = _account(landed, out_dir, note)
+        check_day_keys(landed, list(staged.rows_by_day), *accepted_day_range(settings))
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
         # The raw bytes may carry prompts, completions and API keys: once staged they are not kept.
@@ -126,7 +150,11 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
         salvage_dir.mkdir()
     rule = registry.timestamp_rule(landed.format, landed.options)
     landed_at = datetime.fromtimestamp(landed.landed_at_ns / 1e9, tz=UTC)
-    start = datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC)
+    first_day, last_day = accepted_day_range(settings)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    # the last instant of the last day partition that exists now: a later row would make a day nobody can run
+    horizon = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    latest = min(landed_at + timedelta(hours=settings.max_future_hours), horizon - timedelta(microseconds=1))
     params = {
         "file_id": landed.file_id,
         "landed_at_ns": landed.landed_at_ns,
@@ -135,7 +163,7 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
         "endpoint_override": landed.options.get("endpoint"),
         "salt": api_key_salt(home),
         "min_ts_us": _epoch_us(start),
-        "max_ts_us": _epoch_us(landed_at + timedelta(hours=settings.max_future_hours)),
+        "max_ts_us": _epoch_us(latest),
         "max_name_length": settings.max_name_length,
     }
     with connect(temp_dir=work_dir / "spill") as con:

@@ -7,16 +7,29 @@ from datetime import date
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, WeeklyPartitionsDefinition
 
 from pipelines.core.calendar import week_start_of
-from pipelines.core.settings import default_settings_mapping
+from pipelines.core.settings import DAY_PARTITIONS_AHEAD, partition_start_date
 
 LANDED_FILES = "landed_files"
 
 # The first day modeshift partitions; rows before it are quarantined at staging (ingest.start_date).
-START_DATE: date = date.fromisoformat(str(default_settings_mapping()["ingest"]["start_date"]))
+START_DATE: date = partition_start_date()
 
 
 landed_files_partitions = DynamicPartitionsDefinition(name=LANDED_FILES)
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE.isoformat(), end_offset=2)
+daily_partitions = DailyPartitionsDefinition(
+    start_date=START_DATE.isoformat(), end_offset=DAY_PARTITIONS_AHEAD + 1
+)
 weekly_partitions = WeeklyPartitionsDefinition(
     start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=1
 )
+
+
+def unknown_day_keys(days: list[str]) -> list[str]:
+    """The days in ``days`` that are not daily partition keys now (not a date, or outside the partitions' range):
+    a run for one would fail before it starts, so the runner and the sensor skip them and say which file made them."""
+    return [day for day in days if not daily_partitions.has_partition_key(day)]
+
+
+def unknown_week_keys(weeks: list[date]) -> list[date]:
+    """The weeks (Mondays) in ``weeks`` that are not weekly partition keys now (e.g. a week that has not begun)."""
+    return [week for week in weeks if not weekly_partitions.has_partition_key(week.isoformat())]

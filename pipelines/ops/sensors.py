@@ -14,7 +14,12 @@ from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import expected_week_fingerprints, pending_rollup_days, pending_weeks
 from pipelines.lake.weekly_store import WEEKLY_TABLES
 from pipelines.ops.jobs import DAILY, STAGE_FILES, WEEKLY, daily_job, stage_files_job, weekly_job
-from pipelines.ops.partitions import LANDED_FILES, landed_files_partitions
+from pipelines.ops.partitions import (
+    LANDED_FILES,
+    landed_files_partitions,
+    unknown_day_keys,
+    unknown_week_keys,
+)
 from pipelines.ops.resources import ModeshiftResource
 
 
@@ -45,11 +50,19 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
     inputs_by_day = staged_inputs_by_day(staged)
     settings = modeshift.settings()
     days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
-    for day in days:
+    unknown = set(unknown_day_keys(days))
+    names = {f.file_id: f.original_name for f in landed}
+    for day in sorted(unknown):  # a run for it could not start: say which file made it, run the other days
+        files = ", ".join(f"{names.get(i, '?')} ({i})" for i in inputs_by_day.get(day, {}))
+        context.log.warning(
+            f"skipped day '{day[:40]}': not a day partition (staged from {files or 'no file'})"
+        )
+    for day in (day for day in days if day not in unknown):
         fingerprint = _fingerprint(inputs_by_day.get(day))
         run_requests.append(RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{fingerprint}"))
     if not run_requests:  # weeks only once every file is staged and every day is merged and rolled up
         weeks = pending_weeks(home, settings, WEEKLY_TABLES)
+        weeks = [week for week in weeks if week not in set(unknown_week_keys(weeks))]
         if weeks:
             week = weeks[0]
             fingerprint = expected_week_fingerprints(home, settings)[week]

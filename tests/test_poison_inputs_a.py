@@ -1,0 +1,236 @@
+"""Issue #12, part A: inputs that used to be lost or to poison every later run.
+
+Every case checks the accounting identity against an independent count of the file's records: physical lines of the
+bytes written here (never the parser that could be fooled), or the Parquet footer's row count.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.core.errors import ModeshiftError
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.ingest.staging import StagedFile, check_day_keys
+from tests.helpers import land_and_stage, staged_rows
+
+GOOD = {"ts": "2026-11-02T10:00:00Z", "endpoint": "e", "model": "m", "input_tokens": 10, "output_tokens": 2}
+CSV_HEADER = "ts,endpoint,model,input_tokens,output_tokens\n"
+
+
+def physical_records(path: Path) -> int:
+    """The records of a file counted without a parser: non-blank lines (JSONL), non-empty lines after the header
+    (CSV, no quoted newlines in these files), the footer's row count (Parquet)."""
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    lines = path.read_bytes().splitlines()
+    if path.suffix == ".csv":
+        return sum(1 for line in lines[1:] if line)
+    return sum(1 for line in lines if line.strip())
+
+
+def assert_balanced(path: Path, staged: StagedFile) -> None:
+    """rows in = accepted + quarantined, and rows in = the file's own count of records."""
+    assert staged.rows_in == staged.rows_staged + staged.rows_quarantined
+    assert staged.rows_in == physical_records(path)
+
+
+def reasons(home: Home, staged: StagedFile) -> list[str]:
+    return [row["quarantine_reason"] for row in staged_rows(home, staged.file_id, accepted=False)]
+
+
+# --- 1. non-finite timestamps ------------------------------------------------------------------------------------
+
+
+def _jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+INFINITE_TS = ["infinity", "-infinity", "Infinity", " INFINITY ", "-Infinity"]
+
+
+@pytest.mark.parametrize("text", INFINITE_TS)
+def test_an_infinite_iso_timestamp_is_quarantined_in_jsonl(home, settings, tmp_path, text):
+    path = _jsonl(tmp_path / "inf.jsonl", [GOOD, {**GOOD, "ts": text}, GOOD])
+    staged = land_and_stage(home, settings, path, "canonical")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 2}
+    assert staged.rows_quarantined == 1 and "is not a finite time" in reasons(home, staged)[0]
+
+
+@pytest.mark.parametrize("text", ["infinity", "-infinity"])
+def test_an_infinite_timestamp_is_quarantined_in_csv(home, settings, tmp_path, text):
+    path = tmp_path / "inf.csv"
+    path.write_text(CSV_HEADER + "2026-11-02T10:00:00Z,e,m,10,2\n" + f"{text},e,m,10,2\n" * 3)
+    staged = land_and_stage(home, settings, path, "canonical")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert reasons(home, staged) == [f"timestamp '{text}' is not a finite time"] * 3
+
+
+def test_an_infinite_litellm_start_time_is_quarantined(home, settings, tmp_path):
+    record = {
+        "request_id": "a",
+        "startTime": "2026-11-02T10:00:00Z",
+        "endTime": "2026-11-02T10:00:01Z",
+        "model": "gpt-4o",
+        "prompt_tokens": 10,
+        "completion_tokens": 2,
+        "status": "success",
+    }
+    path = _jsonl(
+        tmp_path / "spend.jsonl",
+        [record, {**record, "request_id": "b", "startTime": "infinity", "endTime": "infinity"},
+         {**record, "request_id": "c", "startTime": "-infinity"}],
+    )  # fmt: skip
+    staged = land_and_stage(home, settings, path, "litellm")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert sorted(reasons(home, staged)) == [
+        "timestamp '-infinity' is not a finite time",
+        "timestamp 'infinity' is not a finite time",
+    ]
+
+
+@pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ", "DATE"])
+def test_a_parquet_timestamp_holding_infinity_is_quarantined(home, settings, tmp_path, column_type):
+    path = tmp_path / "inf.parquet"
+    rows = duckdb.sql(
+        "SELECT ts, 'e' AS endpoint, 'm' AS model, 10 AS input_tokens, 2 AS output_tokens "
+        "FROM (VALUES ('2026-11-02 10:00:00'), ('infinity'), ('-infinity')) v(ts)"
+    )
+    columns = [duckdb.ColumnExpression("ts").cast(column_type).alias("ts")]
+    columns += [duckdb.ColumnExpression(name) for name in rows.columns[1:]]
+    rows.select(*columns).write_parquet(str(path))
+    staged = land_and_stage(home, settings, path, "canonical")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert staged.rows_quarantined == 2
+    assert all("is not a finite time" in reason for reason in reasons(home, staged))
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e400"])
+def test_a_non_finite_epoch_number_is_an_unreadable_timestamp(home, settings, tmp_path, text):
+    path = tmp_path / "epoch.csv"
+    path.write_text(CSV_HEADER + "1793613600,e,m,10,2\n" + f"{text},e,m,10,2\n")
+    staged = land_and_stage(home, settings, path, "canonical", {"ts_unit": "s"})
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert reasons(home, staged)[0].startswith(f"unreadable timestamp '{text}'")
+
+
+def test_a_mapped_infinite_timestamp_is_quarantined(home, settings, tmp_path):
+    path = _jsonl(
+        tmp_path / "gw.jsonl",
+        [{"at": "2026-11-02T10:00:00Z", "usage": {"in": 1, "out": 2}, "m": "x"},
+         {"at": "infinity", "usage": {"in": 1, "out": 2}, "m": "x"}],
+    )  # fmt: skip
+    mapping = {
+        "columns": {
+            "ts": "at",
+            "endpoint": {"constant": "gw"},
+            "model": "m",
+            "input_tokens": "usage.in",
+            "output_tokens": "usage.out",
+        }
+    }
+    staged = land_and_stage(home, settings, path, "mapped", {"mapping": mapping})
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert "is not a finite time" in reasons(home, staged)[0]
+
+
+def test_days_before_the_first_partition_are_quarantined_even_with_an_earlier_start_date(home, tmp_path):
+    (home.config_file).write_text("ingest:\n  start_date: '2010-01-01'\n")
+    settings = Settings.load(home)
+    path = _jsonl(tmp_path / "old.jsonl", [GOOD, {**GOOD, "ts": "2015-06-01T00:00:00Z"}])
+    staged = land_and_stage(home, settings, path, "canonical")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert "before the configured start date" in reasons(home, staged)[0]
+
+
+def test_days_after_the_last_partition_are_quarantined_even_with_a_long_future_window(home, tmp_path):
+    (home.config_file).write_text("ingest:\n  max_future_hours: 100000\n")
+    settings = Settings.load(home)
+    path = _jsonl(tmp_path / "future.jsonl", [GOOD, {**GOOD, "ts": "2099-01-01T00:00:00Z"}])
+    staged = land_and_stage(home, settings, path, "canonical")
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert "in the future" in reasons(home, staged)[0]
+
+
+@pytest.mark.parametrize(
+    "day", ["infinity", "-infinity", "2026-1-2", "2026-11-02T00", "2019-12-31", "2027-01-01"]
+)
+def test_check_day_keys_refuses_what_is_not_a_day_partition(tmp_path, day):
+    from pipelines.ingest.landing import LandedFile
+
+    landed = LandedFile("f" * 20, "s", "x.jsonl", "canonical", ".jsonl", 1, "", 0)
+    check_day_keys(landed, ["2026-11-02"], date(2020, 1, 1), date(2026, 12, 2))
+    with pytest.raises(ModeshiftError, match="is not a UTC day"):
+        check_day_keys(landed, ["2026-11-02", day], date(2020, 1, 1), date(2026, 12, 2))
+
+
+def _poisoned_lake(home: Home, settings: Settings, tmp_path: Path) -> tuple[str, str]:
+    """A home with one good staged file (2026-11-02) and one staged the way versions before this fix did: its rows
+    under the day 'infinity' (the slice directory and the manifest as that version wrote them). Returns both ids."""
+    import shutil
+
+    from pipelines.core.atomic import read_json, write_json
+    from pipelines.ingest.staging import staged_dir
+
+    good = land_and_stage(home, settings, _jsonl(tmp_path / "good.jsonl", [GOOD, GOOD]), "canonical")
+    bad = land_and_stage(
+        home,
+        settings,
+        _jsonl(tmp_path / "old-bad.jsonl", [{**GOOD, "ts": "2026-11-03T01:00:00Z"}]),
+        "canonical",
+    )
+    directory = staged_dir(home, bad.file_id)
+    shutil.move(directory / "day=2026-11-03", directory / "day=infinity")
+    manifest = read_json(directory / "_manifest.json")
+    manifest["rows_by_day"] = {"infinity": 1}
+    write_json(directory / "_manifest.json", manifest)
+    return good.file_id, bad.file_id
+
+
+def test_the_runner_skips_a_day_that_is_no_partition_and_runs_the_others(home, settings, tmp_path):
+    from pipelines.app.runner import materialize_pending
+    from pipelines.delivery.publish import analytics_path
+    from pipelines.ingest.day_merge import read_merged
+
+    good_id, bad_id = _poisoned_lake(home, settings, tmp_path)
+    lines: list[str] = []
+    summary = materialize_pending(home, progress=lines.append)
+    assert summary.failures == []
+    assert [s for s in summary.skipped if "infinity" in s] == [
+        f"day 'infinity' is not a day partition (staged from old-bad.jsonl ({bad_id}))"
+    ]
+    assert any("[skipped]" in line and bad_id in line for line in lines)
+    assert read_merged(home, "2026-11-02").inputs[good_id].accepted == 2
+    assert analytics_path(home).exists()  # published: the bad key stopped nothing
+    again = materialize_pending(home, progress=lambda _: None)  # and it stays that way, run after run
+    assert again.failures == [] and "daily" not in again.runs
+
+
+def test_the_landing_sensor_skips_a_day_that_is_no_partition(home, settings, tmp_path):
+    from dagster import DagsterInstance, build_sensor_context
+
+    from pipelines.ops.resources import ModeshiftResource
+    from pipelines.ops.sensors import landing_sensor
+
+    _poisoned_lake(home, settings, tmp_path)
+    context = build_sensor_context(
+        instance=DagsterInstance.ephemeral(),
+        resources={"modeshift": ModeshiftResource(home_dir=str(home.root))},
+    )
+    result = landing_sensor(context)
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("daily", "2026-11-02")]
