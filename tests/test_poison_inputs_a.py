@@ -234,3 +234,207 @@ def test_the_landing_sensor_skips_a_day_that_is_no_partition(home, settings, tmp
     )
     result = landing_sensor(context)
     assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("daily", "2026-11-02")]
+
+
+# --- 4. options validated the same way for every format ---------------------------------------------------------
+
+FORMAT_FILES = {
+    "canonical": (".jsonl", {}),
+    "mapped": (".jsonl", {"mapping": {"columns": {
+        "ts": "t", "model": "m", "input_tokens": "i", "output_tokens": "o", "endpoint": "e"}}}),
+    "litellm": (".jsonl", {}),
+    "burstgpt": (".csv", {"anchor": "2023-07-01T00:00:00Z"}),
+    "azure-trace": (".csv", {"endpoint": "svc"}),
+}  # fmt: skip
+BAD_NAMES = ["", "   ", "\t", "a\x00b", "a\nb", "chat\x1b[31m", "a\x85b", "a\u2028b", "e" * 201]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_FILES))
+@pytest.mark.parametrize("name", BAD_NAMES, ids=lambda n: repr(n)[:20])
+def test_a_bad_endpoint_option_is_refused_for_every_format(home, tmp_path, fmt, name):
+    from pipelines.ingest.landing import land_file, landed_files
+
+    suffix, options = FORMAT_FILES[fmt]
+    path = tmp_path / f"f{suffix}"
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" if suffix == ".csv" else "")
+    with pytest.raises(ModeshiftError, match="endpoint name"):
+        land_file(home, path, fmt, {**options, "endpoint": name})
+    assert landed_files(home) == []
+
+
+@pytest.mark.parametrize("name", BAD_NAMES[:6], ids=lambda n: repr(n)[:20])
+def test_a_bad_model_option_is_refused(home, tmp_path, name):
+    from pipelines.ingest.landing import land_file
+
+    path = tmp_path / "a.csv"
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n")
+    with pytest.raises(ModeshiftError, match="model name"):
+        land_file(home, path, "azure-trace", {"endpoint": "svc", "model": name})
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "message"),
+    [
+        ("canonical", {"ts_unit": ""}, "Unknown timestamp unit"),
+        ("canonical", {"ts_unit": "ns"}, "Unknown timestamp unit"),
+        ("mapped", {"ts_unit": "fortnights"}, "Unknown timestamp unit"),
+        ("canonical", {"anchor": ""}, "not an ISO-8601 time"),
+        ("canonical", {"anchor": "infinity"}, "not an ISO-8601 time"),
+        ("burstgpt", {"anchor": "0001-01-01T00:00:00Z"}, "outside the years"),
+        ("burstgpt", {"anchor": "2023-07-01T00:00:00Z" + " " * 100}, "not an ISO-8601 time"),
+        ("canonical", {"model": "m"}, "does not take --model"),
+        ("mapped", {"model": "m"}, "does not take --model"),
+        ("canonical", {"colour": "blue"}, "Unknown option"),
+        ("litellm", {"anchor": ""}, "not an ISO-8601 time"),
+    ],
+)
+def test_bad_model_anchor_and_unit_options_are_one_clear_error(home, tmp_path, fmt, options, message):
+    from pipelines.ingest.landing import land_file
+
+    suffix, base = FORMAT_FILES[fmt]
+    path = tmp_path / f"f{suffix}"
+    path.write_text("Timestamp,Model\n" if suffix == ".csv" else "")
+    with pytest.raises(ModeshiftError, match=message):
+        land_file(home, path, fmt, {**base, **options})
+
+
+def test_the_cli_refuses_an_empty_endpoint_for_canonical_files(home, tmp_path, capsys):
+    from pipelines.app.cli import main
+
+    path = _jsonl(tmp_path / "a.jsonl", [GOOD])
+    assert main(["ingest", "--format", "canonical", "--endpoint", "", str(path)]) == 2
+    assert "The endpoint name '' is not usable" in capsys.readouterr().err
+    assert list(home.landing.glob("*.manifest.json")) == []
+
+
+@pytest.mark.parametrize("constant", ["", " ", "a\x00b", "x" * 300, None, ["a"], {"b": 1}, True])
+def test_a_bad_mapping_constant_for_endpoint_is_refused(home, tmp_path, constant):
+    from pipelines.ingest.landing import land_file
+
+    _, base = FORMAT_FILES["mapped"]
+    columns = {**base["mapping"]["columns"], "endpoint": {"constant": constant}}
+    path = _jsonl(tmp_path / "a.jsonl", [GOOD])
+    with pytest.raises(ModeshiftError, match="constant of 'endpoint'|endpoint name"):
+        land_file(home, path, "mapped", {"mapping": {"columns": columns}})
+
+
+# --- 5. YAML alias bombs and oversized mappings -------------------------------------------------------------------
+
+VALID_MAPPING = """columns:
+  ts: created
+  endpoint: {constant: chat-prod}
+  model: body.model
+  input_tokens: usage.prompt_tokens
+  output_tokens: usage.completion_tokens
+timestamp:
+  unit: ms
+"""
+BILLION_LAUGHS = "a: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join(f"*{chr(97 + i)}" for _ in range(9)) + "]\n"
+    for i in range(8)
+)
+YAML_CASES = {
+    "billion laughs": (BILLION_LAUGHS + "columns: *i\n", "anchor or alias"),
+    "one alias": ("columns:\n  ts: &t created\n  model: *t\n", "anchor or alias"),
+    "merge key": ("base: &b {ts: created}\ncolumns:\n  <<: *b\n", "anchor or alias"),
+    "anchor only": ("columns: &c\n  ts: created\n", "anchor or alias"),
+    "deep nesting": ("columns: " + "[" * 200 + "]" * 200 + "\n", "nests deeper"),
+    "deep mapping nesting": (
+        "columns:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(30)),
+        "nests deeper",
+    ),
+    "oversized": (VALID_MAPPING + "# padding\n" * 8000, "bytes; a mapping is at most"),
+    "not yaml": ("columns: [unclosed\n", "not valid YAML"),
+    "python tag": ("columns: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
+    "a list": ("- ts\n- model\n", "must hold a mapping"),
+    "not utf-8": (b"columns:\n  ts: \xff\xfe\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(YAML_CASES))
+def test_a_hostile_mapping_file_is_one_clear_error_and_fast(tmp_path, name):
+    import time
+
+    from pipelines.ingest.formats.mapped import load_mapping_file
+
+    text, message = YAML_CASES[name]
+    path = tmp_path / "m.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    started = time.monotonic()
+    with pytest.raises(ModeshiftError, match=message):
+        load_mapping_file(path)
+    assert time.monotonic() - started < 2
+
+
+def test_the_billion_laughs_file_is_small_and_would_expand_enormously():
+    import yaml
+
+    assert len(BILLION_LAUGHS) < 600
+    loaded = yaml.safe_load(
+        BILLION_LAUGHS.replace("i: &i", "i:")
+    )  # all but the last level: 9^8 = 43 M strings
+    assert len(loaded["h"]) == 9 and len(loaded["h"][0]) == 9
+
+
+def test_a_plain_mapping_file_still_loads_and_lands(home, tmp_path, capsys):
+    from pipelines.app.cli import main
+    from pipelines.ingest.formats.mapped import load_mapping_file
+
+    path = tmp_path / "m.yaml"
+    path.write_text(VALID_MAPPING)
+    assert load_mapping_file(path)["columns"]["model"] == "body.model"
+    logs = _jsonl(tmp_path / "gw.jsonl", [{"created": 1793613600000, "body": {"model": "x"}, "usage": {}}])
+    assert main(["ingest", "--format", "mapped", "--mapping", str(path), str(logs)]) == 0
+
+
+def test_the_cli_refuses_an_alias_bomb_without_landing(home, tmp_path, capsys):
+    from pipelines.app.cli import main
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS + "columns: *i\n")
+    logs = _jsonl(tmp_path / "gw.jsonl", [GOOD])
+    assert main(["ingest", "--format", "mapped", "--mapping", str(bomb), str(logs)]) == 2
+    assert "anchor or alias" in capsys.readouterr().err
+    assert list(home.landing.glob("*.manifest.json")) == []
+
+
+# --- 3. a mapping staging cannot run is refused at ingest ----------------------------------------------------------
+
+BAD_SOURCES = [
+    "usage..prompt_tokens",
+    "../../x",
+    ".usage",
+    "usage.",
+    "a.\u0000.b",
+    'us"age',
+    "usage.\\x",
+    "x" * 600,
+]
+
+
+@pytest.mark.parametrize("source", BAD_SOURCES, ids=lambda s: repr(s)[:24])
+def test_a_mapping_field_staging_cannot_read_is_refused_at_ingest(home, tmp_path, source):
+    from pipelines.ingest.landing import land_file, landed_files
+
+    columns = {**FORMAT_FILES["mapped"][1]["mapping"]["columns"], "input_tokens": source}
+    path = _jsonl(tmp_path / "gw.jsonl", [GOOD])
+    with pytest.raises(ModeshiftError, match="cannot be read"):
+        land_file(home, path, "mapped", {"mapping": {"columns": columns}})
+    assert landed_files(home) == []
+
+
+@pytest.mark.parametrize("source", ["usage..prompt_tokens", "../../x"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_the_dry_run_of_the_staging_query_catches_what_duckdb_cannot_bind(settings, tmp_path, source, suffix):
+    """The dry run alone (without the static checks) refuses the mapping: it binds the very query staging runs."""
+    from pipelines.ingest.normalize import check_stageable
+
+    columns = {**FORMAT_FILES["mapped"][1]["mapping"]["columns"], "input_tokens": source}
+    path = tmp_path / f"gw{suffix}"
+    path.write_text(CSV_HEADER if suffix == ".csv" else json.dumps(GOOD) + "\n")
+    check_stageable(settings, path, "mapped", suffix, FORMAT_FILES["mapped"][1])  # the good mapping binds
+    if suffix == ".csv":  # CSV names are taken literally: a missing column is NULL, no error to catch
+        check_stageable(settings, path, "mapped", suffix, {"mapping": {"columns": columns}})
+        return
+    with pytest.raises(ModeshiftError, match="DuckDB refuses the query"):
+        check_stageable(settings, path, "mapped", suffix, {"mapping": {"columns": columns}})

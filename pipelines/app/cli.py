@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
@@ -45,16 +43,9 @@ def _source_files(paths: list[str]) -> list[Path]:
 
 
 def _load_mapping(path: str) -> dict[str, Any]:
-    mapping_path = Path(path).expanduser()
-    if not mapping_path.is_file():
-        raise ModeshiftError(f"The mapping file {path} does not exist.", "Check the --mapping path.")
-    try:
-        mapping = yaml.safe_load(mapping_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise ModeshiftError(f"The mapping file {path} is not valid YAML.", "Fix the file.") from None
-    if not isinstance(mapping, dict):
-        raise ModeshiftError(f"The mapping file {path} must hold a mapping with a 'columns' section.")
-    return mapping
+    from pipelines.ingest.formats.mapped import load_mapping_file
+
+    return load_mapping_file(Path(path).expanduser())
 
 
 def ingest_command(args: argparse.Namespace) -> int:

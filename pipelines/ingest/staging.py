@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -20,11 +20,12 @@ from pipelines.core.atomic import read_json, replace_dir, temp_path, write_json
 from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
-from pipelines.core.settings import DAY_PARTITIONS_AHEAD, Settings, partition_start_date
+from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
-from pipelines.ingest.formats.records import kind_of, record_reader
+from pipelines.ingest.formats.records import kind_of
 from pipelines.ingest.landing import LandedFile
+from pipelines.ingest.normalize import accepted_day_range, normalize_params, normalized_rows
 from pipelines.ingest.privacy import api_key_salt
 
 QUARANTINE_DAY = "quarantine"
@@ -71,13 +72,6 @@ def all_staged(home: Home) -> list[StagedFile]:
     return staged
 
 
-def accepted_day_range(settings: Settings, now: datetime | None = None) -> tuple[date, date]:
-    """The first and last UTC day a staged row may fall on: from the later of the home's start date and the first
-    day partition, to the last day partition that exists ``now`` (tomorrow, UTC). Days are partition keys."""
-    today = (now or datetime.now(tz=UTC)).astimezone(UTC).date()
-    return max(settings.start_date, partition_start_date()), today + timedelta(days=DAY_PARTITIONS_AHEAD)
-
-
 def check_day_keys(landed: LandedFile, days: list[str], first: date, last: date) -> None:
     """Raise unless every staged day is a real ISO date (``YYYY-MM-DD``) between ``first`` and ``last``: each
     becomes a daily partition key, and one bad key would stop every later run."""
@@ -94,10 +88,6 @@ def check_day_keys(landed: LandedFile, days: list[str], first: date, last: date)
             )
 
 
-def _epoch_us(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
 def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile:
     """Parse ``landed`` with its format into per-day slices and quarantine; return its accounting.
 
@@ -112,6 +102,8 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
             f"The landed bytes of {landed.original_name} ({landed.file_id}) are missing.",
             "Run 'modeshift ingest' on the file again, then 'modeshift materialize'.",
         )
+    # the checks 'modeshift ingest' ran: a manifest written by an older version may hold what they now refuse
+    registry.validate_options(landed.format, landed.suffix, landed.options, settings.max_name_length)
     final_dir = staged_dir(home, landed.file_id)
     work_dir = temp_path(home.staged, landed.file_id)
     try:
@@ -148,28 +140,13 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
     salvage_dir = work_dir / "salvage" if salvage else None
     if salvage_dir is not None:
         salvage_dir.mkdir()
-    rule = registry.timestamp_rule(landed.format, landed.options)
-    landed_at = datetime.fromtimestamp(landed.landed_at_ns / 1e9, tz=UTC)
-    first_day, last_day = accepted_day_range(settings)
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-    # the last instant of the last day partition that exists now: a later row would make a day nobody can run
-    horizon = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    latest = min(landed_at + timedelta(hours=settings.max_future_hours), horizon - timedelta(microseconds=1))
-    params = {
-        "file_id": landed.file_id,
-        "landed_at_ns": landed.landed_at_ns,
-        "ts_unit": rule.unit,
-        "anchor_us": _epoch_us(rule.anchor) if rule.anchor is not None else None,
-        "endpoint_override": landed.options.get("endpoint"),
-        "salt": api_key_salt(home),
-        "min_ts_us": _epoch_us(start),
-        "max_ts_us": _epoch_us(latest),
-        "max_name_length": settings.max_name_length,
-    }
+    params = normalize_params(
+        settings, landed.format, landed.options, landed.file_id, landed.landed_at_ns, api_key_salt(home)
+    )
     with connect(temp_dir=work_dir / "spill") as con:
-        read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)
-        registry.raw_rows(landed.format, landed.suffix, landed.options, read).create_view("raw_rows")
-        normalized = con.sql(load_sql("ingest/normalize_rows"), params=params)
+        normalized = normalized_rows(
+            con, landed.path(home), landed.suffix, landed.format, landed.options, params, salvage_dir
+        )
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
     return out_dir
 
