@@ -438,3 +438,134 @@ def test_the_dry_run_of_the_staging_query_catches_what_duckdb_cannot_bind(settin
         return
     with pytest.raises(ModeshiftError, match="DuckDB refuses the query"):
         check_stageable(settings, path, "mapped", suffix, {"mapping": {"columns": columns}})
+
+
+# --- 3. a file that cannot be staged is set aside and blocks nothing ----------------------------------------------
+
+
+def _land_unstageable(home: Home, tmp_path: Path) -> tuple[str, str]:
+    """Two landed files staging refuses: a '.parquet' that is not Parquet (ingest cannot tell), and a mapped file
+    whose manifest, as an older version wrote it, maps a field with an empty path segment. Returns their ids."""
+    from pipelines.core.atomic import read_json, write_json
+    from pipelines.ingest.landing import land_file, manifest_path
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet PAR1")
+    parquet_id = land_file(home, broken, "canonical", {})[0].file_id
+    mapping = {
+        "columns": {"ts": "t", "endpoint": "e", "model": "m", "input_tokens": "u.i", "output_tokens": "o"}
+    }
+    logs = _jsonl(
+        tmp_path / "gw.jsonl", [{"t": "2026-11-02T11:00:00Z", "e": "x", "m": "m", "u": {"i": 1}, "o": 1}]
+    )
+    mapped_id = land_file(home, logs, "mapped", {"mapping": mapping})[0].file_id
+    manifest = read_json(manifest_path(home, mapped_id))
+    manifest["options"]["mapping"]["columns"]["input_tokens"] = "u..i"
+    write_json(manifest_path(home, mapped_id), manifest)
+    return parquet_id, mapped_id
+
+
+def test_unstageable_files_are_set_aside_and_the_good_data_is_published(home, tmp_path, capsys):
+    from pipelines.app.cli import main
+    from pipelines.delivery.publish import analytics_path
+    from pipelines.ingest.day_merge import read_merged
+    from pipelines.ingest.failures import failed_files
+    from pipelines.ingest.landing import land_file
+
+    good = _jsonl(tmp_path / "good.jsonl", [GOOD, {**GOOD, "ts": "2026-11-02T12:00:00Z"}])
+    good_id = land_file(home, good, "canonical", {})[0].file_id
+    parquet_id, mapped_id = _land_unstageable(home, tmp_path)
+
+    assert main(["materialize", "--quiet"]) == 2  # said loudly, once
+    err = capsys.readouterr().err
+    assert "2 file(s) could not be staged" in err and "broken.parquet" in err and "gw.jsonl" in err
+    assert "modeshift retry FILE_ID" in err and "modeshift forget FILE_ID" in err
+    assert read_merged(home, "2026-11-02").inputs[good_id].accepted == 2
+    assert analytics_path(home).exists()
+    failed = failed_files(home)
+    assert set(failed) == {parquet_id, mapped_id}
+    assert "not a readable Parquet file" in failed[parquet_id].error
+    assert "empty segment" in failed[mapped_id].error
+
+    with duckdb.connect(str(analytics_path(home)), read_only=True) as con:
+        notes = dict(con.sql("SELECT source_file, note FROM ingest_log").fetchall())
+        rows = con.sql("SELECT rows_in, rows_accepted, rows_quarantined FROM ingest_log WHERE source_file = $id",
+                       params={"id": good_id}).fetchall()  # fmt: skip
+    assert notes[parquet_id].startswith("failed: ") and f"modeshift forget {parquet_id}" in notes[parquet_id]
+    assert notes[mapped_id].startswith("failed: ") and notes[good_id] is None
+    assert rows == [(physical_records(good), 2, 0)]
+
+    assert main(["materialize", "--quiet"]) == 0  # set aside: not retried, not blocking, not shouted again
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "3 file(s), 0 not staged yet, 2 failed" in out
+    assert f"broken.parquet ({parquet_id})" in out and "not a readable Parquet file" in out
+
+
+def test_a_set_aside_file_is_not_requested_by_the_sensor_until_retried(home, settings, tmp_path):
+    from dagster import DagsterInstance, build_sensor_context
+
+    from pipelines.ingest.failures import read_failure, retry_file, stage_or_set_aside
+    from pipelines.ingest.landing import get_landed_file
+    from pipelines.ops.resources import ModeshiftResource
+    from pipelines.ops.sensors import landing_sensor
+
+    parquet_id, mapped_id = _land_unstageable(home, tmp_path)
+    context = build_sensor_context(
+        instance=DagsterInstance.ephemeral(),
+        resources={"modeshift": ModeshiftResource(home_dir=str(home.root))},
+    )
+    first = landing_sensor(context)
+    assert sorted(r.run_key for r in first.run_requests) == sorted(
+        [f"stage:{parquet_id}", f"stage:{mapped_id}"]
+    )
+    for file_id in (parquet_id, mapped_id):
+        with pytest.raises(ModeshiftError):
+            stage_or_set_aside(home, settings, get_landed_file(home, file_id))
+        assert read_failure(home, file_id).failed
+    assert landing_sensor(context).run_requests == []
+    retry_file(home, parquet_id)
+    assert [r.run_key for r in landing_sensor(context).run_requests] == [f"stage:{parquet_id}:retry1.0"]
+
+
+def test_forget_drops_a_failed_file_so_it_can_be_ingested_again(home, settings, tmp_path, capsys):
+    from pipelines.app.cli import main
+    from pipelines.ingest.failures import stage_or_set_aside
+    from pipelines.ingest.landing import get_landed_file, land_file, landed_files
+
+    parquet_id, mapped_id = _land_unstageable(home, tmp_path)
+    with pytest.raises(ModeshiftError):
+        stage_or_set_aside(home, settings, get_landed_file(home, mapped_id))
+    assert main(["forget", mapped_id]) == 0
+    assert "gw.jsonl" in capsys.readouterr().out
+    assert {f.file_id for f in landed_files(home)} == {parquet_id}
+    assert list(home.landing.glob(f"{mapped_id}*")) == []
+    mapping = {
+        "columns": {"ts": "t", "endpoint": "e", "model": "m", "input_tokens": "u.i", "output_tokens": "o"}
+    }
+    landed, new = land_file(home, tmp_path / "gw.jsonl", "mapped", {"mapping": mapping})
+    assert new and stage_or_set_aside(home, settings, landed).rows_staged == 1
+    assert main(["retry", "0123456789abcdef0123"]) == 2  # no such failed file: one clear sentence
+    assert "No failed file has the id" in capsys.readouterr().err
+
+
+def test_forget_refuses_a_file_whose_rows_are_in_the_lake(home, settings, tmp_path):
+    from pipelines.ingest.day_merge import merge_day
+    from pipelines.ingest.failures import forget_file
+
+    staged = land_and_stage(home, settings, _jsonl(tmp_path / "a.jsonl", [GOOD]), "canonical")
+    merge_day(home, "2026-11-02")
+    with pytest.raises(ModeshiftError, match="has rows in the request lake"):
+        forget_file(home, staged.file_id)
+
+
+def test_machine_errors_are_retried_before_a_file_is_set_aside(home):
+    from pipelines.ingest.failures import MAX_TRANSIENT_ATTEMPTS, describe, record_failure
+
+    disk_full = OSError(28, "No space left on device")
+    for _attempt in range(1, MAX_TRANSIENT_ATTEMPTS):
+        assert not record_failure(home, "a" * 20, "a.jsonl", disk_full).failed
+    assert record_failure(home, "a" * 20, "a.jsonl", disk_full).failed
+    assert record_failure(home, "b" * 20, "b.jsonl", ValueError("bad")).failed  # the file's own: at once
+    secret = duckdb.ConversionException("Could not convert string 'sk-SECRET-prompt' to INT64")
+    assert "SECRET" not in describe(secret) and describe(secret).startswith("ConversionException: ")

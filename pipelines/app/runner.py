@@ -18,6 +18,7 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.delivery.publish import analytics_path
 from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
+from pipelines.ingest.failures import failed_files, read_failure
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import pending_rollup_days, pending_weeks
@@ -53,6 +54,9 @@ class RunSummary:
     runs: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    failed_files: list[str] = field(
+        default_factory=list
+    )  # set aside by this run (see pipelines.ingest.failures)
     seconds: float = 0.0
 
 
@@ -122,7 +126,11 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
 
 def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
-    then refresh the warehouse tables."""
+    then refresh the warehouse tables and publish analytics.
+
+    A file that cannot be staged is set aside (``summary.failed_files``, ``modeshift status``) and blocks nothing:
+    the good files go on and analytics is published. A failed day or week raises, after the warehouse refresh.
+    """
     started = time.monotonic()
     summary = RunSummary()
     instance = dagster_instance(home)
@@ -139,12 +147,32 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     if new_ids:
         instance.add_dynamic_partitions(LANDED_FILES, new_ids)
     staged_ids = {s.file_id for s in all_staged(home)}
-    to_stage = [f for f in landed if f.file_id not in staged_ids]
+    set_aside = failed_files(home)
+    for failure in set_aside.values():
+        progress(
+            f"[failed] {failure.original_name} ({failure.file_id}) was set aside earlier: {failure.error} "
+            f"(modeshift retry|forget {failure.file_id})"
+        )
+    to_stage = [f for f in landed if f.file_id not in staged_ids and f.file_id not in set_aside]
     for index, landed_file in enumerate(to_stage, start=1):
         step = time.monotonic()
-        _run(instance, STAGE_FILES, landed_file.file_id, summary)
+        staging = RunSummary()  # a file that fails is set aside and reported; it blocks nothing else
+        _run(instance, STAGE_FILES, landed_file.file_id, staging)
+        summary.runs[STAGE_FILES] = summary.runs.get(STAGE_FILES, 0) + 1
+        failure = read_failure(home, landed_file.file_id)
+        if staging.failures and failure is not None and failure.failed:
+            summary.failed_files.append(
+                f"{landed_file.original_name} ({landed_file.file_id}): {failure.error}"
+            )
+            state = "FAILED, set aside"
+        elif staging.failures:  # a transient error (disk, memory): tried again by the next materialize
+            summary.failed_files.append(staging.failures[0])
+            state = "failed, will be retried"
+        else:
+            state = "staged"
         progress(
-            f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
+            f"[stage {index}/{len(to_stage)}] {landed_file.original_name} {state} "
+            f"({time.monotonic() - step:.1f} s)"
         )
     settings = Settings.load(home)
     days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
@@ -176,7 +204,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         _run(instance, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
     summary.seconds = time.monotonic() - started
-    if summary.failures:
+    if summary.failures:  # days or weeks: the data analysts see would be incomplete (files: see failed_files)
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")
         raise ModeshiftError(
             f"{len(summary.failures)} run(s) failed: {listed}.",

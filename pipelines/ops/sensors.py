@@ -9,6 +9,7 @@ import json
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
+from pipelines.ingest.failures import FileFailure, read_failure
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import expected_week_fingerprints, pending_rollup_days, pending_weeks
@@ -21,6 +22,13 @@ from pipelines.ops.partitions import (
     unknown_week_keys,
 )
 from pipelines.ops.resources import ModeshiftResource
+
+
+def _stage_run_key(file_id: str, failure: FileFailure | None) -> str:
+    """``stage:<id>``, then ``stage:<id>:retry<n>`` after the n-th ``modeshift retry`` or transient failure."""
+    if failure is None or (failure.retries == 0 and failure.attempts == 0):
+        return f"stage:{file_id}"
+    return f"stage:{file_id}:retry{failure.retries}.{failure.attempts}"
 
 
 def _fingerprint(payload: object) -> str:
@@ -42,11 +50,17 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
     staged_ids = {s.file_id for s in staged}
     known = set(context.instance.get_dynamic_partitions(LANDED_FILES))
     new_partitions = [f.file_id for f in landed if f.file_id not in known]
-    run_requests = [
-        RunRequest(job_name=STAGE_FILES, partition_key=f.file_id, run_key=f"stage:{f.file_id}")
-        for f in landed
-        if f.file_id not in staged_ids
-    ]
+    run_requests = []
+    for landed_file in landed:
+        if landed_file.file_id in staged_ids:
+            continue
+        failure = read_failure(home, landed_file.file_id)
+        if failure is not None and failure.failed:
+            continue  # set aside with its error; 'modeshift retry' puts it back (and changes the run key)
+        run_key = _stage_run_key(landed_file.file_id, failure)
+        run_requests.append(
+            RunRequest(job_name=STAGE_FILES, partition_key=landed_file.file_id, run_key=run_key)
+        )
     inputs_by_day = staged_inputs_by_day(staged)
     settings = modeshift.settings()
     days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
