@@ -569,3 +569,130 @@ def test_machine_errors_are_retried_before_a_file_is_set_aside(home):
     assert record_failure(home, "b" * 20, "b.jsonl", ValueError("bad")).failed  # the file's own: at once
     secret = duckdb.ConversionException("Could not convert string 'sk-SECRET-prompt' to INT64")
     assert "SECRET" not in describe(secret) and describe(secret).startswith("ConversionException: ")
+
+
+# --- 2. an unterminated CSV quote must not swallow the rest of the file ------------------------------------------
+
+CSV_PROMPT_HEADER = "ts,endpoint,model,input_tokens,output_tokens,prompt\n"
+
+
+def _good_csv_lines(count: int, start: int = 0) -> str:
+    return "".join(
+        f"2026-11-02T10:{(start + i) % 60:02d}:00Z,e,m,{start + i},2,hello\n" for i in range(count)
+    )
+
+
+def _csv_case(tmp_path: Path, text: str, gz: bool = False) -> Path:
+    import gzip
+
+    path = tmp_path / ("case.csv.gz" if gz else "case.csv")
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    return path
+
+
+def _csv_records_by_lines(text: str, inner_breaks: int = 0) -> int:
+    """Records of a CSV text by its lines: non-empty lines after the header, less the line breaks the test put
+    inside quoted fields on purpose."""
+    return sum(1 for line in text.splitlines()[1:] if line) - inner_breaks
+
+
+UNTERMINATED = {  # name -> (text, expected accepted rows, a reason expected among the quarantined)
+    "1,002 lines, an open quote on the 2nd": (
+        CSV_PROMPT_HEADER + _good_csv_lines(1) + '2026-11-02T10:00:00Z,e,m,1,2,"unterminated\n'
+        + _good_csv_lines(1000), 1001, "runs over more than 100 lines"),
+    "an open quote 30 lines before the end": (
+        CSV_PROMPT_HEADER + _good_csv_lines(200) + '2026-11-02T10:00:00Z,e,m,1,2,"open\n' + _good_csv_lines(30),
+        230, "unterminated quote"),
+    "an open quote on the last line": (
+        CSV_PROMPT_HEADER + _good_csv_lines(20) + '2026-11-02T10:00:00Z,e,m,1,2,"open', 20, "unterminated quote"),
+    "two stray quotes 500 lines apart": (
+        CSV_PROMPT_HEADER + _good_csv_lines(5) + '2026-11-02T10:00:00Z,e,m,1,2,"stray\n' + _good_csv_lines(500)
+        + '2026-11-02T10:00:00Z,e,m,1,2,closes"\n' + _good_csv_lines(5), None, "runs over more than 100 lines"),
+    "an open quote in the endpoint column": (
+        CSV_PROMPT_HEADER + '2026-11-02T10:00:00Z,"e,m,1,2,x\n' + _good_csv_lines(300), 300, "runs over"),
+    "crlf lines and an open quote": (
+        (CSV_PROMPT_HEADER + _good_csv_lines(3) + '2026-11-02T10:00:00Z,e,m,1,2,"open\n'
+         + _good_csv_lines(400)).replace("\n", "\r\n"), 403, "runs over"),
+    "several open quotes": (
+        CSV_PROMPT_HEADER + ('2026-11-02T10:00:00Z,e,m,1,2,"open\n' + _good_csv_lines(150)) * 4, 600, "runs over"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("name", sorted(UNTERMINATED))
+def test_an_unterminated_quote_refuses_its_line_and_keeps_the_rest(home, settings, tmp_path, name, gz):
+    text, accepted, reason = UNTERMINATED[name]
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text, gz), "canonical")
+    assert staged.rows_in == staged.rows_staged + staged.rows_quarantined == _csv_records_by_lines(text)
+    if accepted is not None:
+        assert staged.rows_staged == accepted
+    assert any(reason in r for r in reasons(home, staged)), reasons(home, staged)
+    assert staged.note is not None and staged.note.startswith("read record by record")
+    longest = max((len(row["endpoint"] or "") for row in staged_rows(home, staged.file_id)), default=0)
+    assert longest < 10  # no accepted row carries swallowed lines
+
+
+def test_an_unterminated_quote_in_a_litellm_csv_export(home, settings, tmp_path):
+    header = "request_id,startTime,endTime,model,prompt_tokens,completion_tokens,status,messages\n"
+    good = "".join(
+        f'r{i},2026-11-02T10:00:00Z,2026-11-02T10:00:01Z,gpt-4o,10,2,success,"[{{""role"": ""user""}}]"\n'
+        for i in range(400)
+    )
+    text = header + good[: len(good) // 2] + 'rX,2026-11-02T10:00:00Z,,gpt-4o,1,1,success,"[{oops\n' + good
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text), "litellm")
+    assert staged.rows_in == staged.rows_staged + staged.rows_quarantined == _csv_records_by_lines(text)
+    assert staged.rows_quarantined == 1 and staged.rows_staged == 600
+
+
+@pytest.mark.parametrize("breaks", [1, 5, 100])
+def test_a_quoted_field_over_a_few_lines_is_one_record_and_stays_on_the_fast_path(
+    home, settings, tmp_path, breaks
+):
+    multiline = '"' + "\n".join(["a line, of a prompt"] * (breaks + 1)) + '"'
+    text = (
+        CSV_PROMPT_HEADER
+        + _good_csv_lines(10)
+        + f"2026-11-02T11:00:00Z,e,m,1,2,{multiline}\n"
+        + _good_csv_lines(10)
+    )
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text), "canonical")
+    assert staged.rows_in == staged.rows_staged == _csv_records_by_lines(text, inner_breaks=breaks) == 21
+    assert staged.rows_quarantined == 0 and staged.note is None
+
+
+def test_the_field_limits_come_from_the_settings(home, tmp_path):
+    (home.config_file).write_text("ingest:\n  csv_max_field_lines: 3\n  csv_max_multiline_field_bytes: 100\n")
+    settings = Settings.load(home)
+    four_breaks = '"' + "\n".join(["x"] * 5) + '"'
+    big = '"' + "y" * 200 + "\ny" + '"'
+    text = (CSV_PROMPT_HEADER + _good_csv_lines(5) + f"2026-11-02T11:00:00Z,e,m,1,2,{four_breaks}\n"
+            + _good_csv_lines(5) + f"2026-11-02T11:00:00Z,e,m,1,2,{big}\n" + _good_csv_lines(5))  # fmt: skip
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text), "canonical")
+    # each refused record gives back the lines it had swallowed: they are read again (and refused one by one)
+    assert staged.rows_in == staged.rows_staged + staged.rows_quarantined == _csv_records_by_lines(text)
+    assert staged.rows_staged == 15
+    assert "runs over more than 3 lines or 100 bytes" in reasons(home, staged)[0]
+
+
+def test_a_long_single_line_field_is_not_refused(home, settings, tmp_path):
+    text = CSV_PROMPT_HEADER + _good_csv_lines(3) + f'2026-11-02T11:00:00Z,e,m,1,2,"{"z" * 3_000_000}"\n'
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text), "canonical")
+    assert staged.rows_in == staged.rows_staged == 4 == _csv_records_by_lines(text)
+
+
+def test_blank_lines_in_a_csv_are_no_records(home, settings, tmp_path):
+    text = CSV_PROMPT_HEADER + _good_csv_lines(3) + "\n\n" + _good_csv_lines(3) + "\r\n"
+    staged = land_and_stage(home, settings, _csv_case(tmp_path, text), "canonical")
+    assert staged.rows_in == staged.rows_staged == 6 == _csv_records_by_lines(text)
+
+
+def test_the_physical_count_catches_a_reader_that_loses_lines(tmp_path):
+    from pipelines.ingest.formats.physical import fast_read_mismatch
+    from pipelines.ingest.formats.salvage import CsvLimits
+
+    jsonl = _jsonl(tmp_path / "a.jsonl", [GOOD] * 5)
+    assert fast_read_mismatch(jsonl, ".jsonl", 5, CsvLimits()) is None
+    assert "5 non-blank lines but 4 records" in fast_read_mismatch(jsonl, ".jsonl", 4, CsvLimits())
+    csv_path = _csv_case(tmp_path, CSV_PROMPT_HEADER + _good_csv_lines(5))
+    assert fast_read_mismatch(csv_path, ".csv", 5, CsvLimits()) is None
+    assert "5 lines after the header but 3 records" in fast_read_mismatch(csv_path, ".csv", 3, CsvLimits())

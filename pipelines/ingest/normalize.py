@@ -22,6 +22,7 @@ from pipelines.core.settings import DAY_PARTITIONS_AHEAD, Settings, partition_st
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
 from pipelines.ingest.formats.records import csv_header, kind_of, record_reader
+from pipelines.ingest.formats.salvage import CsvLimits
 
 
 def accepted_day_range(settings: Settings, now: datetime | None = None) -> tuple[date, date]:
@@ -29,6 +30,18 @@ def accepted_day_range(settings: Settings, now: datetime | None = None) -> tuple
     day partition, to the last day partition that exists ``now`` (tomorrow, UTC). Days are partition keys."""
     today = (now or datetime.now(tz=UTC)).astimezone(UTC).date()
     return max(settings.start_date, partition_start_date()), today + timedelta(days=DAY_PARTITIONS_AHEAD)
+
+
+def csv_limits(settings: Settings) -> CsvLimits:
+    """How far a quoted CSV field may run over lines (``ingest.csv_max_field_lines``, ``..._bytes``)."""
+    ingest = settings.section("ingest")
+    default = CsvLimits()
+    return CsvLimits(
+        max_field_lines=int(ingest.get("csv_max_field_lines", default.max_field_lines)),
+        max_multiline_field_bytes=int(
+            ingest.get("csv_max_multiline_field_bytes", default.max_multiline_field_bytes)
+        ),
+    )
 
 
 def _epoch_us(moment: datetime) -> int:
@@ -67,9 +80,10 @@ def normalized_rows(
     options: dict[str, Any],
     params: dict[str, Any],
     salvage_dir: Path | None = None,
+    csv_limits: CsvLimits | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """The typed and judged rows of the file at ``path`` (lazy; see ``sql/ingest/normalize_rows.sql``)."""
-    read = record_reader(con, path, suffix, salvage_dir)
+    read = record_reader(con, path, suffix, salvage_dir, csv_limits)
     registry.raw_rows(fmt, suffix, options, read).create_view("raw_rows", replace=True)
     return con.sql(load_sql("ingest/normalize_rows"), params=params)
 
@@ -99,18 +113,29 @@ def _stand_in(source: Path, suffix: str, directory: Path) -> Path | None:
 
 
 def check_stageable(settings: Settings, source: Path, fmt: str, suffix: str, options: dict[str, Any]) -> None:
-    """Bind and run the staging query for ``fmt`` with ``options`` on a zero-record stand-in of ``source``; a clear
-    error when DuckDB refuses it (so a bad mapping is refused at ingest, not by every later run)."""
+    """Bind and run the staging query for ``fmt`` with ``options`` on a zero-record stand-in of ``source``, as
+    staging would: DuckDB's fast reader, and when DuckDB refuses that, the record-by-record reader. A clear error
+    when neither can run it (so a bad mapping is refused at ingest, not by every later run)."""
     with tempfile.TemporaryDirectory(prefix="modeshift-dry-run-") as directory:
         stand_in = _stand_in(source, suffix, Path(directory))
         if stand_in is None:
             return
         params = normalize_params(settings, fmt, options, "0" * 20, 0, "dry-run")
-        try:
-            with connect() as con:
-                normalized_rows(con, stand_in, stand_in.suffix, fmt, options, params).fetchall()
-        except (duckdb.Error, ValueError, TypeError) as error:  # the expression builders raise the last two
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        salvage_dir = Path(directory) / "salvage"
+        salvage_dir.mkdir()
+        attempts = [None] if kind_of(suffix) == "parquet" else [None, salvage_dir]
+        for attempt, salvage in enumerate(attempts, start=1):
+            try:
+                with connect() as con:
+                    normalized_rows(con, stand_in, stand_in.suffix, fmt, options, params, salvage).fetchall()
+                return
+            except duckdb.Error as error:  # staging reads the file record by record then: so does the dry run
+                if attempt < len(attempts):
+                    continue
+                failure: Exception = error
+            except (ValueError, TypeError) as error:  # the expression builders: no fallback in staging either
+                failure = error
+            first = (str(failure).strip().splitlines() or [type(failure).__name__])[0][:300]
             raise ModeshiftError(
                 f"{source.name} cannot be read as {fmt} with these options: DuckDB refuses the query ({first}).",
                 "Fix the mapping or the options; nothing was landed.",

@@ -23,9 +23,11 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
+from pipelines.ingest.formats.physical import check_salvaged, fast_read_mismatch
 from pipelines.ingest.formats.records import kind_of
+from pipelines.ingest.formats.salvage import CsvLimits
 from pipelines.ingest.landing import LandedFile
-from pipelines.ingest.normalize import accepted_day_range, normalize_params, normalized_rows
+from pipelines.ingest.normalize import accepted_day_range, csv_limits, normalize_params, normalized_rows
 from pipelines.ingest.privacy import api_key_salt
 
 QUARANTINE_DAY = "quarantine"
@@ -107,18 +109,25 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
     final_dir = staged_dir(home, landed.file_id)
     work_dir = temp_path(home.staged, landed.file_id)
     try:
-        note = None
+        limits = csv_limits(settings)
         try:
             out_dir = _write_slices(home, settings, landed, work_dir, salvage=False)
+            staged = _account(landed, out_dir, None)
+            # rows in are checked against the file's own lines, not the parser that could be fooled
+            mismatch = fast_read_mismatch(landed.path(home), landed.suffix, staged.rows_in, limits)
         except duckdb.Error as error:
             if kind_of(landed.suffix) == "parquet":
                 raise ModeshiftError(
                     f"{landed.original_name} is not a readable Parquet file ({_first_line(error)}).",
                     "Check the file; nothing from it was ingested.",
                 ) from None
-            note = f"read record by record: DuckDB refused the file as a whole ({_first_line(error)})"
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True)
-        staged = _account(landed, out_dir, note)
+            mismatch = f"DuckDB refused the file as a whole ({_first_line(error)})"
+        if mismatch is not None:
+            if kind_of(landed.suffix) == "parquet":
+                raise RuntimeError(f"staging {landed.original_name}: {mismatch}: refusing to continue")
+            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True, limits=limits)
+            staged = _account(landed, out_dir, f"read record by record: {mismatch}")
+            check_salvaged(landed.path(home), landed.suffix, staged.rows_in, work_dir / "salvage")
         check_day_keys(landed, list(staged.rows_by_day), *accepted_day_range(settings))
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
@@ -133,7 +142,14 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:200]
 
 
-def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: Path, salvage: bool) -> Path:
+def _write_slices(
+    home: Home,
+    settings: Settings,
+    landed: LandedFile,
+    work_dir: Path,
+    salvage: bool,
+    limits: CsvLimits | None = None,
+) -> Path:
     """Normalize the file and write its day slices and quarantine under ``work_dir/out``; return that directory."""
     out_dir = work_dir / ("salvaged" if salvage else "out")
     out_dir.mkdir(parents=True)
@@ -145,7 +161,14 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
     )
     with connect(temp_dir=work_dir / "spill") as con:
         normalized = normalized_rows(
-            con, landed.path(home), landed.suffix, landed.format, landed.options, params, salvage_dir
+            con,
+            landed.path(home),
+            landed.suffix,
+            landed.format,
+            landed.options,
+            params,
+            salvage_dir,
+            limits,
         )
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
     return out_dir
