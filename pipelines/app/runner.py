@@ -120,7 +120,10 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
             files = ", ".join(f"{names.get(file_id, '?')} ({file_id})" for file_id in inputs.get(day, {}))
             line = f"day '{day[:40]}' is not a day partition (staged from {files or 'no file'})"
             summary.skipped.append(line)
-            progress(f"[skipped] {line}; 'modeshift forget FILE_ID' removes the file")
+            progress(
+                f"[skipped] {line}; its rows stay out of the lake ('modeshift forget FILE_ID' drops the file "
+                "when none of its rows are in it)"
+            )
     return [day for day in days if day not in set(unknown)]
 
 
