@@ -99,6 +99,31 @@ def test_an_infinite_litellm_start_time_is_quarantined(home, settings, tmp_path)
     ]
 
 
+@pytest.mark.parametrize("text", ["infinity", "-infinity"])
+def test_an_infinite_azure_trace_timestamp_is_quarantined(home, settings, tmp_path, text):
+    path = tmp_path / "azure.csv"
+    path.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2026-11-02 10:00:00.1234567,10,2\n" + f"{text},10,2\n"
+    )
+    staged = land_and_stage(home, settings, path, "azure-trace", {"endpoint": "svc"})
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert reasons(home, staged) == [f"timestamp '{text}' is not a finite time"]
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "infinity"])
+def test_an_infinite_burstgpt_offset_is_an_unreadable_timestamp(home, settings, tmp_path, text):
+    path = tmp_path / "burst.csv"
+    path.write_text(
+        "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+        f"5.0,ChatGPT,10,2,12,Conversation log\n{text},ChatGPT,10,2,12,Conversation log\n"
+    )
+    staged = land_and_stage(home, settings, path, "burstgpt", {"anchor": "2026-11-02T00:00:00Z"})
+    assert_balanced(path, staged)
+    assert staged.rows_by_day == {"2026-11-02": 1}
+    assert reasons(home, staged)[0].startswith(f"unreadable timestamp '{text}'")
+
+
 @pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ", "DATE"])
 def test_a_parquet_timestamp_holding_infinity_is_quarantined(home, settings, tmp_path, column_type):
     path = tmp_path / "inf.parquet"
