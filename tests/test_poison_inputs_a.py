@@ -591,6 +591,7 @@ def test_machine_errors_are_retried_before_a_file_is_set_aside(home):
     for _attempt in range(1, MAX_TRANSIENT_ATTEMPTS):
         assert not record_failure(home, "a" * 20, "a.jsonl", disk_full).failed
     assert record_failure(home, "a" * 20, "a.jsonl", disk_full).failed
+    assert not record_failure(home, "c" * 20, "c.jsonl", duckdb.IOException("No space left on device")).failed
     assert record_failure(home, "b" * 20, "b.jsonl", ValueError("bad")).failed  # the file's own: at once
     secret = duckdb.ConversionException("Could not convert string 'sk-SECRET-prompt' to INT64")
     assert "SECRET" not in describe(secret) and describe(secret).startswith("ConversionException: ")

@@ -68,8 +68,9 @@ def failed_files(home: Home) -> dict[str, FileFailure]:
 
 
 def is_transient(error: BaseException) -> bool:
-    """True for errors of the machine rather than of the file: out of disk or memory, an I/O error."""
-    return isinstance(error, OSError | MemoryError | duckdb.OutOfMemoryException)
+    """True for errors of the machine rather than of the file: out of disk or memory, an I/O error (DuckDB's
+    own, e.g. a full disk under write_parquet, included: a file DuckDB cannot read is read record by record)."""
+    return isinstance(error, OSError | MemoryError | duckdb.OutOfMemoryException | duckdb.IOException)
 
 
 def describe(error: BaseException) -> str:
