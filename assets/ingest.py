@@ -18,8 +18,8 @@ from dagster import (
 
 from pipelines.core.text import markdown_table
 from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
+from pipelines.ingest.failures import stage_or_set_aside
 from pipelines.ingest.landing import get_landed_file
-from pipelines.ingest.staging import stage_file
 from pipelines.ops.partitions import daily_partitions, landed_files_partitions
 from pipelines.ops.resources import ModeshiftResource
 
@@ -31,10 +31,10 @@ from pipelines.ops.resources import ModeshiftResource
     description="One landed file parsed into per-UTC-day Parquet slices; unreadable or invalid rows quarantined.",
 )
 def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
-    """Stage the landed file named by the partition key."""
+    """Stage the landed file named by the partition key (a file that cannot be staged is set aside as failed)."""
     home = modeshift.home()
     landed = get_landed_file(home, context.partition_key)
-    staged = stage_file(home, modeshift.settings(), landed)
+    staged = stage_or_set_aside(home, modeshift.settings(), landed)
     context.log.info(
         f"{landed.original_name}: {staged.rows_in:,} rows in, {staged.rows_staged:,} staged over "
         f"{len(staged.rows_by_day)} days, {staged.rows_quarantined:,} quarantined"

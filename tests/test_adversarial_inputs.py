@@ -64,6 +64,10 @@ CASES: dict[str, tuple[str, bytes, dict, int, str | None]] = {
     "csv row with too many fields": (".csv", CSV_HEADER + CSV_GOOD + b"2026-11-02T10:00:00Z,e,m,10,2,EXTRA\n" + CSV_GOOD, {}, 2, "fields"),
     "csv invalid utf-8": (".csv", CSV_HEADER + CSV_GOOD + b"2026-11-02T10:00:00Z,\xff,m,10,2\n", {}, 1, "UTF-8"),
     "csv quoted comma and newline": (".csv", CSV_HEADER + b'2026-11-02T10:00:00Z,"a,\nb",m,10,2\n', {}, 0, "control"),
+    "timestamp infinity": (".jsonl", GOOD_LINE + b"\n" + json.dumps({**GOOD, "ts": "infinity"}).encode() + b"\n", {}, 1, "not a finite time"),
+    "csv timestamp -infinity": (".csv", CSV_HEADER + CSV_GOOD + b"-infinity,e,m,10,2\n", {}, 1, "not a finite time"),
+    "csv unterminated quote": (".csv", CSV_HEADER + b'2026-11-02T10:00:00Z,"e,m,10,2\n' + CSV_GOOD * 150, {}, 150, "unterminated quote?"),
+    "csv quote open at the end": (".csv", CSV_HEADER + CSV_GOOD * 3 + b'2026-11-02T10:00:00Z,e,m,10,"2\n' + CSV_GOOD, {}, 4, "never closes"),
     "csv crlf and bom": (".csv", b"\xef\xbb\xbf" + CSV_HEADER.replace(b"\n", b"\r\n") + CSV_GOOD.replace(b"\n", b"\r\n"), {}, 1, None),
 }  # fmt: skip
 

@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
@@ -53,16 +51,9 @@ def _source_files(paths: list[str]) -> list[Path]:
 
 
 def _load_mapping(path: str) -> dict[str, Any]:
-    mapping_path = Path(path).expanduser()
-    if not mapping_path.is_file():
-        raise ModeshiftError(f"The mapping file {path} does not exist.", "Check the --mapping path.")
-    try:
-        mapping = yaml.safe_load(mapping_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise ModeshiftError(f"The mapping file {path} is not valid YAML.", "Fix the file.") from None
-    if not isinstance(mapping, dict):
-        raise ModeshiftError(f"The mapping file {path} must hold a mapping with a 'columns' section.")
-    return mapping
+    from pipelines.ingest.formats.mapped import load_mapping_file
+
+    return load_mapping_file(Path(path).expanduser())
 
 
 def ingest_command(args: argparse.Namespace) -> int:
@@ -102,6 +93,39 @@ def materialize_command(args: argparse.Namespace) -> int:
     summary = materialize_pending(home, progress=print if not args.quiet else lambda _: None)
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
+    if summary.failed_files:  # everything else went through and was published; the exit status says so
+        listed = "; ".join(summary.failed_files[:5]) + (" ..." if len(summary.failed_files) > 5 else "")
+        print(
+            f"modeshift: error: {len(summary.failed_files)} file(s) could not be staged: {listed}. Every other "
+            "file was processed and analytics published. Fix the cause and run 'modeshift retry FILE_ID', or "
+            "drop the file with 'modeshift forget FILE_ID' (then ingest it again with other options).",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def retry_command(args: argparse.Namespace) -> int:
+    """Put failed files back in the staging queue."""
+    from pipelines.ingest.failures import retry_file
+
+    home = _home()
+    for file_id in args.file_ids:
+        failure = retry_file(home, file_id)
+        print(
+            f"{failure.original_name} ({file_id}): will be staged again by the next 'modeshift materialize'"
+        )
+    return 0
+
+
+def forget_command(args: argparse.Namespace) -> int:
+    """Drop landed files whose rows are not in the request lake (failed or not merged yet)."""
+    from pipelines.ingest.failures import forget_file
+
+    home = _home()
+    for file_id in args.file_ids:
+        name = forget_file(home, file_id)
+        print(f"{name} ({file_id}): forgotten; 'modeshift ingest' can land it again")
     return 0
 
 
@@ -137,17 +161,24 @@ def report_command(args: argparse.Namespace) -> int:
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
+    from pipelines.ingest.failures import failed_files
     from pipelines.ingest.landing import landed_files
     from pipelines.ingest.staging import all_staged
 
     home = _settled_home()
     landed = landed_files(home)
     staged = {s.file_id for s in all_staged(home)}
+    failed = failed_files(home)
     days = pending_days(home)
+    waiting = [f for f in landed if f.file_id not in staged and f.file_id not in failed]
     print(f"home:      {home.root}")
-    print(
-        f"landed:    {len(landed)} file(s), {len([f for f in landed if f.file_id not in staged])} not staged yet"
-    )
+    print(f"landed:    {len(landed)} file(s), {len(waiting)} not staged yet, {len(failed)} failed")
+    for failure in failed.values():
+        print(f"failed:    {failure.original_name} ({failure.file_id}) at {failure.at}: {failure.error}")
+    if failed:
+        print(
+            "           fix the cause, then 'modeshift retry FILE_ID', or 'modeshift forget FILE_ID' to drop it"
+        )
     print(f"pending:   {len(days)} day(s){': ' + ', '.join(days[:10]) if days else ''}")
     print(f"warehouse: {home.warehouse}")
     return 0
@@ -187,8 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
     report.set_defaults(handler=report_command)
 
-    status = commands.add_parser("status", help="what is landed and pending")
+    status = commands.add_parser("status", help="what is landed, pending and failed")
     status.set_defaults(handler=status_command)
+
+    retry = commands.add_parser("retry", help="stage failed files again at the next materialize")
+    retry.add_argument("file_ids", nargs="+", metavar="FILE_ID", help="ids shown by 'modeshift status'")
+    retry.set_defaults(handler=retry_command)
+
+    forget = commands.add_parser(
+        "forget", help="drop landed files whose rows are not in the lake (e.g. failed)"
+    )
+    forget.add_argument("file_ids", nargs="+", metavar="FILE_ID", help="ids shown by 'modeshift status'")
+    forget.set_defaults(handler=forget_command)
     return parser
 
 

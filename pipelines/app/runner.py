@@ -18,7 +18,10 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.definitions import defs  # the composition root: the app layer runs its jobs
 from pipelines.delivery.publish import analytics_path
+from pipelines.ingest.day_merge import staged_inputs_by_day
+from pipelines.ingest.failures import failed_files, read_failure
 from pipelines.ingest.landing import landed_files
+from pipelines.ingest.staging import all_staged
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import (
     DAILY,
@@ -28,7 +31,7 @@ from pipelines.ops.jobs import (
     WAREHOUSE_POOL,
     WEEKLY,
 )
-from pipelines.ops.partitions import LANDED_FILES
+from pipelines.ops.partitions import LANDED_FILES, unknown_day_keys, unknown_week_keys
 from pipelines.ops.run_errors import error_line
 from pipelines.ops.run_recovery import recover_abandoned_runs, runner_tags
 
@@ -51,6 +54,10 @@ class RunSummary:
 
     runs: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed_files: list[str] = field(
+        default_factory=list
+    )  # set aside by this run (see pipelines.ingest.failures)
     seconds: float = 0.0
 
 
@@ -97,9 +104,31 @@ def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
     return "run failed"
 
 
+def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progress: Progress) -> list[str]:
+    """``days`` without those that are not daily partition keys; each skipped one is reported with the files whose
+    staged slices made it (a run for it would fail before starting, and must not stop the other days)."""
+    unknown = unknown_day_keys(days)
+    if unknown:
+        inputs = staged_inputs_by_day(all_staged(home))
+        names = {f.file_id: f.original_name for f in landed_files(home)}
+        for day in unknown:
+            files = ", ".join(f"{names.get(file_id, '?')} ({file_id})" for file_id in inputs.get(day, {}))
+            line = f"day '{day[:40]}' is not a day partition (staged from {files or 'no file'})"
+            summary.skipped.append(line)
+            progress(
+                f"[skipped] {line}; its rows stay out of the lake ('modeshift forget FILE_ID' drops the file "
+                "when none of its rows are in it)"
+            )
+    return [day for day in days if day not in set(unknown)]
+
+
 def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
-    then refresh the warehouse tables."""
+    then refresh the warehouse tables and publish analytics.
+
+    A file that cannot be staged is set aside (``summary.failed_files``, ``modeshift status``) and blocks nothing:
+    the good files go on and analytics is published. A failed day or week raises, after the warehouse refresh.
+    """
     started = time.monotonic()
     settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
     summary = RunSummary()
@@ -116,14 +145,33 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     new_ids = [f.file_id for f in landed if f.file_id not in known]
     if new_ids:
         instance.add_dynamic_partitions(LANDED_FILES, new_ids)
+    for failure in failed_files(home).values():
+        progress(
+            f"[failed] {failure.original_name} ({failure.file_id}) was set aside earlier: {failure.error} "
+            f"(modeshift retry|forget {failure.file_id})"
+        )
     to_stage = files_to_stage(home)
     for index, landed_file in enumerate(to_stage, start=1):
         step = time.monotonic()
-        _run(instance, STAGE_FILES, landed_file.file_id, summary)
+        staging = RunSummary()  # a file that fails is set aside and reported; it blocks nothing else
+        _run(instance, STAGE_FILES, landed_file.file_id, staging)
+        summary.runs[STAGE_FILES] = summary.runs.get(STAGE_FILES, 0) + 1
+        failure = read_failure(home, landed_file.file_id)
+        if staging.failures and failure is not None and failure.failed:
+            summary.failed_files.append(
+                f"{landed_file.original_name} ({landed_file.file_id}): {failure.error}"
+            )
+            state = "FAILED, set aside"
+        elif staging.failures:  # a transient error (disk, memory): tried again by the next materialize
+            summary.failed_files.append(staging.failures[0])
+            state = "failed, will be retried"
+        else:
+            state = "staged"
         progress(
-            f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
+            f"[stage {index}/{len(to_stage)}] {landed_file.original_name} {state} "
+            f"({time.monotonic() - step:.1f} s)"
         )
-    days = days_to_build(home, settings)
+    days = _skip_unknown_days(home, days_to_build(home, settings), summary, progress)
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
         step = time.monotonic()
@@ -131,6 +179,10 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
             failed_days.append(day)
         progress(f"[day {index}/{len(days)}] {day} ({time.monotonic() - step:.1f} s)")
     weeks = weeks_to_build(home, settings)
+    for week in unknown_week_keys(weeks):  # a week that has not begun yet: it runs once it is a partition
+        summary.skipped.append(f"week {week}: not a weekly partition yet")
+        progress(f"[week] {week} skipped: not a weekly partition yet")
+    weeks = [week for week in weeks if week not in set(unknown_week_keys(weeks))]
     for index, week in enumerate(weeks, start=1):
         if any(day in failed_days for day in week_days(week)) or (
             failed_days and week.isoformat() > max(failed_days)
@@ -147,7 +199,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
         _run(instance, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
     summary.seconds = time.monotonic() - started
-    if summary.failures:
+    if summary.failures:  # days or weeks: the data analysts see would be incomplete (files: see failed_files)
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")
         raise ModeshiftError(
             f"{len(summary.failures)} run(s) failed: {listed}.",

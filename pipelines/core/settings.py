@@ -160,6 +160,8 @@ class IngestSettings(_Section):
     max_name_length: Count
     gx_full_validation_max_rows: Count
     gx_sample_rows: Count
+    csv_max_field_lines: Count
+    csv_max_multiline_field_bytes: Count
 
 
 class StabilityThresholds(_Section):

@@ -15,6 +15,7 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.day_merge import read_merged
+from pipelines.ingest.failures import FileFailure, failed_files
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.rate_card import load_rate_card
@@ -39,7 +40,8 @@ def sql_string_literal(value: str) -> str:
 
 
 def ingest_log_frame(home: Home) -> pl.DataFrame:
-    """One row per landed file: rows in = accepted + quarantined + pending (staged for a day not merged yet)."""
+    """One row per landed file: rows in = accepted + quarantined + pending (staged for a day not merged yet). A file
+    that could not be staged has no counts and a note starting 'failed:' with its error."""
     staged = {s.file_id: s for s in all_staged(home)}
     merged_by_file: dict[str, list[int]] = {}
     days = {day for s in staged.values() for day in s.rows_by_day}
@@ -49,6 +51,7 @@ def ingest_log_frame(home: Home) -> pl.DataFrame:
             totals = merged_by_file.setdefault(file_id, [0, 0])
             totals[0] += counts.accepted
             totals[1] += counts.quarantined
+    failed = failed_files(home)
     rows = []
     for landed in landed_files(home):
         staged_file = staged.get(landed.file_id)
@@ -65,10 +68,20 @@ def ingest_log_frame(home: Home) -> pl.DataFrame:
                 "rows_quarantined": quarantined,
                 "rows_pending": (rows_in - accepted - quarantined) if rows_in is not None else None,
                 "ingested_at": landed.landed_at,
-                "note": staged_file.note if staged_file else "not staged yet",
+                "note": staged_file.note if staged_file else _unstaged_note(landed.file_id, failed),
             }
         )
     return pl.DataFrame(rows, schema=INGEST_LOG_SCHEMA)
+
+
+def _unstaged_note(file_id: str, failed: dict[str, FileFailure]) -> str:
+    """The note of a file without staged rows: why it failed and what to do, or that it waits to be staged."""
+    failure = failed.get(file_id)
+    if failure is None:
+        return "not staged yet"
+    return (
+        f"failed: {failure.error} (fix it, then 'modeshift retry {file_id}', or 'modeshift forget {file_id}')"
+    )
 
 
 def _glob(directory: Path, pattern: str) -> str | None:

@@ -18,7 +18,9 @@ from typing import Any
 from pipelines.core.atomic import read_json, replace_file, temp_sibling, write_json
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.ingest.formats.registry import FORMAT_NAMES, validate_options
+from pipelines.ingest.normalize import check_stageable
 
 FILE_ID_HEX_DIGITS = 20
 _KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -78,15 +80,20 @@ def manifest_path(home: Home, file_id: str) -> Path:
 def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tuple[LandedFile, bool]:
     """Copy ``source`` into the landing area (content-addressed). Returns the landed file and whether it was new.
 
-    ``options`` are the format options (endpoint, mapping, anchor, ts_unit); they are validated here so a bad
-    option fails at once, not later inside a run.
+    ``options`` are the format options (endpoint, model, mapping, anchor, ts_unit); they are validated here, with
+    the checks staging runs again and a dry run of the staging query, so a bad option fails at once, not later
+    inside every run.
     """
     if fmt not in FORMAT_NAMES:
         raise ModeshiftError(f"Unknown format '{fmt}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.")
     if not source.is_file():
         raise ModeshiftError(f"{source} is not a readable file.", "Check the path.")
     suffix = file_suffix(source)
-    validate_options(fmt, suffix, options)
+    settings = Settings.load(home)
+    validate_options(fmt, suffix, options, settings.ingest.max_name_length)
+    check_stageable(
+        settings, source, fmt, suffix, options
+    )  # the staging query itself, on a zero-row stand-in
     sha = _sha256_of(source)
     file_id = sha[:FILE_ID_HEX_DIGITS]
     existing = read_json(manifest_path(home, file_id))

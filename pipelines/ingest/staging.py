@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -23,8 +23,11 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
-from pipelines.ingest.formats.records import kind_of, record_reader
+from pipelines.ingest.formats.physical import check_salvaged, fast_read_mismatch
+from pipelines.ingest.formats.records import kind_of
+from pipelines.ingest.formats.salvage import CsvLimits
 from pipelines.ingest.landing import LandedFile
+from pipelines.ingest.normalize import accepted_day_range, csv_limits, normalize_params, normalized_rows
 from pipelines.ingest.privacy import api_key_salt
 
 QUARANTINE_DAY = "quarantine"
@@ -71,8 +74,20 @@ def all_staged(home: Home) -> list[StagedFile]:
     return staged
 
 
-def _epoch_us(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+def check_day_keys(landed: LandedFile, days: list[str], first: date, last: date) -> None:
+    """Raise unless every staged day is a real ISO date (``YYYY-MM-DD``) between ``first`` and ``last``: each
+    becomes a daily partition key, and one bad key would stop every later run."""
+    for day in days:
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.isoformat() != day or not first <= parsed <= last:
+            raise ModeshiftError(
+                f"Staging {landed.original_name} ({landed.file_id}) produced the day '{day[:40]}', which is not a "
+                f"UTC day from {first} to {last}; nothing from the file was staged.",
+                "Report this as a bug with the file's format; 'modeshift status' lists the file as failed.",
+            )
 
 
 def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile:
@@ -89,21 +104,31 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
             f"The landed bytes of {landed.original_name} ({landed.file_id}) are missing.",
             "Run 'modeshift ingest' on the file again, then 'modeshift materialize'.",
         )
+    # the checks 'modeshift ingest' ran: a manifest written by an older version may hold what they now refuse
+    registry.validate_options(landed.format, landed.suffix, landed.options, settings.ingest.max_name_length)
     final_dir = staged_dir(home, landed.file_id)
     work_dir = temp_path(home.staged, landed.file_id)
     try:
-        note = None
+        limits = csv_limits(settings)
         try:
             out_dir = _write_slices(home, settings, landed, work_dir, salvage=False)
+            staged = _account(landed, out_dir, None)
+            # rows in are checked against the file's own lines, not the parser that could be fooled
+            mismatch = fast_read_mismatch(landed.path(home), landed.suffix, staged.rows_in, limits)
         except duckdb.Error as error:
             if kind_of(landed.suffix) == "parquet":
                 raise ModeshiftError(
                     f"{landed.original_name} is not a readable Parquet file ({_first_line(error)}).",
                     "Check the file; nothing from it was ingested.",
                 ) from None
-            note = f"read record by record: DuckDB refused the file as a whole ({_first_line(error)})"
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True)
-        staged = _account(landed, out_dir, note)
+            mismatch = f"DuckDB refused the file as a whole ({_first_line(error)})"
+        if mismatch is not None:
+            if kind_of(landed.suffix) == "parquet":
+                raise RuntimeError(f"staging {landed.original_name}: {mismatch}: refusing to continue")
+            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True, limits=limits)
+            staged = _account(landed, out_dir, f"read record by record: {mismatch}")
+            check_salvaged(landed.path(home), landed.suffix, staged.rows_in, work_dir / "salvage")
+        check_day_keys(landed, list(staged.rows_by_day), *accepted_day_range(settings))
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
         # The raw bytes may carry prompts, completions and API keys: once staged they are not kept.
@@ -117,31 +142,34 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:200]
 
 
-def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: Path, salvage: bool) -> Path:
+def _write_slices(
+    home: Home,
+    settings: Settings,
+    landed: LandedFile,
+    work_dir: Path,
+    salvage: bool,
+    limits: CsvLimits | None = None,
+) -> Path:
     """Normalize the file and write its day slices and quarantine under ``work_dir/out``; return that directory."""
     out_dir = work_dir / ("salvaged" if salvage else "out")
     out_dir.mkdir(parents=True)
     salvage_dir = work_dir / "salvage" if salvage else None
     if salvage_dir is not None:
         salvage_dir.mkdir()
-    rule = registry.timestamp_rule(landed.format, landed.options)
-    landed_at = datetime.fromtimestamp(landed.landed_at_ns / 1e9, tz=UTC)
-    start = datetime.combine(settings.ingest.start_date, datetime.min.time(), tzinfo=UTC)
-    params = {
-        "file_id": landed.file_id,
-        "landed_at_ns": landed.landed_at_ns,
-        "ts_unit": rule.unit,
-        "anchor_us": _epoch_us(rule.anchor) if rule.anchor is not None else None,
-        "endpoint_override": landed.options.get("endpoint"),
-        "salt": api_key_salt(home),
-        "min_ts_us": _epoch_us(start),
-        "max_ts_us": _epoch_us(landed_at + timedelta(hours=settings.ingest.max_future_hours)),
-        "max_name_length": settings.ingest.max_name_length,
-    }
+    params = normalize_params(
+        settings, landed.format, landed.options, landed.file_id, landed.landed_at_ns, api_key_salt(home)
+    )
     with connect(temp_dir=work_dir / "spill") as con:
-        read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)
-        registry.raw_rows(landed.format, landed.suffix, landed.options, read).create_view("raw_rows")
-        normalized = con.sql(load_sql("ingest/normalize_rows"), params=params)
+        normalized = normalized_rows(
+            con,
+            landed.path(home),
+            landed.suffix,
+            landed.format,
+            landed.options,
+            params,
+            salvage_dir,
+            limits,
+        )
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
     return out_dir
 

@@ -9,6 +9,7 @@ from datetime import date
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import pending_days
+from pipelines.ingest.failures import failed_files
 from pipelines.ingest.landing import LandedFile, landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import pending_rollup_days, pending_weeks
@@ -16,9 +17,14 @@ from pipelines.lake.weekly_store import WEEKLY_TABLES
 
 
 def files_to_stage(home: Home) -> list[LandedFile]:
-    """Landed files that have no committed staging yet, in landing order."""
+    """Landed files that have no committed staging yet and were not set aside as failed, in landing order."""
     staged_ids = {staged.file_id for staged in all_staged(home)}
-    return [landed for landed in landed_files(home) if landed.file_id not in staged_ids]
+    set_aside = failed_files(home)
+    return [
+        landed
+        for landed in landed_files(home)
+        if landed.file_id not in staged_ids and landed.file_id not in set_aside
+    ]
 
 
 def days_to_build(home: Home, settings: Settings) -> list[str]:

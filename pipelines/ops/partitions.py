@@ -30,3 +30,14 @@ daily_partitions = DailyPartitionsDefinition(
 weekly_partitions = WeeklyPartitionsDefinition(
     start_date=week_start_of(START_DATE).isoformat(), day_offset=1, end_offset=WEEKLY_PARTITIONS_END_OFFSET
 )
+
+
+def unknown_day_keys(days: list[str]) -> list[str]:
+    """The days in ``days`` that are not daily partition keys now (not a date, or outside the partitions' range):
+    a run for one would fail before it starts, so the runner and the sensor skip them and say which file made them."""
+    return [day for day in days if not daily_partitions.has_partition_key(day)]
+
+
+def unknown_week_keys(weeks: list[date]) -> list[date]:
+    """The weeks (Mondays) in ``weeks`` that are not weekly partition keys now (e.g. a week that has not begun)."""
+    return [week for week in weeks if not weekly_partitions.has_partition_key(week.isoformat())]

@@ -8,13 +8,26 @@ import json
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from pipelines.ingest.day_merge import staged_inputs_by_day
+from pipelines.ingest.failures import FileFailure, read_failure
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import expected_week_fingerprints, fingerprint
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import DAILY, STAGE_FILES, WEEKLY, daily_job, stage_files_job, weekly_job
-from pipelines.ops.partitions import LANDED_FILES, landed_files_partitions
+from pipelines.ops.partitions import (
+    LANDED_FILES,
+    landed_files_partitions,
+    unknown_day_keys,
+    unknown_week_keys,
+)
 from pipelines.ops.resources import ModeshiftResource
+
+
+def _stage_run_key(file_id: str, failure: FileFailure | None) -> str:
+    """``stage:<id>``, then ``stage:<id>:retry<n>`` after the n-th ``modeshift retry`` or transient failure."""
+    if failure is None or (failure.retries == 0 and failure.attempts == 0):
+        return f"stage:{file_id}"
+    return f"stage:{file_id}:retry{failure.retries}.{failure.attempts}"
 
 
 @sensor(
@@ -33,19 +46,31 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
     known = set(context.instance.get_dynamic_partitions(LANDED_FILES))
     new_partitions = [f.file_id for f in landed if f.file_id not in known]
     run_requests = [
-        RunRequest(job_name=STAGE_FILES, partition_key=f.file_id, run_key=f"stage:{f.file_id}")
-        for f in files_to_stage(home)
+        RunRequest(
+            job_name=STAGE_FILES,
+            partition_key=f.file_id,
+            run_key=_stage_run_key(f.file_id, read_failure(home, f.file_id)),
+        )
+        for f in files_to_stage(home)  # set-aside files are not pending ('modeshift retry' puts one back)
     ]
     inputs_by_day = staged_inputs_by_day(staged)
     settings = modeshift.settings()
     days = days_to_build(home, settings)
-    for day in days:
+    unknown = set(unknown_day_keys(days))
+    names = {f.file_id: f.original_name for f in landed}
+    for day in sorted(unknown):  # a run for it could not start: say which file made it, run the other days
+        files = ", ".join(f"{names.get(i, '?')} ({i})" for i in inputs_by_day.get(day, {}))
+        context.log.warning(
+            f"skipped day '{day[:40]}': not a day partition (staged from {files or 'no file'})"
+        )
+    for day in (day for day in days if day not in unknown):
         inputs_version = fingerprint(inputs_by_day.get(day))
         run_requests.append(
             RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{inputs_version}")
         )
     if not run_requests:  # weeks only once every file is staged and every day is merged and rolled up
         weeks = weeks_to_build(home, settings)
+        weeks = [week for week in weeks if week not in set(unknown_week_keys(weeks))]
         if weeks:
             week = weeks[0]
             week_version = expected_week_fingerprints(home, settings)[week]

@@ -4,6 +4,8 @@
 -- ('quarantine' for refused rows). Parameters:
 --   $file_id VARCHAR, $landed_at_ns BIGINT, $ts_unit VARCHAR ('iso'|'s'|'ms'|'us'), $anchor_us BIGINT or NULL,
 --   $endpoint_override VARCHAR or NULL, $salt VARCHAR, $min_ts_us BIGINT, $max_ts_us BIGINT, $max_name_length BIGINT
+-- Every accepted row's day is a real date between $min_ts_us and $max_ts_us (staging checks it again: days are
+-- partition keys).
 WITH cleaned AS (
     SELECT
         source_line,
@@ -55,6 +57,9 @@ judged AS (
                 || CASE WHEN $ts_unit = 'iso' AND CAST($anchor_us AS BIGINT) IS NULL THEN 'ISO-8601 text'
                         ELSE 'a number of ' || $ts_unit || CASE WHEN CAST($anchor_us AS BIGINT) IS NULL
                             THEN ' since 1970' ELSE ' since the anchor' END END || ')'
+            -- 'infinity' / '-infinity' cast to TIMESTAMPTZ without error, but are no instant and no UTC day
+            WHEN NOT isfinite(ts_value) OR epoch_us(ts_value) IS NULL THEN 'timestamp ''' || left(ts_text, 40)
+                || ''' is not a finite time'
             WHEN epoch_us(ts_value) < $min_ts_us THEN 'timestamp ' || CAST(ts_value AS VARCHAR)
                 || ' is before the configured start date'
             WHEN epoch_us(ts_value) > $max_ts_us THEN 'timestamp ' || CAST(ts_value AS VARCHAR)

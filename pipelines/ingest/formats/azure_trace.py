@@ -9,14 +9,13 @@ landing the same bytes again is a no-op, options included.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
-from pipelines.ingest.formats.options import TimestampRule
+from pipelines.ingest.formats.options import TimestampRule, check_name
 from pipelines.ingest.formats.records import RecordReader
 
 NAME = "azure-trace"
@@ -25,23 +24,11 @@ KINDS = ("csv",)
 FIELDS: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 UNKNOWN_MODEL = "unknown"
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_APPLICABLE = {
     "anchor": "the trace's TIMESTAMP values are ISO-8601 instants.",
     "ts_unit": "the trace's TIMESTAMP values are ISO-8601 text.",
     "mapping": "use --format mapped to read a log through a mapping file.",
 }
-
-
-def _check_name(options: dict[str, Any], key: str) -> None:
-    value = options.get(key)
-    if value is None and key == "model":
-        return
-    if not isinstance(value, str) or not value.strip() or _CONTROL_CHARACTERS.search(value):
-        raise ModeshiftError(
-            f"The {key} name {value!r} is not usable: it must be non-blank text without control characters.",
-            f"Pass --{key} NAME.",
-        )
 
 
 def validate_options(options: dict[str, Any]) -> None:
@@ -52,8 +39,9 @@ def validate_options(options: dict[str, Any]) -> None:
             "An Azure trace file is one service and does not name it, so the azure-trace format needs an endpoint.",
             "Pass --endpoint NAME (for example --endpoint azure-code), one name per service.",
         )
-    _check_name(options, "endpoint")
-    _check_name(options, "model")
+    check_name("endpoint", options["endpoint"])
+    if options.get("model") is not None:
+        check_name("model", options["model"])
     for key, reason in _NOT_APPLICABLE.items():
         if options.get(key) and not (key == "ts_unit" and options[key] == "iso"):
             flag = "--" + key.replace("_", "-")

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.core.errors import ModeshiftError
 from pipelines.ingest.formats.options import TimestampRule, timestamp_rule_from_options
 from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader
 
@@ -17,7 +18,13 @@ KINDS = ("jsonl", "csv", "parquet")
 
 
 def validate_options(options: dict[str, Any]) -> None:
-    """Check the options at landing time (timestamp unit and anchor)."""
+    """Check the options at landing time (timestamp unit and anchor); refuse those that do not apply."""
+    for key, reason in {
+        "model": "canonical records name their model (a 'model' column).",
+        "mapping": "use --format mapped to read a log through a mapping file.",
+    }.items():
+        if options.get(key) is not None:
+            raise ModeshiftError(f"The canonical format does not take --{key}: {reason}", f"Drop --{key}.")
     timestamp_rule_from_options(options)
 
 

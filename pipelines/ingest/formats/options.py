@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +11,10 @@ from typing import Any
 from pipelines.core.errors import ModeshiftError
 
 TS_UNITS = ("iso", "s", "ms", "us")
+# Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file).
+OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping")
+DEFAULT_MAX_NAME_LENGTH = 200
+_MAX_ANCHOR_CHARACTERS = 64
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,60 @@ def timestamp_rule_from_options(options: dict[str, Any], default_unit: str = "is
     anchor = parse_anchor(options["anchor"]) if options.get("anchor") else None
     unit = options.get("ts_unit") or ("s" if anchor is not None and default_unit == "iso" else default_unit)
     return TimestampRule(unit=check_ts_unit(unit), anchor=anchor)
+
+
+def unprintable(text: str) -> bool:
+    """True when ``text`` holds a control character (C0, DEL, C1), a lone surrogate (undecodable command-line
+    bytes) or a line/paragraph separator: none of them belongs in a name."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in text)
+
+
+def check_name(key: str, value: Any, max_length: int = DEFAULT_MAX_NAME_LENGTH) -> str:
+    """An endpoint or model name given as an option (or a mapping constant): non-blank text of at most
+    ``max_length`` characters without control characters; returned stripped, as staging stores it."""
+    flag = f"--{key}"
+    if not isinstance(value, str) or not value.strip() or unprintable(value):
+        raise ModeshiftError(
+            f"The {key} name {str(value)[:80]!r} is not usable: it must be non-blank text without control "
+            "characters.",
+            f"Pass {flag} NAME with a visible name.",
+        )
+    if len(value.strip()) > max_length:
+        raise ModeshiftError(
+            f"The {key} name is {len(value.strip())} characters long; at most {max_length} are kept.",
+            f"Pass a shorter {flag} (ingest.max_name_length in config.yaml sets the limit).",
+        )
+    return value.strip()
+
+
+def check_common_options(options: dict[str, Any], max_name_length: int = DEFAULT_MAX_NAME_LENGTH) -> None:
+    """The checks every format shares, run once at ingest (and again at staging) before the format's own: only
+    known options; endpoint and model usable names; a known timestamp unit; an anchor that is a finite ISO-8601
+    instant. A value of None means the option was not given."""
+    unknown = sorted(set(options) - set(OPTION_KEYS))
+    if unknown:
+        raise ModeshiftError(
+            f"Unknown option(s): {', '.join(unknown)}.", f"Use only: {', '.join(OPTION_KEYS)}."
+        )
+    for key in ("endpoint", "model"):
+        if options.get(key) is not None:
+            check_name(key, options[key], max_name_length)
+    if options.get("ts_unit") is not None:
+        check_ts_unit(options["ts_unit"])
+    if options.get("anchor") is not None:
+        check_anchor(options["anchor"])
+
+
+def check_anchor(value: Any) -> datetime:
+    """An anchor instant (see :func:`parse_anchor`) that is short text, finite and between years 1970 and 9000."""
+    text = str(value)
+    if isinstance(value, float) and not math.isfinite(value) or len(text) > _MAX_ANCHOR_CHARACTERS:
+        raise ModeshiftError(
+            f"The anchor '{text[:40]}' is not an ISO-8601 time.", "Write it like 2024-01-01T00:00:00Z."
+        )
+    anchor = parse_anchor(value)
+    if not 1970 <= anchor.year <= 9000:
+        raise ModeshiftError(
+            f"The anchor {anchor.isoformat()} is outside the years 1970 to 9000.", "Check --anchor."
+        )
+    return anchor

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from pipelines.core.duck import connect
 from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
+from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import salvage
 
 # Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
@@ -54,7 +57,11 @@ RecordReader = Callable[..., duckdb.DuckDBPyRelation]
 
 
 def record_reader(
-    con: duckdb.DuckDBPyConnection, path: Path, suffix: str, salvage_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    suffix: str,
+    salvage_dir: Path | None = None,
+    csv_limits: salvage.CsvLimits | None = None,
 ) -> RecordReader:
     """A function ``(fields, types=None) -> relation`` reading every record of the file: ``source_line``,
     ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
@@ -62,14 +69,16 @@ def record_reader(
     names or Parquet column names.
 
     The relation is lazy: DuckDB reads the file when it is consumed. When that fails as a whole, call again with
-    ``salvage_dir``: the file is then read record by record (see :mod:`pipelines.ingest.formats.salvage`).
+    ``salvage_dir``: the file is then read record by record (see :mod:`pipelines.ingest.formats.salvage`), quoted
+    CSV fields bounded by ``csv_limits``.
     """
     kind = kind_of(suffix)
 
     def read(fields: list[str], types: dict[str, str] | None = None) -> duckdb.DuckDBPyRelation:
         wanted = {name: (types or {}).get(name, "VARCHAR") for name in fields}
         if salvage_dir is not None and kind != "parquet":
-            return _read_parquet(con, salvage.salvage_to_parquet(path, kind, fields, salvage_dir), wanted)
+            salvaged = salvage.salvage_to_parquet(path, kind, fields, salvage_dir, csv_limits)
+            return _read_parquet(con, salvaged, wanted)
         if kind == "jsonl":
             return _read_jsonl(con, path, wanted)
         if kind == "csv":
@@ -93,9 +102,15 @@ def _read_jsonl(
     return _with_parse_error(con, relation, fields, all_null_reason=UNPARSEABLE_JSON)
 
 
+# The fast reader's CSV dialect (as in _read_csv), every column as text: for csv_field_spans.
+_READ_CSV = (
+    "SELECT * FROM read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    "columns = $columns, max_line_size = $max_bytes, buffer_size = $max_bytes)"
+)
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]) -> duckdb.DuckDBPyRelation:
-    header = csv_header(path)
-    columns = {name: "VARCHAR" for name in header}
+    columns = {name: "VARCHAR" for name in csv_header(path)}
     relation = con.sql(
         "SELECT row_number() OVER () AS source_line, * FROM read_csv($path, header = true, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', columns = $columns, max_line_size = $max_bytes, "
@@ -103,6 +118,27 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
         params={"path": str(path), "columns": columns, "max_bytes": MAX_RECORD_BYTES},
     )
     return _select_fields(relation, fields, parse_error=duckdb.ConstantExpression(None).cast("VARCHAR"))
+
+
+@dataclass(frozen=True)
+class CsvFieldSpans:
+    """Line breaks inside the fields of a CSV file as DuckDB's fast reader reads it."""
+
+    inner_breaks: int
+    max_field_breaks: int
+    max_multiline_bytes: int
+
+
+def csv_field_spans(path: Path) -> CsvFieldSpans:
+    """How many line breaks DuckDB's CSV reader puts inside fields (in all, in one field) and the longest field
+    that spans lines (bytes): a second read, made only when the records do not match the file's lines."""
+    columns = {name: "VARCHAR" for name in csv_header(path)}
+    with connect() as con:
+        con.sql(
+            _READ_CSV, params={"path": str(path), "columns": columns, "max_bytes": MAX_RECORD_BYTES}
+        ).create_view("csv_records")
+        row = con.sql(load_sql("ingest/csv_field_spans")).fetchall()[0]
+    return CsvFieldSpans(*(int(value) for value in row))
 
 
 def _read_parquet(

@@ -9,7 +9,7 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
-from pipelines.ingest.formats.options import TimestampRule
+from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
 from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
@@ -25,9 +25,13 @@ def _format(name: str) -> ModuleType:
         raise ModeshiftError(f"Unknown format '{name}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.") from None
 
 
-def validate_options(name: str, suffix: str, options: dict[str, Any]) -> None:
-    """Fail with a clear sentence when a file of this suffix cannot be read as format ``name`` with ``options``."""
+def validate_options(
+    name: str, suffix: str, options: dict[str, Any], max_name_length: int = DEFAULT_MAX_NAME_LENGTH
+) -> None:
+    """Fail with a clear sentence when a file of this suffix cannot be read as format ``name`` with ``options``:
+    first the checks every format shares (:func:`check_common_options`), then the format's own."""
     module = _format(name)
+    check_common_options(options, max_name_length)
     kind = kind_of(suffix)
     if kind not in module.KINDS:
         raise ModeshiftError(

@@ -1,0 +1,135 @@
+"""Counting a file's records without the parser that could be fooled: its physical lines, read as bytes.
+
+Staging checks every file it reads against these counts (rows in = accepted + quarantined, and rows in = the
+file's own records): a CSV parser that swallows a thousand lines into one quoted field, or a reader that silently
+skips lines, is caught here, not trusted.
+
+* JSONL: one record per line that is not blank (a JSON text cannot hold a raw newline).
+* CSV: one record per line after the header, plus the newlines inside quoted fields; empty lines are no record.
+* Parquet: the row count of the file's footer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.ingest.formats.records import csv_field_spans, kind_of
+from pipelines.ingest.formats.salvage import LINE_STATS_FILE, CsvLimits
+
+_CHUNK_BYTES = 1 << 24
+
+
+@dataclass(frozen=True)
+class LineCount:
+    """Physical lines of a (decompressed) file: ``lines`` in all (a last line without newline counts), ``empty``
+    of them empty or whitespace only (None when not counted), and whether a gzip stream ``truncated`` early (the
+    readers then add one record for the cut-off tail)."""
+
+    lines: int
+    empty: int | None
+    truncated: bool
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # type: ignore[return-value]
+
+
+def count_lines(path: Path, count_empty: bool = False) -> LineCount:
+    """The physical lines of ``path`` (gzip decompressed), counted from the bytes: fast (``bytes.count``) unless
+    ``count_empty`` asks for the empty and whitespace-only lines too (a loop over the lines).
+
+    A truncated gzip stream counts the lines before the cut (the partial one is dropped, as the salvage reader
+    drops it) and sets ``truncated``."""
+    lines = 0
+    empty = 0
+    truncated = False
+    with _open(path) as handle:
+        try:
+            if count_empty:
+                for line in handle:
+                    lines += 1
+                    empty += line.isspace()
+            else:
+                last = b"\n"
+                for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+                    lines += chunk.count(b"\n")
+                    last = chunk[-1:]
+                lines += last != b"\n"
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError):
+            truncated = True
+    if truncated and not count_empty:  # count line by line, exactly as the salvage reader sees the stream
+        return count_lines(path, count_empty=True)
+    return LineCount(lines=lines, empty=empty if count_empty else None, truncated=truncated)
+
+
+def parquet_rows(path: Path) -> int:
+    """The number of rows the Parquet file's footer declares."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def fast_read_mismatch(path: Path, suffix: str, rows_in: int, limits: CsvLimits) -> str | None:
+    """Why the ``rows_in`` records DuckDB's fast reader found in ``path`` do not match the file's own lines (None
+    when they do): then the file must be read record by record. Parquet: a count that differs from the footer.
+
+    JSONL: records = non-blank lines. CSV: records + line breaks inside fields = lines after the header, give or
+    take empty lines; and no quoted field runs over more lines or bytes than ``limits`` allow."""
+    kind = kind_of(suffix)
+    if kind == "parquet":
+        declared = parquet_rows(path)
+        return None if declared == rows_in else f"the footer declares {declared} rows but {rows_in} were read"
+    quick = count_lines(path)
+    header = 1 if kind == "csv" and quick.lines > 0 else 0
+    if quick.lines - header == rows_in and not quick.truncated:
+        return None  # the common case: one record per line, no blank lines, one cheap pass over the bytes
+    exact = count_lines(path, count_empty=True)
+    data_lines = exact.lines - header
+    if kind == "jsonl":
+        non_blank = data_lines - (exact.empty or 0)
+        if non_blank == rows_in:
+            return None
+        return f"the file has {non_blank} non-blank lines but {rows_in} records were read"
+    spans = csv_field_spans(path)
+    if spans.max_field_breaks > limits.max_field_lines:
+        return (
+            f"a quoted field spans {spans.max_field_breaks + 1} lines (at most {limits.max_field_lines + 1})"
+        )
+    if spans.max_multiline_bytes > limits.max_multiline_field_bytes:
+        return f"a quoted field spanning lines holds {spans.max_multiline_bytes:,} bytes"
+    unaccounted = data_lines - rows_in - spans.inner_breaks
+    if not 0 <= unaccounted <= (exact.empty or 0):
+        return (
+            f"the file has {data_lines} lines after the header but {rows_in} records with "
+            f"{spans.inner_breaks} line breaks inside fields were read"
+        )
+    return None
+
+
+def check_salvaged(path: Path, suffix: str, rows_in: int, salvage_dir: Path) -> None:
+    """Raise unless the record-by-record reader accounted for every physical line of ``path``: JSONL, one record
+    per non-blank line (plus one for a truncated tail); CSV, every line read, and records = lines - header - empty
+    lines - line breaks inside records (plus one for a truncated tail)."""
+    exact = count_lines(path, count_empty=True)
+    if kind_of(suffix) == "jsonl":
+        expected = exact.lines - (exact.empty or 0) + exact.truncated
+        seen = f"{exact.lines} lines, {exact.empty} blank"
+    else:
+        stats = json.loads((salvage_dir / LINE_STATS_FILE).read_text())
+        if stats["lines"] != exact.lines or stats["empty"] > (exact.empty or 0):
+            raise RuntimeError(
+                f"the CSV reader saw {stats['lines']} lines ({stats['empty']} empty) of {path.name}, which has "
+                f"{exact.lines} ({exact.empty} blank): refusing to continue"
+            )
+        header = 1 if stats["lines"] > 0 else 0
+        expected = stats["lines"] - header - stats["empty"] - stats["inner_breaks"] + exact.truncated
+        seen = f"{exact.lines} lines, {stats['empty']} empty, {stats['inner_breaks']} inside quoted fields"
+    if expected != rows_in:
+        raise RuntimeError(
+            f"{path.name} has {expected} records by its lines ({seen}) but {rows_in} were read: refusing to continue"
+        )
