@@ -161,6 +161,13 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
     def accepted(value: object) -> list:
         return value if isinstance(value, list) else [value]
 
+    runs = {
+        r["endpoint"]: r["runs"]
+        for r in _rows(
+            home,
+            "SELECT endpoint, count(*) AS runs FROM batch_jobs WHERE week_start = DATE '2026-11-09' GROUP BY 1",
+        )
+    }
     for endpoint, expected in truth.items():
         for column in ("stability_class", "burst_class", "latency_class"):
             assert profiles[endpoint][column] in accepted(expected[column]), (endpoint, column)
@@ -168,5 +175,14 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
         if wanted == ["unpriced"]:
             assert recs[endpoint]["raw_mode"] is None
         else:
-            assert recs[endpoint]["raw_mode"] in wanted, endpoint
+            raw_wanted = accepted(expected.get("expected_raw_mode", wanted))
+            assert recs[endpoint]["raw_mode"] in raw_wanted, endpoint
             assert recs[endpoint]["recommended_mode"] in wanted, endpoint  # sustained for 3 weeks: migrated
+        jobs = expected.get("expected_runs_per_week")
+        if jobs is not None:
+            assert runs[endpoint] == jobs.get("exactly", runs[endpoint]) and runs[endpoint] >= jobs.get(
+                "min", 0
+            )
+    assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
+    assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
+    assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])

@@ -248,6 +248,9 @@ class EndpointDesign:
     error_rate: float
     billed: bool  # whether the log carries billed_cost_usd (list price of ok requests, 0 for failed ones)
     expected: dict[str, Any]
+    # (first hour, end hour, factor): serverless time to first token is ``factor`` times slower in those UTC hours
+    # (a provider's busy evening), None for an endpoint whose latency does not depend on the hour
+    peak_slowdown: tuple[int, int, float] | None = None
 
 
 INTERACTIVE_STREAM = Signals(stream_true=1.0, stream_false=0.0, interactive_true=0.0, interactive_false=0.0)
@@ -373,6 +376,7 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
                 "burst_class": "bursty",
                 "latency_class": "offline",
                 "expected_recommended_mode": "batch",
+                "expected_runs_per_week": {"exactly": 7},  # one run a night, 01:00-03:00 UTC
             },
         ),
         EndpointDesign(
@@ -442,6 +446,53 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
         _tail(7, MODEL_70B, 1.5, False, INTERACTIVE_STREAM, "variable"),
         _tail(8, MODEL_405B, 0.3, True, INTERACTIVE_STREAM, "sporadic"),
         _tail(9, MODEL_8B, 2.5, False, Signals(0.3, 0.7, 0.0, 0.0), "variable"),
+        # Appended after the tail so every endpoint above keeps its random streams (they are seeded by position).
+        EndpointDesign(
+            name="voice-assist",
+            model=MODEL_70B,
+            client="team-voice",
+            deployment_mode="serverless",
+            shape=Steady(per_minute=6.0, amplitude=0.3, peak_hour=18.0),
+            input_tokens=Lognormal(median=1_500, sigma=0.4),
+            output_tokens=Lognormal(median=120, sigma=0.4),
+            cached_share=0.2,
+            signals=Signals(1.0, 0.0, 1.0, 0.0),
+            error_rate=0.005,
+            billed=True,
+            peak_slowdown=(16, 21, 2.8),
+            expected={
+                "stability_class": "steady",
+                "burst_class": ["smooth", "moderate"],
+                "latency_class": "interactive",
+                # serverless is far cheaper, but its p95 TTFT breaks the 600 ms SLO every evening (16-21 UTC)
+                "slo": {"ttft_p95_ms": 600},
+                "expected_slo_status": "breached",
+                "expected_slo_premium": "positive",
+                "expected_recommended_mode": ["dedicated", "hybrid"],
+            },
+        ),
+        EndpointDesign(
+            name="offline-trickle",
+            model=MODEL_70B,
+            client="team-data",
+            deployment_mode="serverless",
+            shape=Trickle(per_hour=1.0),
+            input_tokens=Lognormal(median=800, sigma=0.5),
+            output_tokens=Lognormal(median=150, sigma=0.5),
+            cached_share=0.0,
+            signals=Signals(0.0, 1.0, 0.0, 1.0),
+            error_rate=0.01,
+            billed=False,
+            expected={
+                "stability_class": ["variable", "sporadic"],
+                "burst_class": "bursty",
+                "latency_class": "offline",
+                # batch is the cheapest plan and its tiny runs fit every batch limit, but it saves cents: held
+                "expected_raw_mode": "batch",
+                "expected_recommended_mode": "serverless",
+                "expected_runs_per_week": {"min": 50},
+            },
+        ),
     )
 
 
@@ -518,6 +569,10 @@ def _endpoint_requests(
     first_token = (timing.ttft_base_ms + timing.prefill_ms_per_token * input_tokens) * rng.lognormal(
         0, 0.25, n
     )
+    if design.peak_slowdown is not None:
+        first_hour, end_hour, factor = design.peak_slowdown
+        hour = (ts_ms // (60 * MS_PER_MINUTE)) % 24
+        first_token = np.where((hour >= first_hour) & (hour < end_hour), first_token * factor, first_token)
     decode = output_tokens * timing.decode_ms_per_token * rng.lognormal(0, 0.2, n)
     latency = np.where(ok, first_token + decode, first_token * rng.uniform(0.2, 1.0, n))
     ttft = np.where(ok & (stream == 1), first_token, np.nan)
