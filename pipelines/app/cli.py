@@ -59,9 +59,11 @@ def _load_mapping(path: str) -> dict[str, Any]:
 
 def ingest_command(args: argparse.Namespace) -> int:
     """Land files for ingest (the next ``modeshift materialize`` or the landing sensor processes them)."""
+    from pipelines.core.atomic import remove_stale_temporaries
     from pipelines.ingest.landing import land_file
 
     home = _home()
+    remove_stale_temporaries(home.landing)  # partial copies of ingests that died: a full disk is freed first
     options: dict[str, Any] = {
         key: value
         for key, value in {
@@ -92,7 +94,9 @@ def materialize_command(args: argparse.Namespace) -> int:
 
     home = _home()
     Settings.load(home)  # a bad config.yaml or rate card is reported here, before any run starts
-    summary = materialize_pending(home, progress=print if not args.quiet else lambda _: None)
+    summary = materialize_pending(
+        home, progress=print if not args.quiet else lambda _: None, wait=not args.no_wait
+    )
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
     return 0
@@ -102,7 +106,7 @@ def demo_command(args: argparse.Namespace) -> int:
     """Generate the demo data, ingest it, run everything and print the result."""
     from pipelines.app.demo import run_demo
 
-    run_demo(_home(), scale=args.scale, progress=print)
+    run_demo(_home(), scale=args.scale, progress=print, wait=not args.no_wait)
     return 0
 
 
@@ -145,6 +149,11 @@ def status_command(args: argparse.Namespace) -> int:
     return 0
 
 
+_NO_WAIT_HELP = (
+    "when another materialize or demo runs on this home, exit at once saying which (default: wait for it)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``modeshift`` command."""
     from pipelines.ingest.formats.options import TS_UNITS
@@ -169,10 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     materialize = commands.add_parser("materialize", help="process everything pending through Dagster")
     materialize.add_argument("--quiet", action="store_true", help="no progress lines")
+    materialize.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     materialize.set_defaults(handler=materialize_command)
 
     demo = commands.add_parser("demo", help="generate the demo data and run everything on it")
     demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
+    demo.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     demo.set_defaults(handler=demo_command)
 
     report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
@@ -203,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence: one sentence, no traceback
         if os.environ.get("MODESHIFT_DEBUG"):
             raise
+        from pipelines.core.disk import clear_disk_error
+
+        disk = clear_disk_error(Home.from_env().root, error)
+        if disk is not None:
+            print(f"modeshift: error: {disk}", file=sys.stderr)
+            return 2
         print(
             f"modeshift: unexpected error after {time.monotonic() - started:.0f} s: {type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}. Re-run with MODESHIFT_DEBUG=1 for details.",
