@@ -25,10 +25,13 @@ from dagster import DagsterInstance, DagsterRunStatus
 from pipelines.app.cli import main
 from pipelines.app.runner import materialize_pending
 from pipelines.core.atomic import remove_stale_temporaries
+from pipelines.core.calendar import DedupeWindow
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.delivery.report import render_report
 from pipelines.delivery.warehouse import refresh_ingest_tables, warehouse_lock_error
+from pipelines.ingest.day_merge import pending_days, read_merged
 from pipelines.ingest.landing import land_file, landed_files, remove_raw_leftovers
 from pipelines.ingest.privacy import MIN_SALT_FILE_CHARS, api_key_salt
 
@@ -281,7 +284,9 @@ def test_a_kill_between_the_landed_copy_and_its_manifest_leaves_no_orphan(
 ) -> None:
     source = _write_rows(tmp_path / "a.jsonl", 20)
     _killed(home, "before-manifest", str(source))
-    assert len(_raw_landed_bytes(home)) == 1 and landed_files(home) == []  # an orphan: 'status' says 0 landed
+    assert len(_raw_landed_bytes(home)) == 1 and landed_files(home) == []  # an orphan, not a landed file
+    assert main(["status"]) == 0
+    assert "orphans:   1 landed cop(ies) without a manifest" in capsys.readouterr().out
     orphan = _raw_landed_bytes(home)
     removed = remove_raw_leftovers(home)
     assert [p.name for p in removed.orphans] == orphan and _raw_landed_bytes(home) == []
@@ -572,3 +577,178 @@ def test_other_duckdb_errors_are_not_mistaken_for_a_held_lock(home: Home) -> Non
         refresh_ingest_tables(home)
     assert not isinstance(raised.value, ModeshiftError)
     assert warehouse_lock_error(raised.value, home.warehouse) is None
+
+
+# --------------------------------------------------------------------- 3. request_id dedupe across days
+
+
+def _request(request_id: str, ts: str) -> dict[str, object]:
+    return {
+        "request_id": request_id,
+        "ts": ts,
+        "endpoint": "chat",
+        "model": MODEL,
+        "input_tokens": 10,
+        "output_tokens": 1,
+    }
+
+
+def _write_requests(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _lake_days(home: Home) -> list[tuple[str, str]]:
+    """(request_id, day) of every accepted request, from the lake files."""
+    files = sorted(str(p) for p in home.requests.glob("day=*/part.parquet"))
+    with duckdb.connect() as con:
+        return con.sql(
+            "SELECT request_id, day FROM read_parquet($f, hive_partitioning = true, hive_types_autocast = false) "
+            "ORDER BY ALL",
+            params={"f": files},
+        ).fetchall()
+
+
+def _duplicates(home: Home) -> list[tuple[str, str, str]]:
+    """(request_id, day, reason) of every row quarantined at the day merge, from the warehouse."""
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return con.sql(
+            "SELECT json_extract_string(raw, '$.request_id'), CAST(day AS VARCHAR), reason FROM quarantine "
+            "WHERE stage = 'duplicate' ORDER BY ALL"
+        ).fetchall()
+
+
+def _balanced(home: Home) -> bool:
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return con.sql(
+            "SELECT bool_and(rows_in = rows_accepted + rows_quarantined AND rows_pending = 0) FROM ingest_log"
+        ).fetchall()[0][0]
+
+
+WEEK_ROWS = [
+    _request("same-week", "2026-11-03T10:00:00Z"),  # Tuesday: kept
+    _request("same-week", "2026-11-05T10:00:00Z"),  # Thursday, same ISO week: duplicate
+    _request("midnight", "2026-11-08T23:59:00Z"),  # Sunday: kept
+    _request("midnight", "2026-11-09T00:01:00Z"),  # the next Monday (another week, the next day): duplicate
+    _request("far-apart", "2026-11-02T10:00:00Z"),  # two weeks apart: two requests that share an id
+    _request("far-apart", "2026-11-16T10:00:00Z"),
+    _request("two-days", "2026-11-08T10:00:00Z"),  # Sunday and the Tuesday after: other weeks, not adjacent
+    _request("two-days", "2026-11-10T10:00:00Z"),
+    _request("same-day", "2026-11-04T10:00:00Z"),  # the per-day case still holds
+    _request("same-day", "2026-11-04T11:00:00Z"),
+]
+
+
+def test_the_same_request_id_on_two_days_of_its_window_is_kept_once(home: Home, tmp_path: Path) -> None:
+    land_file(home, _write_requests(tmp_path / "a.jsonl", WEEK_ROWS), "canonical", {})
+    materialize_pending(home, progress=lambda _: None)
+    assert _lake_days(home) == [
+        ("far-apart", "2026-11-02"),
+        ("far-apart", "2026-11-16"),
+        ("midnight", "2026-11-08"),
+        ("same-day", "2026-11-04"),
+        ("same-week", "2026-11-03"),
+        ("two-days", "2026-11-08"),
+        ("two-days", "2026-11-10"),
+    ]
+    assert _duplicates(home) == [
+        ("midnight", "2026-11-09", "duplicate request_id (the first copy, on 2026-11-08, was kept)"),
+        ("same-day", "2026-11-04", "duplicate request_id (the first copy, on 2026-11-04, was kept)"),
+        ("same-week", "2026-11-05", "duplicate request_id (the first copy, on 2026-11-03, was kept)"),
+    ]
+    assert _balanced(home)
+
+
+def test_rerunning_changes_nothing_and_a_late_copy_loses_to_the_kept_one(home: Home, tmp_path: Path) -> None:
+    land_file(home, _write_requests(tmp_path / "a.jsonl", WEEK_ROWS), "canonical", {})
+    materialize_pending(home, progress=lambda _: None)
+    lake, duplicates = _lake_days(home), _duplicates(home)
+    assert pending_days(home) == []
+    again = materialize_pending(home, progress=lambda _: None)
+    assert "daily" not in again.runs and _lake_days(home) == lake and _duplicates(home) == duplicates
+    kept_day = read_merged(home, "2026-11-03")
+    # A late file for an *earlier* day (Monday) with the id kept on Tuesday: the kept copy stays, the late one is
+    # quarantined naming Tuesday, and only the late file's own day is merged again.
+    land_file(
+        home,
+        _write_requests(tmp_path / "late.jsonl", [_request("same-week", "2026-11-02T09:00:00Z")]),
+        "canonical",
+        {},
+    )
+    late = materialize_pending(home, progress=lambda _: None)
+    assert late.runs["daily"] == 1
+    assert read_merged(home, "2026-11-03") == kept_day
+    assert _lake_days(home) == lake
+    assert (
+        "same-week",
+        "2026-11-02",
+        "duplicate request_id (the first copy, on 2026-11-03, was kept)",
+    ) in _duplicates(home)
+    assert len(_duplicates(home)) == len(duplicates) + 1 and _balanced(home)
+    land_file(home, tmp_path / "late.jsonl", "canonical", {})  # the same late file again: a no-op
+    assert pending_days(home) == []
+
+
+def test_a_file_landed_earlier_but_staged_later_takes_the_id_and_reopens_the_later_day(
+    home: Home, tmp_path: Path
+) -> None:
+    first, _ = land_file(
+        home,
+        _write_requests(tmp_path / "first.jsonl", [_request("x", "2026-11-04T10:00:00Z")]),
+        "canonical",
+        {},
+    )
+    second_rows = [_request("x", "2026-11-05T10:00:00Z"), _request("y", "2026-11-05T11:00:00Z")]
+    land_file(home, _write_requests(tmp_path / "second.jsonl", second_rows), "canonical", {})
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    held = [first.path(home), home.landing / f"{first.file_id}.manifest.json"]
+    for path in held:  # the first file is not staged yet (its staging failed, say)
+        path.rename(aside / path.name)
+    materialize_pending(home, progress=lambda _: None)
+    assert _lake_days(home) == [("x", "2026-11-05"), ("y", "2026-11-05")]
+    rollup_before = json.loads((home.rollup_day_dir("2026-11-05") / "_manifest.json").read_text())[
+        "fingerprint"
+    ]
+    for path in held:
+        (aside / path.name).rename(path)
+    assert pending_days(home) == []  # nothing is pending until the earlier-landed file is staged
+    summary = materialize_pending(home, progress=lambda _: None)
+    assert summary.runs["daily"] == 2  # 11-04 (new) and 11-05 (its duplicate moved)
+    assert _lake_days(home) == [("x", "2026-11-04"), ("y", "2026-11-05")]
+    assert _duplicates(home) == [
+        ("x", "2026-11-05", "duplicate request_id (the first copy, on 2026-11-04, was kept)")
+    ]
+    rollup_after = json.loads((home.rollup_day_dir("2026-11-05") / "_manifest.json").read_text())[
+        "fingerprint"
+    ]
+    assert rollup_after != rollup_before  # the day's rollup was rebuilt without the moved copy
+    assert _balanced(home)
+
+
+def test_the_window_is_a_setting(home: Home, tmp_path: Path) -> None:
+    home.config_file.write_text("ingest:\n  dedupe_same_iso_week: false\n  dedupe_adjacent_days: 0\n")
+    land_file(home, _write_requests(tmp_path / "a.jsonl", WEEK_ROWS), "canonical", {})
+    materialize_pending(home, progress=lambda _: None)
+    assert [row[0] for row in _duplicates(home)] == ["same-day"]  # per day only
+    home.config_file.write_text("ingest:\n  dedupe_adjacent_days: -1\n")
+    with pytest.raises(ModeshiftError, match="dedupe_adjacent_days must be 0 or more"):
+        _ = Settings.load(home).dedupe_window
+
+
+def test_the_dedupe_window_is_the_iso_week_and_the_neighbouring_days_and_is_symmetric() -> None:
+    window = DedupeWindow()
+    assert window.days_around("2026-11-09") == ["2026-11-08", *[f"2026-11-{d}" for d in range(10, 16)]]
+    assert window.days_around("2026-11-11") == [f"2026-11-{d:02d}" for d in (9, 10, 12, 13, 14, 15)]
+    assert DedupeWindow(False, 0).days_around("2026-11-11") == []
+    assert DedupeWindow(False, 2).days_around("2026-11-11") == [
+        "2026-11-09",
+        "2026-11-10",
+        "2026-11-12",
+        "2026-11-13",
+    ]
+    days = [f"2026-{m:02d}-{d:02d}" for m in (11, 12) for d in range(1, 29)]
+    for shape in (DedupeWindow(), DedupeWindow(False, 1), DedupeWindow(True, 3)):
+        for a in days:
+            for b in shape.days_around(a):
+                assert a in shape.days_around(b)

@@ -133,7 +133,7 @@ def report_command(args: argparse.Namespace) -> int:
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
-    from pipelines.ingest.landing import landed_files
+    from pipelines.ingest.landing import landed_files, orphan_copies
     from pipelines.ingest.staging import all_staged
 
     home = _home()
@@ -144,6 +144,12 @@ def status_command(args: argparse.Namespace) -> int:
     print(
         f"landed:    {len(landed)} file(s), {len([f for f in landed if f.file_id not in staged])} not staged yet"
     )
+    orphans = orphan_copies(home)
+    if orphans:
+        print(
+            f"orphans:   {len(orphans)} landed cop(ies) without a manifest (an ingest that died): removed by the "
+            "next materialize; ingest those files again"
+        )
     print(f"pending:   {len(days)} day(s){': ' + ', '.join(days[:10]) if days else ''}")
     print(f"warehouse: {home.warehouse}")
     return 0

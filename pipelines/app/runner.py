@@ -134,9 +134,8 @@ def remove_leftovers(home: Home, progress: Progress = print) -> None:
         + remove_stale_temporaries(home.landing)
         + remove_stale_temporaries(home.root, recursive=False)
     )
-    if (
-        leftovers
-    ):  # half-written files of killed writers: they may hold raw landed bytes, so they must not stay
+    # half-written files of killed writers: they may hold raw landed bytes, so they must not stay
+    if leftovers:
         progress(f"[cleaned] {len(leftovers)} temporary file(s) left by writers that died")
     raw = remove_raw_leftovers(home)
     if raw.staged:
@@ -193,7 +192,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
             f"[stage {index}/{len(to_stage)}] {landed_file.original_name} ({time.monotonic() - step:.1f} s)"
         )
     settings = Settings.load(home)
-    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    days = sorted(set(pending_days(home, settings.dedupe_window)) | set(pending_rollup_days(home, settings)))
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
         step = time.monotonic()

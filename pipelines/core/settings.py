@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.core.calendar import DedupeWindow
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 
@@ -95,3 +96,13 @@ class Settings:
     def max_name_length(self) -> int:
         """Longest endpoint, model or client name accepted, in characters."""
         return int(self.section("ingest")["max_name_length"])
+
+    @property
+    def dedupe_window(self) -> DedupeWindow:
+        """Across which UTC days a repeated request_id is a duplicate (``ingest.dedupe_same_iso_week`` and
+        ``ingest.dedupe_adjacent_days``; the defaults: the same ISO week and the previous/next day)."""
+        ingest = self.section("ingest")
+        return DedupeWindow(
+            same_iso_week=bool(ingest.get("dedupe_same_iso_week", True)),
+            adjacent_days=int(ingest.get("dedupe_adjacent_days", 1)),
+        )

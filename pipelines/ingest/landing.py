@@ -194,14 +194,22 @@ def remove_raw_leftovers(home: Home) -> RawLeftovers:
         if not locked:
             removed.orphan_sweep_skipped = True
             return removed
-        for path in sorted(home.landing.iterdir()):
-            match = _LANDED_NAME.match(path.name)
-            if match is None or path.name.endswith(".manifest.json") or not path.is_file():
-                continue
-            if not manifest_path(home, match.group(1)).exists():
-                path.unlink(missing_ok=True)
-                removed.orphans.append(path)
+        for path in orphan_copies(home):
+            path.unlink(missing_ok=True)
+            removed.orphans.append(path)
     return removed
+
+
+def orphan_copies(home: Home) -> list[Path]:
+    """Landed copies without a manifest (an ingest killed between the two, or one still landing them)."""
+    orphans = []
+    for path in sorted(home.landing.iterdir()) if home.landing.exists() else []:
+        match = _LANDED_NAME.match(path.name)
+        if match is None or path.name.endswith(".manifest.json") or not path.is_file():
+            continue
+        if not manifest_path(home, match.group(1)).exists():
+            orphans.append(path)
+    return orphans
 
 
 def landed_files(home: Home) -> list[LandedFile]:

@@ -8,7 +8,7 @@ import json
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from pipelines.ingest.day_merge import pending_days, staged_inputs_by_day
+from pipelines.ingest.day_merge import merge_inputs, pending_days, staged_inputs_by_day
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import expected_week_fingerprints, pending_rollup_days, pending_weeks
@@ -44,9 +44,11 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
     ]
     inputs_by_day = staged_inputs_by_day(staged)
     settings = modeshift.settings()
-    days = sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    window = settings.dedupe_window
+    days = sorted(set(pending_days(home, window)) | set(pending_rollup_days(home, settings)))
     for day in days:
-        fingerprint = _fingerprint(inputs_by_day.get(day))
+        # what the merge reads (the day's slices and those of its dedupe window), so a neighbour's change re-runs it
+        fingerprint = _fingerprint(merge_inputs(staged, day, window))
         run_requests.append(RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{fingerprint}"))
     if not run_requests:  # weeks only once every file is staged and every day is merged and rolled up
         weeks = pending_weeks(home, settings, WEEKLY_TABLES)
