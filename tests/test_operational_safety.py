@@ -3,6 +3,7 @@ in several shapes with real processes, real locks, real SIGKILLs and a real full
 
 * two materializes on one home at once (the second waits, or refuses with --no-wait; ingest stays allowed);
 * raw landed bytes left by a kill at the wrong moment (after staging's commit, between the copy and its manifest);
+* the same request_id on two days of its dedupe window (kept once, re-runs and late files exactly-once);
 * a full disk (a real 2 MB tmpfs, and the file-size limit);
 * a salt file killed half-created, empty or short;
 * an analyst holding warehouse.duckdb open.
