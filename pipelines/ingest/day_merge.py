@@ -10,7 +10,10 @@ Duplicates are found across days, within the dedupe window of ``D`` (``Settings.
 days of D's ISO week and the days just before and after it). Of the copies of a request_id in the window, the first
 in landing order (``landed_at_ns``, then file id, then record number) is kept, the others are quarantined with stage
 ``duplicate`` and a reason naming the day of the first copy. The rule is one order over all copies, so each day
-decides alone and every day agrees: a merge never needs another day's result, only the staged slices.
+decides alone and every day agrees: a merge never needs another day's result, only the staged slices. (Windows
+overlap without being equal: with copies on a Sunday, the Monday after and the Tuesday after, the Tuesday's window
+does not reach the Sunday, so its reason names the Monday copy, itself quarantined as a copy of the Sunday one.
+Exactly one copy is kept either way.)
 
 A late file (landed after the others) that holds, for an earlier day, a request_id already kept on a later day of
 its window loses: its copy is quarantined and the kept copy stays where it is, so published days do not change.
