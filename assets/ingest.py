@@ -84,7 +84,7 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
     home = modeshift.home()
     settings = modeshift.settings()
     day = context.partition_key
-    merged = merge_day(home, day)
+    merged = merge_day(home, day, settings.dedupe_window)
     recount = recount_day(home, day)
     check_results = [
         AssetCheckResult(

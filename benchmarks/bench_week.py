@@ -6,7 +6,8 @@ data in the same run.
     .venv/bin/python -m benchmarks.bench_week --rows 100000000 --files 10
 
 Prints, per stage: wall time, rows per second, peak RSS of the process tree, and the ratio to bare DuckDB
-(ingest: read every file and write one Parquet file; rollup: the per-endpoint-minute GROUP BY over the lake).
+(ingest: read every file and write one Parquet file; rollup: the per-endpoint-minute GROUP BY over the lake). The day
+merge is also timed alone, deduping within each day and within the default window (ratio: window / per day).
 The input (about 4 GB of Parquet per 100 M rows) and the home are kept under benchmarks/out/.
 """
 
@@ -52,6 +53,12 @@ def main() -> None:
     print(_row("bare ingest", bare_ingest, args.rows, None), flush=True)
     ingest = measure([*step, "ingest-many", str(home), "canonical", *files], env=env)
     print(_row("ingest", ingest, args.rows, bare_ingest), flush=True)
+    # The day merge alone, again, with duplicates looked for within each day only (as before issue 12 item 6) and
+    # within the default window (the ISO week and the neighbouring days): the cost of deduping across days.
+    per_day = measure([*step, "merge", str(home), "false", "0"], env=env)
+    print(_row("merge per day", per_day, args.rows, None), flush=True)
+    across = measure([*step, "merge", str(home), "true", "1"], env=env)
+    print(_row("merge window", across, args.rows, per_day), flush=True)
     bare_rollup = measure([*step, "bare-rollup", str(home), str(OUT / "bare-rollup.parquet")], env=env)
     print(_row("bare rollup", bare_rollup, args.rows, None), flush=True)
     rollup = measure([*step, "rollup", str(home)], env=env)

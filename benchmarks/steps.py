@@ -4,6 +4,7 @@ python -m benchmarks.steps ingest HOME FILE FORMAT     land + stage + merge ever
 python -m benchmarks.steps bare-ingest FILE OUT        DuckDB alone: read the file, write Parquet
 python -m benchmarks.steps ingest-many HOME FORMAT FILE...   land + stage every file, then merge every day
 python -m benchmarks.steps bare-ingest-many OUT FILE...      DuckDB alone: read every file, write one Parquet file
+python -m benchmarks.steps merge HOME SAME_WEEK ADJACENT   merge every staged day again with this dedupe window
 python -m benchmarks.steps rollup HOME                 daily rollups of every merged day
 python -m benchmarks.steps bare-rollup HOME OUT        DuckDB alone: per-minute GROUP BY over the lake
 python -m benchmarks.steps weekly HOME                 weekly profiles (+ plans when present) of every week
@@ -50,6 +51,19 @@ def ingest_many(home_dir: str, fmt: str, *files: str) -> None:
         stage_file(home, settings, landed)
     for day in pending_days(home):
         merge_day(home, day)
+
+
+def merge(home_dir: str, same_iso_week: str, adjacent_days: str) -> None:
+    """Merge every staged day again (the day merge alone), its duplicates looked for within the given window
+    (``false 0``: within each day only, as before duplicates were found across days)."""
+    from pipelines.core.calendar import DedupeWindow
+    from pipelines.ingest.day_merge import merge_day, staged_inputs_by_day
+    from pipelines.ingest.staging import all_staged
+
+    home, _ = _home(home_dir)
+    window = DedupeWindow(same_iso_week=same_iso_week == "true", adjacent_days=int(adjacent_days))
+    for day in staged_inputs_by_day(all_staged(home)):
+        merge_day(home, day, window)
 
 
 def bare_ingest_many(out: str, *files: str) -> None:
@@ -117,6 +131,7 @@ if __name__ == "__main__":
         "bare-ingest": bare_ingest,
         "ingest-many": ingest_many,
         "bare-ingest-many": bare_ingest_many,
+        "merge": merge,
         "rollup": rollup,
         "bare-rollup": bare_rollup,
         "weekly": weekly,

@@ -58,9 +58,11 @@ def _load_mapping(path: str) -> dict[str, Any]:
 
 def ingest_command(args: argparse.Namespace) -> int:
     """Land files for ingest (the next ``modeshift materialize`` or the landing sensor processes them)."""
+    from pipelines.core.atomic import remove_stale_temporaries
     from pipelines.ingest.landing import land_file
 
     home = _home()
+    remove_stale_temporaries(home.landing)  # partial copies of ingests that died: a full disk is freed first
     options: dict[str, Any] = {
         key: value
         for key, value in {
@@ -90,7 +92,9 @@ def materialize_command(args: argparse.Namespace) -> int:
     from pipelines.app.runner import materialize_pending
 
     home = _settled_home()
-    summary = materialize_pending(home, progress=print if not args.quiet else lambda _: None)
+    summary = materialize_pending(
+        home, progress=print if not args.quiet else lambda _: None, wait=not args.no_wait
+    )
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
     if summary.failed_files:  # everything else went through and was published; the exit status says so
@@ -133,7 +137,7 @@ def demo_command(args: argparse.Namespace) -> int:
     """Generate the demo data, ingest it, run everything and print the result."""
     from pipelines.app.demo import run_demo
 
-    run_demo(_settled_home(), scale=args.scale, progress=print)
+    run_demo(_settled_home(), scale=args.scale, progress=print, wait=not args.no_wait)
     return 0
 
 
@@ -162,7 +166,7 @@ def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
     from pipelines.ingest.failures import failed_files
-    from pipelines.ingest.landing import landed_files
+    from pipelines.ingest.landing import landed_files, orphan_copies
     from pipelines.ingest.staging import all_staged
 
     home = _settled_home()
@@ -179,9 +183,20 @@ def status_command(args: argparse.Namespace) -> int:
         print(
             "           fix the cause, then 'modeshift retry FILE_ID', or 'modeshift forget FILE_ID' to drop it"
         )
+    orphans = orphan_copies(home)
+    if orphans:
+        print(
+            f"orphans:   {len(orphans)} landed cop(ies) without a manifest (an ingest that died): removed by the "
+            "next materialize; ingest those files again"
+        )
     print(f"pending:   {len(days)} day(s){': ' + ', '.join(days[:10]) if days else ''}")
     print(f"warehouse: {home.warehouse}")
     return 0
+
+
+_NO_WAIT_HELP = (
+    "when another materialize or demo runs on this home, exit at once saying which (default: wait for it)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,10 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     materialize = commands.add_parser("materialize", help="process everything pending through Dagster")
     materialize.add_argument("--quiet", action="store_true", help="no progress lines")
+    materialize.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     materialize.set_defaults(handler=materialize_command)
 
     demo = commands.add_parser("demo", help="generate the demo data and run everything on it")
     demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
+    demo.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     demo.set_defaults(handler=demo_command)
 
     report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
@@ -252,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence: one sentence, no traceback
         if os.environ.get("MODESHIFT_DEBUG"):
             raise
+        from pipelines.core.disk import clear_disk_error
+
+        disk = clear_disk_error(Home.from_env().root, error)
+        if disk is not None:
+            print(f"modeshift: error: {disk}", file=sys.stderr)
+            return 2
         print(
             f"modeshift: unexpected error after {time.monotonic() - started:.0f} s: {type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}. Re-run with MODESHIFT_DEBUG=1 for details.",

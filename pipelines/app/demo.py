@@ -6,6 +6,7 @@ import time
 
 from pipelines.app.runner import Progress, materialize_pending
 from pipelines.core.home import Home
+from pipelines.core.run_lock import materialize_lock
 from pipelines.core.sql_loader import sql_resource
 from pipelines.delivery.publish import analytics_path
 from pipelines.delivery.report import render_report
@@ -13,9 +14,15 @@ from pipelines.demo_data.generator import generate_demo
 from pipelines.ingest.landing import land_file
 
 
-def run_demo(home: Home, scale: float = 1.0, progress: Progress = print) -> None:
+def run_demo(home: Home, scale: float = 1.0, progress: Progress = print, wait: bool = True) -> None:
     """Generate (deterministically) the demo logs under ``home/demo-source``, ingest them, run everything and print
-    the newest week's recommendations."""
+    the newest week's recommendations. The whole demo holds the home's materialize lock (``wait``: queue behind
+    another materialize or demo, else fail at once naming it)."""
+    with materialize_lock(home, command="demo", wait=wait, progress=progress):
+        _run_demo(home, scale, progress)
+
+
+def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     started = time.monotonic()
     source_dir = home.root / "demo-source"
     progress(f"generating demo traffic (scale {scale}) in {source_dir} ...")
@@ -23,7 +30,7 @@ def run_demo(home: Home, scale: float = 1.0, progress: Progress = print) -> None
     progress(f"  {manifest.rows:,} requests in {len(manifest.files)} files")
     new = sum(land_file(home, path, "canonical", {})[1] for path in manifest.files)
     progress(f"landed {new} new file(s) ({len(manifest.files) - new} already landed)")
-    materialize_pending(home, progress=progress)
+    materialize_pending(home, progress=progress, command="demo")  # the lock is ours already (re-entrant)
     print()
     print(render_report(home.warehouse))
     top_savings_sql = sql_resource("analyst/top_savings")

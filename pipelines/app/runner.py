@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 
 from dagster import DagsterInstance
 
-from pipelines.core.atomic import remove_stale_temporaries
+from pipelines.core.atomic import remove_stale_temporaries, temp_sibling
 from pipelines.core.calendar import week_days
+from pipelines.core.disk import clear_disk_error, disk_full_error, disk_problem
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.run_lock import materialize_lock
 from pipelines.core.settings import Settings
 from pipelines.definitions import defs  # the composition root: the app layer runs its jobs
 from pipelines.delivery.publish import analytics_path
 from pipelines.ingest.day_merge import staged_inputs_by_day
 from pipelines.ingest.failures import failed_files, read_failure
-from pipelines.ingest.landing import landed_files
+from pipelines.ingest.landing import landed_files, remove_raw_leftovers
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import (
@@ -65,14 +67,25 @@ def dagster_instance(home: Home) -> DagsterInstance:
     """The persistent Dagster instance of this home (``DAGSTER_HOME`` is set to ``home/dagster``)."""
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     config = home.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_INSTANCE_YAML)
+    if not config.exists() or config.stat().st_size == 0:  # empty: a write that failed (a full disk) before
+        tmp = temp_sibling(config)
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(_INSTANCE_YAML)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, config)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     logging.getLogger("dagster").setLevel(logging.WARNING)
     return DagsterInstance.get()
 
 
-def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, summary: RunSummary) -> bool:
+def _run(
+    instance: DagsterInstance, home: Home, job_name: str, partition_key: str | None, summary: RunSummary
+) -> bool:
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=instance,
@@ -87,21 +100,76 @@ def _run(instance: DagsterInstance, job_name: str, partition_key: str | None, su
     ]
     if not result.success or failed_checks:
         what = f"{job_name} {partition_key}" if partition_key else job_name
-        reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else _first_error(result)
+        reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else _first_error(result, home)
         summary.failures.append(f"{what} ({reason}; run {result.run_id[:8]})")
         return False
     return True
 
 
-def _first_error(result) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
+def _first_error(result, home: Home) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
     """The line that says why the run failed: from the first step failure's error (or the resource set-up
-    failure's, e.g. a bad config.yaml), or 'run failed'."""
+    failure's, e.g. a bad config.yaml), a full disk said plainly; 'run failed' when there is none."""
     for event in result.all_events:
         if event.is_step_failure or event.event_type_value == "RESOURCE_INIT_FAILURE":
             error = getattr(event.event_specific_data, "error", None)
-            if error is not None:
-                return error_line(error, "run failed")
+            if error is None:
+                continue
+            messages = []
+            cause = error
+            while cause is not None:
+                messages.append(cause.message)
+                cause = cause.cause or getattr(cause, "context", None)
+            problem = next((p for m in messages if (p := disk_problem(m, home.root)) is not None), None)
+            if problem is not None:
+                return str(disk_full_error(home.root, problem))
+            return error_line(error, "run failed")
     return "run failed"
+
+
+def remove_leftovers(home: Home, progress: Progress = print) -> None:
+    """Delete what killed or failed writers left behind, before anything else runs (a full disk must be freed
+    first): temporaries of dead writers (landing, lake, the home itself), raw landed bytes whose staging committed,
+    and landed copies without a manifest."""
+    leftovers = (
+        remove_stale_temporaries(home.lake)
+        + remove_stale_temporaries(home.landing)
+        + remove_stale_temporaries(home.root, recursive=False)
+    )
+    # half-written files of killed writers: they may hold raw landed bytes, so they must not stay
+    if leftovers:
+        progress(f"[cleaned] {len(leftovers)} temporary file(s) left by writers that died")
+    raw = remove_raw_leftovers(home)
+    if raw.staged:
+        progress(f"[cleaned] raw bytes of {len(raw.staged)} landed file(s) already staged")
+    if raw.orphans:
+        progress(
+            f"[cleaned] {len(raw.orphans)} landed cop(ies) without a manifest (an ingest that died): ingest again"
+        )
+    if raw.orphan_sweep_skipped:
+        progress(
+            "[cleaned] an ingest is landing files right now: copies without a manifest are left for next time"
+        )
+
+
+def materialize_pending(
+    home: Home, progress: Progress = print, wait: bool = True, command: str = "materialize"
+) -> RunSummary:
+    """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
+    then refresh the warehouse tables and publish analytics.
+
+    One at a time per home (``pipelines.core.run_lock``): with ``wait`` a second caller waits for the first, without
+    it it fails at once naming the holder. A full disk becomes one clear ModeshiftError.
+    """
+    with materialize_lock(home, command=command, wait=wait, progress=progress):
+        try:
+            return _materialize_pending(home, progress)
+        except ModeshiftError:
+            raise
+        except Exception as error:
+            clear = clear_disk_error(home.root, error)
+            if clear is None:
+                raise
+            raise clear from error
 
 
 def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progress: Progress) -> list[str]:
@@ -122,24 +190,17 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
     return [day for day in days if day not in set(unknown)]
 
 
-def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
-    """Stage every landed file not staged yet, merge and roll up every pending day, compute every pending week,
-    then refresh the warehouse tables and publish analytics.
-
-    A file that cannot be staged is set aside (``summary.failed_files``, ``modeshift status``) and blocks nothing:
-    the good files go on and analytics is published. A failed day or week raises, after the warehouse refresh.
-    """
+def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
+    """The work of :func:`materialize_pending`, under its lock. A file that cannot be staged is set aside
+    (``summary.failed_files``, ``modeshift status``) and blocks nothing: the good files go on and analytics is
+    published. A failed day or week raises, after the warehouse refresh."""
     started = time.monotonic()
     settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
     summary = RunSummary()
+    remove_leftovers(home, progress)
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
         progress(f"[recovered] run {run_id[:8]} of a process that died was marked failed and its slot freed")
-    leftovers = remove_stale_temporaries(home.lake) + remove_stale_temporaries(home.landing)
-    if (
-        leftovers
-    ):  # half-written files of killed writers: they may hold raw landed bytes, so they must not stay
-        progress(f"[cleaned] {len(leftovers)} temporary file(s) left by writers that died")
     landed = landed_files(home)
     known = set(instance.get_dynamic_partitions(LANDED_FILES))
     new_ids = [f.file_id for f in landed if f.file_id not in known]
@@ -154,7 +215,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     for index, landed_file in enumerate(to_stage, start=1):
         step = time.monotonic()
         staging = RunSummary()  # a file that fails is set aside and reported; it blocks nothing else
-        _run(instance, STAGE_FILES, landed_file.file_id, staging)
+        _run(instance, home, STAGE_FILES, landed_file.file_id, staging)
         summary.runs[STAGE_FILES] = summary.runs.get(STAGE_FILES, 0) + 1
         failure = read_failure(home, landed_file.file_id)
         if staging.failures and failure is not None and failure.failed:
@@ -175,7 +236,7 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
     failed_days: list[str] = []
     for index, day in enumerate(days, start=1):
         step = time.monotonic()
-        if not _run(instance, DAILY, day, summary):
+        if not _run(instance, home, DAILY, day, summary):
             failed_days.append(day)
         progress(f"[day {index}/{len(days)}] {day} ({time.monotonic() - step:.1f} s)")
     weeks = weeks_to_build(home, settings)
@@ -190,13 +251,13 @@ def materialize_pending(home: Home, progress: Progress = print) -> RunSummary:
             progress(f"[week {index}/{len(weeks)}] {week} skipped: a day it depends on failed")
             continue  # weeks read their days, and later weeks read earlier ones (history)
         step = time.monotonic()
-        if not _run(instance, WEEKLY, week.isoformat(), summary):
+        if not _run(instance, home, WEEKLY, week.isoformat(), summary):
             failed_days.append(week.isoformat())  # later weeks depend on this one
         progress(f"[week {index}/{len(weeks)}] {week} ({time.monotonic() - step:.1f} s)")
-    _run(instance, REFRESH_WAREHOUSE, None, summary)
+    _run(instance, home, REFRESH_WAREHOUSE, None, summary)
     progress(f"[warehouse] {home.warehouse}")
     if not summary.failures:  # analysts only ever see snapshots of successful runs
-        _run(instance, PUBLISH_ANALYTICS, None, summary)
+        _run(instance, home, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
     summary.seconds = time.monotonic() - started
     if summary.failures:  # days or weeks: the data analysts see would be incomplete (files: see failed_files)

@@ -46,8 +46,12 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as JSON to ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(path)
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    replace_file(tmp, path)
+    try:
+        tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str), encoding="utf-8")
+        replace_file(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep the half-written file
+        raise
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -87,15 +91,14 @@ def is_stale(leftover: Path) -> bool:
     return age_s > UNOWNED_LEFTOVER_AGE_S
 
 
-def remove_stale_temporaries(directory: Path) -> list[Path]:
-    """Delete the ``.tmp-*`` / ``.trash-*`` leftovers of dead writers below ``directory``; return what was removed
-    (a live writer's temporaries are left alone)."""
+def remove_stale_temporaries(directory: Path, recursive: bool = True) -> list[Path]:
+    """Delete the ``.tmp-*`` / ``.trash-*`` leftovers of dead writers below ``directory`` (only directly in it when
+    not ``recursive``); return what was removed (a live writer's temporaries are left alone)."""
     if not directory.exists():
         return []
     removed: list[Path] = []
-    for leftover in sorted(
-        list(directory.rglob(".tmp-*")) + list(directory.rglob(".trash-*")), key=lambda p: len(p.parts)
-    ):
+    find = directory.rglob if recursive else directory.glob
+    for leftover in sorted(list(find(".tmp-*")) + list(find(".trash-*")), key=lambda p: len(p.parts)):
         if any(parent in removed for parent in leftover.parents) or not is_stale(leftover):
             continue
         if leftover.is_dir() and not leftover.is_symlink():

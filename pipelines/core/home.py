@@ -9,6 +9,7 @@ Layout::
     lake/quarantine/day=YYYY-MM-DD/    rows of that day refused at the day merge (duplicates)
     lake/...                           later layers (rollups, ...)
     warehouse.duckdb                   the pipeline's own DuckDB file
+    materialize.lock                   held by the one materialize running on this home
     dagster/                           the Dagster instance (DAGSTER_HOME)
 """
 
@@ -61,6 +62,11 @@ class Home:
     @property
     def config_file(self) -> Path:
         return self.root / "config.yaml"
+
+    @property
+    def materialize_lock_file(self) -> Path:
+        """The lock one ``modeshift materialize`` holds for its whole run (see ``pipelines.core.run_lock``)."""
+        return self.root / "materialize.lock"
 
     @property
     def secret_salt_file(self) -> Path:

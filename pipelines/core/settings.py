@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from pipelines.core.calendar import PARTITIONED_FUTURE_HOURS, PARTITIONS_START_DATE
+from pipelines.core.calendar import PARTITIONED_FUTURE_HOURS, PARTITIONS_START_DATE, DedupeWindow
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 
@@ -162,6 +162,8 @@ class IngestSettings(_Section):
     gx_sample_rows: Count
     csv_max_field_lines: Count
     csv_max_multiline_field_bytes: Count
+    dedupe_same_iso_week: bool
+    dedupe_adjacent_days: Annotated[WholeNumber, Field(ge=0)]
 
 
 class StabilityThresholds(_Section):
@@ -257,6 +259,12 @@ class Settings(_Section):
     deployments: Annotated[dict[str, Count], BeforeValidator(_keys_as_text)]
     jobs: JobsSettings
     slack: SlackSettings
+
+    @property
+    def dedupe_window(self) -> DedupeWindow:
+        """Across which UTC days a repeated request_id is a duplicate (``ingest.dedupe_same_iso_week``,
+        ``ingest.dedupe_adjacent_days``)."""
+        return DedupeWindow(self.ingest.dedupe_same_iso_week, self.ingest.dedupe_adjacent_days)
 
     @property
     def rate_card_path(self) -> Path:

@@ -41,7 +41,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
-from pipelines.delivery.warehouse import sql_string_literal
+from pipelines.delivery.warehouse import sql_string_literal, warehouse_lock_error
 from pipelines.lake.weekly_store import WEEKLY_TABLES
 
 ANALYTICS_FILE = "analytics.duckdb"
@@ -157,7 +157,13 @@ def _build(
     con = connect()
     try:
         con.sql(load_sql("publish/attach_analytics"), params={"path": str(path)})
-        con.sql(load_sql("publish/attach_pipeline"), params={"path": str(warehouse)})
+        try:
+            con.sql(load_sql("publish/attach_pipeline"), params={"path": str(warehouse)})
+        except duckdb.IOException as error:
+            clear = warehouse_lock_error(error, warehouse)
+            if clear is None:
+                raise
+            raise clear from None
         sources = {
             row[0]
             for row in con.sql(load_sql("publish/source_tables"), params={"catalog": _SOURCE}).fetchall()

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
 from pipelines.core.text import format_usd, text_table
 from pipelines.core.vocabulary import is_held_candidate
+from pipelines.delivery.warehouse import warehouse_lock_error
 
 
 def _money(value: float | None) -> str:
@@ -23,7 +26,14 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         raise ModeshiftError(
             "There is no warehouse yet.", "Run 'modeshift materialize' (or 'modeshift demo') first."
         )
-    with connect(warehouse, read_only=True) as con:
+    try:
+        con = connect(warehouse, read_only=True)
+    except duckdb.IOException as error:
+        clear = warehouse_lock_error(error, warehouse)
+        if clear is None:
+            raise
+        raise clear from None
+    with con:
         tables = {row[0] for row in con.sql(load_sql("report/list_tables")).fetchall()}
         if "recommendations" not in tables:
             raise ModeshiftError(

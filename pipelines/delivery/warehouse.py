@@ -6,11 +6,17 @@ directory (never user data) is embedded in them as a quoted string literal by :f
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
+import psutil
 
 from pipelines.core.duck import connect
+from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
@@ -32,6 +38,52 @@ INGEST_LOG_SCHEMA = {
     "ingested_at": pl.String,
     "note": pl.String,
 }
+
+
+# DuckDB's lock error: 'Could not set lock on file "<path>": Conflicting lock is held in <program> (PID <n>)...'
+_LOCK_HELD = re.compile(
+    r"Could not set lock on file .*?Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)"
+)
+ANALYTICS_FILE_NAME = "analytics.duckdb"
+
+
+def warehouse_lock_error(error: BaseException, warehouse: Path) -> ModeshiftError | None:
+    """The clear error for DuckDB's "Conflicting lock is held" on ``warehouse`` (naming the holder's PID and command,
+    and pointing analysts to analytics.duckdb), or None when ``error`` is something else."""
+    match = _LOCK_HELD.search(str(error))
+    if match is None:
+        return None
+    pid = int(match.group("pid"))
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
+        command = ""
+    command = " ".join(
+        (command or match.group("program")).split()
+    )  # one line, whatever the command line holds
+    if len(command) > 80:
+        command = command[:77] + "..."
+    analytics = warehouse.parent / ANALYTICS_FILE_NAME
+    return ModeshiftError(
+        f"{warehouse.name} is held open by another process, PID {pid} ({command}); analysts should open "
+        f"{analytics.name} (duckdb -readonly {analytics}), never {warehouse.name}.",
+        f"Close that session (or end PID {pid}), then re-run the command; {warehouse} allows one writer and no "
+        "reader while someone writes.",
+    )
+
+
+@contextmanager
+def open_warehouse(home: Home, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to ``warehouse.duckdb``; a lock held by another process becomes a clear ModeshiftError."""
+    try:
+        con = connect(home.warehouse, read_only=read_only)
+    except duckdb.IOException as error:
+        clear = warehouse_lock_error(error, home.warehouse)
+        if clear is None:
+            raise
+        raise clear from None
+    with con:
+        yield con
 
 
 def sql_string_literal(value: str) -> str:
@@ -96,7 +148,7 @@ def quote_identifier(name: str) -> str:
 def refresh_weekly_tables(home: Home, settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
     """(Re)load each weekly table from its Parquet partitions, and the rate card; return row counts."""
     counts: dict[str, int] = {}
-    with connect(home.warehouse) as con:
+    with open_warehouse(home) as con:
         card = load_rate_card(settings.rate_card_path)
         con.register("rate_card_frame", card)
         con.sql(load_sql("warehouse/create_rate_card"))
@@ -119,7 +171,7 @@ def refresh_ingest_tables(home: Home) -> dict[str, int]:
     quarantine_files = sorted(str(p) for p in home.staged.glob("[!.]*/day=quarantine/*.parquet")) + sorted(
         str(p) for p in home.day_quarantine.glob("day=*/*.parquet")
     )
-    with connect(home.warehouse) as con:
+    with open_warehouse(home) as con:
         con.register("ingest_log_frame", ingest_log)
         con.sql(load_sql("warehouse/create_ingest_log"))
         if requests_glob:

@@ -5,6 +5,23 @@ Re-running a day rebuilds it from the staged slices and replaces it: never dupli
     lake/requests/day=D/part.parquet     accepted requests (the request lake)
     lake/quarantine/day=D/part.parquet   duplicate request_ids refused here
     lake/requests/day=D/_manifest.json   which staged files went in, with their counts (written last)
+
+Duplicates are found across days, within the dedupe window of ``D`` (``Settings.dedupe_window``: by default the
+days of D's ISO week and the days just before and after it). Of the copies of a request_id in the window, the first
+in landing order (``landed_at_ns``, then file id, then record number) is kept, the others are quarantined with stage
+``duplicate`` and a reason naming the day of the first copy. The rule is one order over all copies, so each day
+decides alone and every day agrees: a merge never needs another day's result, only the staged slices. (Windows
+overlap without being equal: with copies on a Sunday, the Monday after and the Tuesday after, the Tuesday's window
+does not reach the Sunday, so its reason names the Monday copy, itself quarantined as a copy of the Sunday one.
+Exactly one copy is kept either way.)
+
+A late file (landed after the others) that holds, for an earlier day, a request_id already kept on a later day of
+its window loses: its copy is quarantined and the kept copy stays where it is, so published days do not change.
+A kept copy moves only when a file landed *earlier* is staged *later* (its staging failed first, say): its copies
+rank first, the later day's copy is quarantined. Either way the days concerned are re-merged: a day is pending when
+the staged inputs of a day in its window changed in a file ranked no later than its own (``pending_days``: a
+late file thus re-opens only the days it has rows on), and its fingerprint (``lineage``) carries a
+digest of which rows it quarantined, so its rollup and weeks are recomputed only if its result really changed.
 """
 
 from __future__ import annotations
@@ -15,8 +32,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipelines.core.atomic import read_json, replace_file, temp_path, write_json
+from pipelines.core.calendar import DedupeWindow
 from pipelines.core.duck import connect
 from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.staging import StagedFile, all_staged, staged_dir
 
@@ -32,10 +51,14 @@ class FileDayCounts:
 
 @dataclass(frozen=True)
 class MergedDay:
-    """The accounting of one merged day."""
+    """The accounting of one merged day: its inputs with their counts, the staged inputs of the other days of its
+    dedupe window ({day: {file_id: rows}}, None for a manifest written before duplicates were found across days),
+    and a digest of the rows it quarantined ("0": none)."""
 
     day: str
     inputs: dict[str, FileDayCounts]
+    window_inputs: dict[str, dict[str, int]] | None = None
+    duplicates_digest: str = "0"
 
     @property
     def rows_in(self) -> int:
@@ -60,7 +83,12 @@ def read_merged(home: Home, day: str) -> MergedDay | None:
     payload = read_json(manifest_path(home, day))
     if payload is None:
         return None
-    return MergedDay(day=payload["day"], inputs={k: FileDayCounts(**v) for k, v in payload["inputs"].items()})
+    return MergedDay(
+        day=payload["day"],
+        inputs={k: FileDayCounts(**v) for k, v in payload["inputs"].items()},
+        window_inputs=payload.get("window_inputs"),
+        duplicates_digest=str(payload.get("duplicates_digest", "0")),
+    )
 
 
 def staged_inputs_by_day(staged: list[StagedFile]) -> dict[str, dict[str, int]]:
@@ -72,41 +100,94 @@ def staged_inputs_by_day(staged: list[StagedFile]) -> dict[str, dict[str, int]]:
     return dict(sorted(by_day.items()))
 
 
-def pending_days(home: Home) -> list[str]:
-    """Days whose staged inputs differ from what their last merge used (new days and days a late file touched)."""
+def file_ranks(staged: list[StagedFile]) -> dict[str, tuple[int, str]]:
+    """The order in which staged files' copies of a request_id are preferred: landing time, then file id."""
+    return {staged_file.file_id: (staged_file.landed_at_ns, staged_file.file_id) for staged_file in staged}
+
+
+def window_inputs_of(
+    by_day: dict[str, dict[str, int]], ranks: dict[str, tuple[int, str]], day: str, window: DedupeWindow
+) -> dict[str, dict[str, int]]:
+    """The staged inputs ({day: {file_id: rows}}) of the other days of ``day``'s dedupe window that can decide its
+    duplicates: those of files ranked no later than the day's own last file (a copy from a file ranked after every
+    file of the day can never come first, so a late file never re-opens the days it does not touch)."""
+    own = by_day.get(day, {})
+    if not own:
+        return {}
+    last = max(ranks[file_id] for file_id in own)
+    relevant = {}
+    for other in window.days_around(day):
+        files = {file_id: rows for file_id, rows in by_day.get(other, {}).items() if ranks[file_id] <= last}
+        if files:
+            relevant[other] = files
+    return relevant
+
+
+def merge_inputs(staged: list[StagedFile], day: str, window: DedupeWindow) -> dict[str, object]:
+    """Everything a merge of ``day`` reads, as staged inputs: its own and those of its dedupe window that can
+    decide its duplicates (a day must be merged again when this changes)."""
+    by_day = staged_inputs_by_day(staged)
+    return {
+        "inputs": by_day.get(day, {}),
+        "window_inputs": window_inputs_of(by_day, file_ranks(staged), day, window),
+    }
+
+
+def pending_days(home: Home, window: DedupeWindow | None = None) -> list[str]:
+    """Days whose staged inputs, or those of a day in their dedupe window, differ from what their last merge used
+    (new days, days a late file touched, and the days whose duplicates it may change). ``window`` defaults to the
+    home's settings."""
+    window = window if window is not None else Settings.load(home).dedupe_window
+    staged = all_staged(home)
+    by_day, ranks = staged_inputs_by_day(staged), file_ranks(staged)
     pending = []
-    for day, inputs in staged_inputs_by_day(all_staged(home)).items():
+    for day, inputs in by_day.items():
         merged = read_merged(home, day)
-        if merged is None or {k: v.rows_in for k, v in merged.inputs.items()} != inputs:
+        if (
+            merged is None
+            or {k: v.rows_in for k, v in merged.inputs.items()} != inputs
+            or merged.window_inputs != window_inputs_of(by_day, ranks, day, window)
+        ):
             pending.append(day)
     return pending
 
 
-def merge_day(home: Home, day: str) -> MergedDay:
-    """Rebuild the request lake partition of ``day`` from every staged slice of that day; return its accounting."""
-    inputs = staged_inputs_by_day(all_staged(home)).get(day, {})
-    files = sorted(
-        str(p) for file_id in inputs for p in (staged_dir(home, file_id) / f"day={day}").glob("*.parquet")
-    )
+def merge_day(home: Home, day: str, window: DedupeWindow | None = None) -> MergedDay:
+    """Rebuild the request lake partition of ``day`` from every staged slice of that day, its request_ids deduped
+    against the days of its dedupe window (``window``, default: the home's settings); return its accounting."""
+    window = window if window is not None else Settings.load(home).dedupe_window
+    staged = all_staged(home)
+    by_day = staged_inputs_by_day(staged)
+    inputs = by_day.get(day, {})
+    neighbours = window_inputs_of(by_day, file_ranks(staged), day, window)
+    files = _slice_files(home, day, inputs)
+    window_files = files + [f for other, ids in neighbours.items() for f in _slice_files(home, other, ids)]
     work_dir = temp_path(home.lake, f"day-{day}")
     work_dir.mkdir(parents=True)
     try:
         with connect(temp_dir=work_dir / "spill") as con:
-            if _single_clean_slice(con, inputs, files):
+            digest = "0"
+            if _single_clean_slice(con, day, inputs, files, window_files):
                 counts = _link_single_slice(con, home, day, files[0], next(iter(inputs)))
             else:
                 if files:
-                    merged = con.sql(load_sql("ingest/merge_day"), params={"files": files})
+                    merged = con.sql(
+                        load_sql("ingest/merge_day"),
+                        params={"files": files, "window_files": window_files, "day": day},
+                    )
                     merged.write_parquet(str(work_dir / "out"), partition_by=["kind"], overwrite=True)
                 counts = _file_counts(con, work_dir / "out")
                 if files:  # no files: a day without data stays *missing*, nothing is written for it
                     _publish(con, home, day, work_dir / "out", files)
+                    digest = _duplicates_digest(con, home, day)
         result = MergedDay(
             day=day,
             inputs={
                 file_id: FileDayCounts(rows_in=rows, **counts.get(file_id, {"accepted": 0, "quarantined": 0}))
                 for file_id, rows in inputs.items()
             },
+            window_inputs=neighbours,
+            duplicates_digest=digest,
         )
         for file_id, file_counts in result.inputs.items():
             if file_counts.accepted + file_counts.quarantined != file_counts.rows_in:
@@ -115,18 +196,43 @@ def merge_day(home: Home, day: str) -> MergedDay:
                     f"{file_counts.accepted + file_counts.quarantined}: refusing to continue"
                 )
         write_json(
-            manifest_path(home, day), {"day": day, "inputs": {k: asdict(v) for k, v in result.inputs.items()}}
+            manifest_path(home, day),
+            {
+                "day": day,
+                "inputs": {k: asdict(v) for k, v in result.inputs.items()},
+                "window_inputs": neighbours,
+                "duplicates_digest": digest,
+            },
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return result
 
 
-def _single_clean_slice(con, inputs: dict[str, int], files: list[str]) -> bool:  # noqa: ANN001
-    """True when the day's rows come from one staged slice file without repeated request_ids (the common case)."""
+def _slice_files(home: Home, day: str, inputs: dict[str, int]) -> list[str]:
+    """The staged Parquet files of ``day`` of the files in ``inputs``."""
+    return sorted(
+        str(p) for file_id in inputs for p in (staged_dir(home, file_id) / f"day={day}").glob("*.parquet")
+    )
+
+
+def _single_clean_slice(
+    con, day: str, inputs: dict[str, int], files: list[str], window_files: list[str]
+) -> bool:  # noqa: ANN001
+    """True when the day's rows come from one staged slice file and none of its request_ids repeats, on the day or
+    elsewhere in its dedupe window (the common case)."""
     if len(inputs) != 1 or len(files) != 1:
         return False
-    return con.sql(load_sql("ingest/count_duplicate_ids"), params={"files": files}).fetchall()[0][0] == 0
+    repeated = con.sql(
+        load_sql("ingest/count_window_duplicates"), params={"window_files": window_files, "day": day}
+    ).fetchall()[0][0]
+    return repeated == 0
+
+
+def _duplicates_digest(con, home: Home, day: str) -> str:  # noqa: ANN001
+    """A digest of which rows the merged ``day`` quarantined ("0": none)."""
+    files = [str(home.quarantine_day_dir(day) / "part.parquet")]
+    return str(con.sql(load_sql("ingest/duplicates_digest"), params={"files": files}).fetchall()[0][0])
 
 
 def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str) -> dict[str, dict[str, int]]:  # noqa: ANN001

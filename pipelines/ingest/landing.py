@@ -3,13 +3,24 @@
 A file is identified by its bytes: landing the same bytes twice (under any name) is a no-op. The landed bytes are a
 queue, not an archive: staging deletes them once the file's rows are safely in the lake (raw logs may carry prompt
 text and API keys, which modeshift never keeps). The manifest stays, so the same file is never ingested twice.
+
+A process killed at the wrong moment must not leave raw bytes behind for good: killed after staging committed but
+before it unlinked the bytes, or between the landed copy and its manifest (an *orphan* copy, invisible to
+``status``). :func:`remove_raw_leftovers`, run first by every materialize, deletes both. Landing holds a shared
+``flock`` on ``landing/.landing.lock`` from its copy to its manifest, and the orphan sweep takes it exclusively
+without waiting: a copy a live ``ingest`` is still writing is never taken for an orphan.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +34,7 @@ from pipelines.ingest.formats.registry import FORMAT_NAMES, validate_options
 from pipelines.ingest.normalize import check_stageable
 
 FILE_ID_HEX_DIGITS = 20
+_LANDED_NAME = re.compile(rf"^([0-9a-f]{{{FILE_ID_HEX_DIGITS}}})\.")
 _KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 
 
@@ -95,12 +107,18 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
         settings, source, fmt, suffix, options
     )  # the staging query itself, on a zero-row stand-in
     sha = _sha256_of(source)
+    with _landing_lock(home, fcntl.LOCK_SH):
+        return _land(home, source, fmt, options, suffix, sha)
+
+
+def _land(
+    home: Home, source: Path, fmt: str, options: dict[str, Any], suffix: str, sha: str
+) -> tuple[LandedFile, bool]:
     file_id = sha[:FILE_ID_HEX_DIGITS]
     existing = read_json(manifest_path(home, file_id))
     if existing is not None:
         landed = LandedFile.from_manifest(existing)
-        staged = (home.staged / file_id / "_manifest.json").exists()
-        if not staged and not landed.path(home).exists():  # bytes lost before staging: take them again
+        if not is_staged(home, file_id) and not landed.path(home).exists():  # lost before staging: take again
             _copy_in(source, landed.path(home))
         return landed, False
     now_ns = time.time_ns()
@@ -116,15 +134,89 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
         options=options,
     )
     _copy_in(source, landed.path(home))
-    write_json(manifest_path(home, file_id), asdict(landed))  # the manifest is the commit record
+    try:
+        write_json(manifest_path(home, file_id), asdict(landed))  # the manifest is the commit record
+    except BaseException:
+        landed.path(home).unlink(missing_ok=True)  # no manifest: the copy would be an orphan
+        raise
     return landed, True
 
 
 def _copy_in(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically; on any failure (a full disk...) the partial copy is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(target)
-    shutil.copyfile(source, tmp)
-    replace_file(tmp, target)
+    try:
+        shutil.copyfile(source, tmp)
+        replace_file(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def is_staged(home: Home, file_id: str) -> bool:
+    """Whether the staging of ``file_id`` committed (its staged manifest exists)."""
+    return (home.staged / file_id / "_manifest.json").exists()
+
+
+@contextmanager
+def _landing_lock(home: Home, operation: int, blocking: bool = True) -> Iterator[bool]:
+    """Hold ``landing/.landing.lock`` (shared: landing a file; exclusive: sweeping orphans); yields whether it was
+    obtained (always True when ``blocking``). The kernel releases it when the holder dies."""
+    home.landing.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home.landing / ".landing.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, operation | (0 if blocking else fcntl.LOCK_NB))
+            obtained = True
+        except BlockingIOError:
+            obtained = False
+        yield obtained
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class RawLeftovers:
+    """Raw landed bytes deleted by :func:`remove_raw_leftovers`, and whether the orphan sweep had to be skipped."""
+
+    staged: list[Path] = field(default_factory=list)
+    orphans: list[Path] = field(default_factory=list)
+    orphan_sweep_skipped: bool = False
+
+
+def remove_raw_leftovers(home: Home) -> RawLeftovers:
+    """Delete raw landed bytes that must not stay: those of files whose staging committed (a kill between staging's
+    commit and its unlink leaves them), and orphan copies without a manifest (a kill between the copy and the
+    manifest). Orphans are swept only when no ``ingest`` is landing a file right now (else left to the next run)."""
+    removed = RawLeftovers()
+    if not home.landing.exists():
+        return removed
+    for landed in landed_files(home):
+        path = landed.path(home)
+        if is_staged(home, landed.file_id) and path.exists():
+            path.unlink(missing_ok=True)
+            removed.staged.append(path)
+    with _landing_lock(home, fcntl.LOCK_EX, blocking=False) as locked:
+        if not locked:
+            removed.orphan_sweep_skipped = True
+            return removed
+        for path in orphan_copies(home):
+            path.unlink(missing_ok=True)
+            removed.orphans.append(path)
+    return removed
+
+
+def orphan_copies(home: Home) -> list[Path]:
+    """Landed copies without a manifest (an ingest killed between the two, or one still landing them)."""
+    orphans = []
+    for path in sorted(home.landing.iterdir()) if home.landing.exists() else []:
+        match = _LANDED_NAME.match(path.name)
+        if match is None or path.name.endswith(".manifest.json") or not path.is_file():
+            continue
+        if not manifest_path(home, match.group(1)).exists():
+            orphans.append(path)
+    return orphans
 
 
 def landed_files(home: Home) -> list[LandedFile]:

@@ -29,11 +29,14 @@ def fingerprint(payload: Any) -> str:
 
 
 def day_fingerprint(home: Home, day: str) -> str | None:
-    """The version of a merged day (None when the day has no data: it is *missing*)."""
+    """The version of a merged day (None when the day has no data: it is *missing*): its inputs with their counts,
+    and which rows it quarantined as duplicates, so that a day whose duplicates moved (a neighbouring day of its
+    dedupe window changed) is rolled up again; a day without duplicates keeps the fingerprint it always had."""
     manifest = read_json(day_manifest_path(home, day))
     if manifest is None or not manifest["inputs"]:
         return None
-    return fingerprint(manifest["inputs"])
+    digest = str(manifest.get("duplicates_digest", "0"))
+    return fingerprint(manifest["inputs"]) if digest == "0" else fingerprint([manifest["inputs"], digest])
 
 
 def covered_days(home: Home) -> list[str]:

@@ -29,7 +29,7 @@ def files_to_stage(home: Home) -> list[LandedFile]:
 
 def days_to_build(home: Home, settings: Settings) -> list[str]:
     """UTC days (YYYY-MM-DD, in order) whose day merge or daily rollup is missing or built from other inputs."""
-    return sorted(set(pending_days(home)) | set(pending_rollup_days(home, settings)))
+    return sorted(set(pending_days(home, settings.dedupe_window)) | set(pending_rollup_days(home, settings)))
 
 
 def weeks_to_build(home: Home, settings: Settings) -> list[date]:

@@ -7,7 +7,7 @@ import json
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from pipelines.ingest.day_merge import staged_inputs_by_day
+from pipelines.ingest.day_merge import merge_inputs, staged_inputs_by_day
 from pipelines.ingest.failures import FileFailure, read_failure
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
@@ -64,7 +64,8 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
             f"skipped day '{day[:40]}': not a day partition (staged from {files or 'no file'})"
         )
     for day in (day for day in days if day not in unknown):
-        inputs_version = fingerprint(inputs_by_day.get(day))
+        # what the merge reads (the day's slices and those of its dedupe window): a neighbour's change re-runs it
+        inputs_version = fingerprint(merge_inputs(staged, day, settings.dedupe_window))
         run_requests.append(
             RunRequest(job_name=DAILY, partition_key=day, run_key=f"day:{day}:{inputs_version}")
         )
