@@ -733,7 +733,7 @@ def test_the_window_is_a_setting(home: Home, tmp_path: Path) -> None:
     materialize_pending(home, progress=lambda _: None)
     assert [row[0] for row in _duplicates(home)] == ["same-day"]  # per day only
     home.config_file.write_text("ingest:\n  dedupe_adjacent_days: -1\n")
-    with pytest.raises(ModeshiftError, match="dedupe_adjacent_days must be 0 or more"):
+    with pytest.raises(ModeshiftError, match="ingest.dedupe_adjacent_days must be >= 0"):
         _ = Settings.load(home).dedupe_window
 
 

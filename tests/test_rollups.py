@@ -43,6 +43,8 @@ SELECT
     count(*) FILTER (WHERE r.stream OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch') AS signal_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'dedicated') AS dedicated_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
+    min(epoch_us(r.ts)) AS first_arrival_us,
+    max(epoch_us(r.ts)) AS last_arrival_us,
     count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests
 FROM read_parquet($files) AS r
 LEFT JOIN rate_card AS c

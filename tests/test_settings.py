@@ -350,7 +350,7 @@ def test_a_wrong_type_fails_the_resource_not_a_step_with_a_raw_value_error(
         f'{home.config_file}: ingest.gx_sample_rows must be a whole number, got "many".'
     )
     assert not any(name == "ValueError" for name, _ in messages)
-    assert _first_error(result) == (
+    assert _first_error(result, home) == (
         f'{home.config_file}: ingest.gx_sample_rows must be a whole number, got "many".'
     )  # what 'modeshift materialize' reports for such a run
     assert not staged_dir(home, file_id).exists()  # the step never ran

@@ -23,6 +23,7 @@ from pipelines.delivery.publish import analytics_path
 from pipelines.ingest.day_merge import staged_inputs_by_day
 from pipelines.ingest.failures import failed_files, read_failure
 from pipelines.ingest.landing import landed_files, remove_raw_leftovers
+from pipelines.ingest.privacy import api_key_salt
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import (
@@ -196,6 +197,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     published. A failed day or week raises, after the warehouse refresh."""
     started = time.monotonic()
     settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
+    api_key_salt(home)  # an empty or short salt file too: it would fail every file's staging alike
     summary = RunSummary()
     remove_leftovers(home, progress)
     instance = dagster_instance(home)
