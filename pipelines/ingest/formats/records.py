@@ -35,8 +35,10 @@ RAW_COLUMNS: tuple[str, ...] = (
     "billed_cost_usd",
 )
 
-# Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
-# every other raw column is text.
+# Raw columns that hold numbers are DOUBLE (a Parquet number column is read as a number: fast, and "12" still reads
+# as 12); every other raw column is text. A field asked for as DOUBLE is read as text wherever it could hold a
+# boolean (JSON, CSV, a Parquet text or BOOLEAN column): DuckDB would read JSON true as 1. The registry then types it
+# and refuses booleans (pipelines.ingest.formats.registry.raw_rows).
 NUMERIC_COLUMNS: frozenset[str] = frozenset(
     {"input_tokens", "output_tokens", "cached_input_tokens", "latency_ms", "ttft_ms", "billed_cost_usd"}
 )
@@ -104,7 +106,7 @@ def record_reader(
 def _read_jsonl(
     con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
 ) -> duckdb.DuckDBPyRelation:
-    columns = dict(fields)
+    columns = {name: ("VARCHAR" if sql_type == "DOUBLE" else sql_type) for name, sql_type in fields.items()}
     columns["__modeshift_parse_error"] = "VARCHAR"  # set by the salvage path only
     # With ignore_errors a malformed line still yields a row (all NULL): the count of records is kept.
     relation = con.sql(
@@ -146,10 +148,12 @@ def _read_parquet(
 def _select_fields(
     relation: duckdb.DuckDBPyRelation, fields: dict[str, str], parse_error: duckdb.Expression
 ) -> duckdb.DuckDBPyRelation:
-    present = set(relation.columns)
+    present = {column: str(dtype) for column, dtype in zip(relation.columns, relation.dtypes, strict=True)}
     expressions = [duckdb.ColumnExpression("source_line"), parse_error.alias("parse_error")]
     for name, sql_type in fields.items():
         if name in present:
+            if sql_type == "DOUBLE" and present[name] in ("VARCHAR", "BOOLEAN"):
+                sql_type = present[name]  # typed by the registry, which refuses booleans
             expressions.append(duckdb.ColumnExpression(name).try_cast(sql_type).alias(name))
         else:
             expressions.append(duckdb.ConstantExpression(None).cast(sql_type).alias(name))
