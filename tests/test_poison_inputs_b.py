@@ -151,3 +151,272 @@ def test_a_mapped_nested_boolean_is_quarantined(home, settings, tmp_path):
     staged = _stage(home, settings, tmp_path, "m.jsonl", _jsonl(record, bad), "mapped", mapping=mapping)
     assert (staged.rows_staged, staged.rows_quarantined) == (1, 1)
     assert _reasons(home, staged) == ["output_tokens is a boolean (true), not a number"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 7: decompression bombs and records past the cap are refused, streaming, never inflated into memory
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _small_caps(home: Home, **values: int) -> Settings:
+    """Settings of ``home`` with ingest caps overridden (through config.yaml, as a user would)."""
+    import yaml
+
+    ingest = {"gzip_max_ratio": 10, "gzip_min_cap_bytes": 200_000, "max_record_bytes": 1000, **values}
+    home.config_file.write_text(yaml.safe_dump({"ingest": ingest}))
+    return Settings.load(home)
+
+
+BOMBS: dict[str, tuple[str, bytes]] = {
+    "NUL bytes": (".jsonl.gz", gzip.compress(b"\0" * 3_000_000)),
+    "valid JSON lines": (".jsonl.gz", gzip.compress(_jsonl(GOOD) * 40_000)),
+    "CSV rows": (".csv.gz", gzip.compress(b"ts,endpoint,model,input_tokens,output_tokens\n" + b"2026-11-02T10:00:00Z,e,m,1,1\n" * 40_000)),
+    "concatenated gzip members": (".jsonl.gz", b"".join(gzip.compress(_jsonl(GOOD) * 4000) for _ in range(10))),
+    "newlines only": (".jsonl.gz", gzip.compress(b"\n" * 3_000_000)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_gzip_past_the_decompression_cap_is_refused_as_one_row_with_the_reason(home, tmp_path, name):
+    settings = _small_caps(home)
+    suffix, data = BOMBS[name]
+    staged = _stage(home, settings, tmp_path, "bomb" + suffix, data)
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (1, 0, 1)
+    [reason] = _reasons(home, staged)
+    assert reason.startswith("decompression bomb: the gzip stream inflates to more than 200,000 bytes"), (
+        reason
+    )
+    assert staged.note and "decompression bomb" in staged.note  # visible in ingest_log.note
+
+
+def test_the_cap_is_the_ratio_above_the_floor_and_a_file_under_it_is_read(home, tmp_path):
+    data = gzip.compress(_jsonl(GOOD) * 40_000)  # about 3.3 MB of records, about 500x compressed
+    assert len(data) * 1000 > 3_200_000
+    staged = _stage(home, _small_caps(home, gzip_max_ratio=1000), tmp_path, "a.jsonl.gz", data)
+    assert (staged.rows_in, staged.rows_staged) == (40_000, 40_000)
+    staged = _stage(home, _small_caps(home, gzip_min_cap_bytes=4_000_000), tmp_path, "b.jsonl.gz", data + b"")
+    assert staged.rows_staged == 40_000 or staged.rows_in == 40_000  # same bytes: landed once, staged once
+    plain = _stage(
+        home, _small_caps(home), tmp_path, "c.jsonl", _jsonl(GOOD) * 40_000
+    )  # no cap on plain files
+    assert plain.rows_staged == 40_000
+
+
+def test_the_decompression_check_streams_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from pipelines.ingest.formats.content import inspect_content
+
+    path = tmp_path / "big.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\0" * 60_000_000, compresslevel=1))
+    tracemalloc.start()
+    try:
+        content = inspect_content(path, ".jsonl.gz", "0" * 64, max_decompressed_bytes=100_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert content.refusal is None and content.decompressed_bytes == 60_000_000
+    assert peak < 8_000_000, peak  # a 60 MB stream checked with a few MB
+
+
+RECORD_CAP_CASES: dict[str, tuple[str, bytes, int]] = {
+    # a truncated gzip stream sends each file through the record-by-record reader
+    "json line": (".jsonl.gz", _jsonl(GOOD, {**GOOD, "prompt": "x" * 5000}, GOOD), 2),
+    "json line of NULs": (".jsonl.gz", _jsonl(GOOD) + b"\0" * 50_000 + b"\n" + _jsonl(GOOD), 2),
+    "csv line": (".csv.gz", b"ts,endpoint,model,input_tokens,output_tokens\n2026-11-02T10:00:00Z,e,m,1,1\n"
+                 b"2026-11-02T10:00:00Z," + b"e" * 5000 + b",m,1,1\n2026-11-02T10:00:00Z,e,m,1,1\n", 2),
+    "json array element": (".json.gz", b"[" + json.dumps(GOOD).encode() + b"," + json.dumps({**GOOD, "p": "x" * 5000}).encode() + b"]", 1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(RECORD_CAP_CASES))
+def test_a_record_past_the_length_cap_is_one_quarantined_row(home, tmp_path, name):
+    suffix, data, good_rows = RECORD_CAP_CASES[name]
+    settings = _small_caps(home, gzip_min_cap_bytes=10_000_000)
+    tail = _jsonl(GOOD) * 50 if "json line" in name else b""
+    if suffix == ".csv.gz":
+        tail = b"2026-11-02T10:00:00Z,e,m,1,1\n" * 50
+    staged = _stage(home, settings, tmp_path, "long" + suffix, gzip.compress(data + tail)[:-12])
+    reasons = _reasons(home, staged)
+    assert any("longer than 1,000 bytes" in r for r in reasons), reasons
+    assert staged.rows_staged >= good_rows
+
+
+def test_the_salvage_reader_skips_a_huge_line_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from pipelines.ingest.formats.salvage import salvage_to_parquet
+
+    path = tmp_path / "nul.jsonl"
+    path.write_bytes(_jsonl(GOOD) + b"\0" * 40_000_000 + b"\n" + _jsonl(GOOD))
+    tracemalloc.start()
+    try:
+        out = salvage_to_parquet(path, "jsonl", ["ts", "endpoint"], tmp_path, max_record_bytes=1_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    table = pq.read_table(out).to_pylist()
+    assert [row["__modeshift_parse_error"] for row in table] == [
+        None,
+        "record longer than 1,000,000 bytes (setting ingest.max_record_bytes): skipped",
+        None,
+    ]
+    assert [row["source_line"] for row in table] == [1, 2, 3]
+    assert peak < 6_000_000, peak
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 16: a file that is not what its name says gets a file-level reason; a JSON array is read as records
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _zip_bytes(tmp_path: Path) -> bytes:
+    import zipfile
+
+    out = tmp_path / "made.zip"
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("logs.jsonl", _jsonl(GOOD) * 10)
+    return out.read_bytes()
+
+
+MISNAMED: dict[str, tuple[str, str, str]] = {
+    "zip named .jsonl.gz": (".jsonl.gz", "zip", "not gzip: looks like a zip archive"),
+    "JSON lines named .jsonl.gz": (
+        ".jsonl.gz",
+        "jsonl",
+        "not gzip: looks like plain text (JSON) (name it .jsonl)",
+    ),
+    "CSV named .csv.gz": (".csv.gz", "csv", "not gzip: looks like plain text (name it .csv)"),
+    "Parquet named .csv.gz": (".csv.gz", "parquet", "not gzip: looks like a Parquet file"),
+    "gzip named .jsonl": (".jsonl", "gzip", "not a text file: looks like a gzip stream (name it .jsonl.gz)"),
+    "zip named .csv": (".csv", "zip", "not a text file: looks like a zip archive"),
+    "bzip2 named .json.gz": (".json.gz", "bzip2", "not gzip: looks like a bzip2 stream"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISNAMED))
+def test_a_file_that_is_not_what_its_name_says_is_one_row_saying_what_it_is(home, settings, tmp_path, name):
+    import bz2
+
+    suffix, kind, reason = MISNAMED[name]
+    data = {
+        "zip": _zip_bytes(tmp_path),
+        "jsonl": _jsonl(GOOD) * 10,
+        "csv": b"ts,endpoint,model,input_tokens,output_tokens\n2026-11-02T10:00:00Z,e,m,1,1\n",
+        "parquet": _parquet_bytes(tmp_path, {"ts": pa.array(["2026-11-02T10:00:00Z"])}),
+        "gzip": gzip.compress(_jsonl(GOOD) * 10),
+        "bzip2": bz2.compress(_jsonl(GOOD) * 10),
+    }[kind]
+    staged = _stage(home, settings, tmp_path, "file" + suffix, data)
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (1, 0, 1)
+    assert _reasons(home, staged) == [reason]
+    assert staged.note == f"refused as a whole: {reason}"
+
+
+ARRAYS: dict[str, tuple[str, bytes, int, int, str | None]] = {
+    # name -> (suffix, bytes, rows staged, rows quarantined, a quarantine reason expected)
+    "one line": (".json", json.dumps([GOOD, GOOD, GOOD]).encode(), 3, 0, None),
+    "pretty-printed": (".json", json.dumps([GOOD, GOOD], indent=2).encode(), 2, 0, None),
+    "gzipped, BOM and blanks": (".json.gz", gzip.compress(b"\xef\xbb\xbf\n  " + json.dumps([GOOD] * 5).encode() + b"\n"), 5, 0, None),
+    "empty": (".json", b"[]", 0, 0, None),
+    "non-object element": (".json", json.dumps([GOOD, 7, GOOD]).encode(), 2, 1, "element of the JSON array"),
+    "named .jsonl": (".jsonl", json.dumps([GOOD] * 4, indent=1).encode(), 4, 0, None),
+    "cut short": (".json", json.dumps([GOOD] * 4, indent=1).encode()[:-20], 3, 1, "unreadable JSON array at record 4"),
+    "missing closing bracket": (".json", json.dumps([GOOD] * 4).encode()[:-1], 4, 1, "without its closing ']'"),
+    "garbage between elements": (".json", b"[" + json.dumps(GOOD).encode() + b" x " + json.dumps(GOOD).encode() + b"]", 1, 1, "expected ',' or ']'"),
+    "trailing comma, no closing bracket": (".json", b"[" + json.dumps(GOOD).encode() + b', "s", ' + json.dumps(GOOD).encode() + b",", 2, 1, "element of the JSON array"),
+    "non-object element, salvaged": (".json", b"[" + json.dumps(GOOD).encode() + b', "s", ' + json.dumps(GOOD).encode(), 2, 2, "not an object (a str)"),
+    "gzip cut short": (".json.gz", gzip.compress(json.dumps([GOOD] * 300).encode())[:-30], 200, 1, "truncated"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ARRAYS))
+def test_a_top_level_json_array_is_read_as_records(home, settings, tmp_path, name):
+    suffix, data, rows_staged, rows_quarantined, reason = ARRAYS[name]
+    staged = _stage(home, settings, tmp_path, "export" + suffix, data)
+    assert staged.rows_staged >= rows_staged if "gzip cut" in name else staged.rows_staged == rows_staged
+    assert staged.rows_quarantined == rows_quarantined, _reasons(home, staged)
+    if reason is not None:
+        assert any(reason in r for r in _reasons(home, staged)), _reasons(home, staged)
+    assert [r["source_line"] for r in staged_rows(home, staged.file_id)] == sorted(
+        r["source_line"] for r in staged_rows(home, staged.file_id)
+    )
+
+
+def test_json_lines_whose_first_record_is_an_array_are_still_read_line_by_line(home, settings, tmp_path):
+    staged = _stage(home, settings, tmp_path, "lines.jsonl", b"[1, 2]\n" + _jsonl(GOOD, GOOD))
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (3, 2, 1)
+
+
+def test_a_litellm_export_as_a_json_array_is_read(home, settings, tmp_path):
+    record = {"startTime": "2026-11-02T10:00:00Z", "model": "m", "prompt_tokens": 5, "completion_tokens": 3}
+    staged = _stage(
+        home, settings, tmp_path, "spend.json", json.dumps([record] * 3, indent=2).encode(), "litellm"
+    )
+    assert (staged.rows_in, staged.rows_staged) == (3, 3)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 15: a derived request id comes from the decompressed content: the same log plain and gzipped counts once
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _merge(home: Home, staged: list[StagedFile]) -> tuple[int, int]:
+    """Merge every day the staged files touch; return (rows accepted, rows refused as duplicates)."""
+    from pipelines.ingest.day_merge import merge_day
+
+    days = sorted({day for s in staged for day in s.rows_by_day})
+    merged = [merge_day(home, day) for day in days]
+    assert sum(m.rows_in for m in merged) == sum(m.accepted + m.quarantined for m in merged)
+    return sum(m.accepted for m in merged), sum(m.quarantined for m in merged)
+
+
+def _log_without_ids(rows: int = 50) -> bytes:
+    return b"".join(
+        json.dumps({**GOOD, "ts": f"2026-11-0{2 + i % 3}T10:00:{i % 60:02d}Z", "input_tokens": i}).encode()
+        + b"\n"
+        for i in range(rows)
+    )
+
+
+SAME_CONTENT: dict[str, tuple[tuple[str, bytes], ...]] = {
+    "plain then gzip": ((".jsonl", _log_without_ids()), (".jsonl.gz", gzip.compress(_log_without_ids()))),
+    "gzip then plain": ((".jsonl.gz", gzip.compress(_log_without_ids())), (".jsonl", _log_without_ids())),
+    "gzip level 1 and 9": (
+        (".jsonl.gz", gzip.compress(_log_without_ids(), compresslevel=1)),
+        (".jsonl.gz", gzip.compress(_log_without_ids(), compresslevel=9, mtime=12345)),
+    ),
+    "one gzip member and two": (
+        (".jsonl.gz", gzip.compress(_log_without_ids())),
+        (".jsonl.gz", gzip.compress(_log_without_ids()[:1000]) + gzip.compress(_log_without_ids()[1000:])),
+    ),
+    "csv plain and gzip": (
+        (".csv", b"ts,endpoint,model,input_tokens,output_tokens\n" + b"2026-11-02T10:00:00Z,e,m,3,1\n" * 20),
+        (".csv.gz", gzip.compress(b"ts,endpoint,model,input_tokens,output_tokens\n" + b"2026-11-02T10:00:00Z,e,m,3,1\n" * 20)),
+    ),
+    "json array plain and gzip": (
+        (".json", json.dumps([GOOD] * 20).encode()),
+        (".json.gz", gzip.compress(json.dumps([GOOD] * 20).encode())),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SAME_CONTENT))
+def test_the_same_records_plain_and_gzipped_get_the_same_ids_and_count_once(home, settings, tmp_path, name):
+    (first_suffix, first), (second_suffix, second) = SAME_CONTENT[name]
+    a = _stage(home, settings, tmp_path, "a" + first_suffix, first)
+    b = _stage(home, settings, tmp_path, "b" + second_suffix, second)
+    assert a.file_id != b.file_id and a.rows_staged == b.rows_staged > 0
+    ids_a = [r["request_id"] for r in staged_rows(home, a.file_id)]
+    assert ids_a == [r["request_id"] for r in staged_rows(home, b.file_id)]
+    assert _merge(home, [a, b]) == (a.rows_staged, b.rows_staged)  # the second copy is refused as duplicates
+
+
+def test_different_content_never_shares_derived_ids(home, settings, tmp_path):
+    a = _stage(home, settings, tmp_path, "a.jsonl.gz", gzip.compress(_log_without_ids(30)))
+    b = _stage(home, settings, tmp_path, "b.jsonl.gz", gzip.compress(_log_without_ids(31)))
+    assert _merge(home, [a, b]) == (61, 0)
+    plain = _stage(home, settings, tmp_path, "c.jsonl", _jsonl(GOOD))
+    assert (
+        staged_rows(home, plain.file_id)[0]["request_id"] == f"{plain.file_id}:1"
+    )  # plain ids are unchanged

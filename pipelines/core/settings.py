@@ -95,3 +95,18 @@ class Settings:
     def max_name_length(self) -> int:
         """Longest endpoint, model or client name accepted, in characters."""
         return int(self.section("ingest")["max_name_length"])
+
+    @property
+    def gzip_max_ratio(self) -> float:
+        """Largest decompressed size of a gzip file as a multiple of its compressed size (above the floor)."""
+        return float(self.section("ingest")["gzip_max_ratio"])
+
+    @property
+    def gzip_min_cap_bytes(self) -> int:
+        """Decompressed bytes every gzip file may reach whatever its ratio (the floor of the cap), in bytes."""
+        return int(self.section("ingest")["gzip_min_cap_bytes"])
+
+    @property
+    def max_record_bytes(self) -> int:
+        """Longest record the record-by-record reader accepts, in bytes (decompressed)."""
+        return int(self.section("ingest")["max_record_bytes"])

@@ -23,6 +23,7 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import registry
+from pipelines.ingest.formats.content import Content, inspect_content
 from pipelines.ingest.formats.records import kind_of, record_reader
 from pipelines.ingest.landing import LandedFile
 from pipelines.ingest.privacy import api_key_salt
@@ -91,10 +92,14 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
         )
     final_dir = staged_dir(home, landed.file_id)
     work_dir = temp_path(home.staged, landed.file_id)
+    # What the file really holds (one streaming pass): a decompression bomb or a file that is not what its name
+    # says is refused as a whole, as one quarantined row carrying the reason.
+    cap = max(settings.gzip_min_cap_bytes, int(settings.gzip_max_ratio * landed.size_bytes))
+    content = inspect_content(landed.path(home), landed.suffix, landed.sha256, cap)
     try:
-        note = None
+        note = f"refused as a whole: {content.refusal}" if content.refusal else None
         try:
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=False)
+            out_dir = _write_slices(home, settings, landed, content, work_dir, salvage=False)
         except duckdb.Error as error:
             if kind_of(landed.suffix) == "parquet":
                 raise ModeshiftError(
@@ -102,7 +107,7 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
                     "Check the file; nothing from it was ingested.",
                 ) from None
             note = f"read record by record: DuckDB refused the file as a whole ({_first_line(error)})"
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True)
+            out_dir = _write_slices(home, settings, landed, content, work_dir, salvage=True)
         staged = _account(landed, out_dir, note)
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
@@ -117,7 +122,9 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:200]
 
 
-def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: Path, salvage: bool) -> Path:
+def _write_slices(
+    home: Home, settings: Settings, landed: LandedFile, content: Content, work_dir: Path, salvage: bool
+) -> Path:
     """Normalize the file and write its day slices and quarantine under ``work_dir/out``; return that directory."""
     out_dir = work_dir / ("salvaged" if salvage else "out")
     out_dir.mkdir(parents=True)
@@ -129,6 +136,8 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
     start = datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC)
     params = {
         "file_id": landed.file_id,
+        # Derived request ids hash the decompressed content: the same records plain and gzipped get the same ids.
+        "content_id": content.sha256[: len(landed.file_id)],
         "landed_at_ns": landed.landed_at_ns,
         "ts_unit": rule.unit,
         "anchor_us": _epoch_us(rule.anchor) if rule.anchor is not None else None,
@@ -139,7 +148,9 @@ def _write_slices(home: Home, settings: Settings, landed: LandedFile, work_dir: 
         "max_name_length": settings.max_name_length,
     }
     with connect(temp_dir=work_dir / "spill") as con:
-        read = record_reader(con, landed.path(home), landed.suffix, salvage_dir)
+        read = record_reader(
+            con, landed.path(home), landed.suffix, salvage_dir, content, settings.max_record_bytes
+        )
         registry.raw_rows(landed.format, landed.suffix, landed.options, read).create_view("raw_rows")
         normalized = con.sql(load_sql("ingest/normalize_rows"), params=params)
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
