@@ -420,3 +420,67 @@ def test_different_content_never_shares_derived_ids(home, settings, tmp_path):
     assert (
         staged_rows(home, plain.file_id)[0]["request_id"] == f"{plain.file_id}:1"
     )  # plain ids are unchanged
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 17: LiteLLM calls served from the proxy cache are neither model load nor spend
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _spend_log(i: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "request_id": f"call-{i}",
+        "startTime": f"2026-11-02T10:00:{i:02d}Z",
+        "endTime": f"2026-11-02T10:00:{i:02d}.5Z",
+        "model": "gpt-4o",
+        "prompt_tokens": 100,
+        "completion_tokens": 10,
+        "spend": 0.25,
+        "messages": "PROMPT TEXT",
+        **fields,
+    }
+
+
+CACHE_VALUES: dict[str, tuple[object, bool]] = {
+    "json true": (True, True),
+    "SpendLogs 'True'": ("True", True),
+    "text ' true '": (" true ", True),
+    "json false": (False, False),
+    "SpendLogs 'False'": ("False", False),
+    "empty text": ("", False),
+    "null": (None, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CACHE_VALUES))
+def test_a_litellm_cache_hit_is_quarantined_and_a_miss_is_kept(home, settings, tmp_path, name):
+    value, is_hit = CACHE_VALUES[name]
+    records = [_spend_log(0, cache_hit="False"), _spend_log(1, cache_hit=value), _spend_log(2)]
+    staged = _stage(home, settings, tmp_path, "spend.jsonl", _jsonl(*records), "litellm")
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (3, 3 - is_hit, int(is_hit))
+    accepted = staged_rows(home, staged.file_id)
+    assert sum(r["billed_cost_usd"] for r in accepted) == pytest.approx(0.25 * (3 - is_hit))
+    assert sum(r["input_tokens"] for r in accepted) == 100 * (3 - is_hit)
+    if is_hit:
+        assert _reasons(home, staged) == [
+            "served from the proxy cache (cache_hit): no model load, no list spend"
+        ]
+        assert "call-1" not in {r["request_id"] for r in accepted}
+
+
+def test_litellm_cache_hits_in_a_csv_export_and_a_gzip_are_quarantined(home, settings, tmp_path):
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(_spend_log(0, cache_hit="")))
+    writer.writeheader()
+    for i, hit in enumerate(["True", "False", "True", ""]):
+        writer.writerow(_spend_log(i, cache_hit=hit))
+    staged = _stage(home, settings, tmp_path, "spend.csv", out.getvalue().encode(), "litellm")
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (4, 2, 2)
+    gz = gzip.compress(_jsonl(*[_spend_log(i, cache_hit=i % 2 == 0) for i in range(10)]))
+    staged = _stage(home, settings, tmp_path, "spend.jsonl.gz", gz, "litellm")
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (10, 5, 5)
+    # the day holds the CSV's kept call-1 and call-3 and the gzip's call-1, 3, 5, 7, 9: two repeated ids
+    assert _merge(home, [staged]) == (5, 2)
