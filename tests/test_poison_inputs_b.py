@@ -484,3 +484,81 @@ def test_litellm_cache_hits_in_a_csv_export_and_a_gzip_are_quarantined(home, set
     assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (10, 5, 5)
     # the day holds the CSV's kept call-1 and call-3 and the gzip's call-1, 3, 5, 7, 9: two repeated ids
     assert _merge(home, [staged]) == (5, 2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 8: file names that are not UTF-8 survive every table, manifest, log line and message, escaped
+# ---------------------------------------------------------------------------------------------------------------
+
+# Names as Linux hands them to Python (surrogateescape), and the escaped text modeshift shows for each.
+RAW_NAMES: dict[bytes, str] = {
+    b"logs-\xff\xfe.jsonl": "logs-\\xff\\xfe.jsonl",
+    b"caf\xc3\xa9-\xe9t\xe9.jsonl": "café-\\xe9t\\xe9.jsonl",  # valid UTF-8 kept, Latin-1 bytes escaped
+    b"cut-\xe2\x82.jsonl.gz": "cut-\\xe2\\x82.jsonl.gz",  # a multi-byte character cut short
+}
+
+
+def test_escape_name_is_valid_text_idempotent_and_keeps_valid_names():
+    import os
+
+    from pipelines.core.text import escape_name
+
+    for raw, shown in RAW_NAMES.items():
+        name = os.fsdecode(raw)
+        assert escape_name(name) == shown
+        assert escape_name(escape_name(name)) == shown
+        shown.encode("utf-8")  # never raises
+    assert escape_name("a\ud800b") == "a\\ud800b"  # a lone surrogate that is no escaped byte
+    assert escape_name("plain-名前 é.jsonl") == "plain-名前 é.jsonl"
+
+
+def test_non_utf8_file_names_go_through_ingest_materialize_warehouse_and_publish(
+    home, tmp_path, monkeypatch, capsys
+):
+    import os
+
+    import duckdb
+
+    from pipelines.app.cli import main
+    from pipelines.app.runner import materialize_pending
+    from pipelines.delivery.publish import analytics_path
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home.root / "dagster"))
+    source = tmp_path / "incoming"
+    source.mkdir()
+    for i, raw in enumerate(RAW_NAMES):
+        data = _jsonl(*({**GOOD, "request_id": f"r{i}-{j}", "input_tokens": i + 1} for j in range(3)))
+        path = source / os.fsdecode(raw)
+        path.write_bytes(gzip.compress(data) if raw.endswith(b".gz") else data)
+    assert main(["ingest", "--format", "canonical", str(source)]) == 0  # stdout is strict UTF-8 under capsys
+    printed = capsys.readouterr().out
+    assert all(shown in printed for shown in RAW_NAMES.values()), printed
+    summary = materialize_pending(home, progress=print)
+    assert "\\xff\\xfe" in capsys.readouterr().out
+    assert summary.runs
+    with duckdb.connect(str(analytics_path(home)), read_only=True) as con:
+        log = con.sql(
+            "SELECT original_name, rows_in, rows_accepted FROM ingest_log ORDER BY original_name"
+        ).fetchall()
+        requests = con.sql("SELECT count(*) FROM requests").fetchall()[0][0]
+    assert sorted(name for name, _, _ in log) == sorted(RAW_NAMES.values())
+    assert all(rows_in == accepted == 3 for _, rows_in, accepted in log)
+    assert requests == 9
+    manifests = [p.read_bytes() for p in home.landing.glob("*.manifest.json")]
+    manifests += [p.read_bytes() for p in home.staged.glob("*/_manifest.json")]
+    assert len(manifests) == 6 and all(b"\\\\udc" not in m for m in manifests)
+
+
+def test_a_manifest_written_with_a_raw_name_reads_back_escaped(home, settings, tmp_path):
+    import os
+
+    from pipelines.core.atomic import read_json, write_json
+    from pipelines.ingest.landing import get_landed_file, manifest_path
+    from pipelines.ingest.staging import read_staged
+
+    staged = _stage(home, settings, tmp_path, "x.jsonl", _jsonl(GOOD))
+    raw = os.fsdecode(b"old-\xff.jsonl")  # as a modeshift before this fix wrote it
+    for path in (manifest_path(home, staged.file_id), home.staged / staged.file_id / "_manifest.json"):
+        write_json(path, {**read_json(path), "original_name": raw})
+    assert get_landed_file(home, staged.file_id).original_name == "old-\\xff.jsonl"
+    assert read_staged(home, staged.file_id).original_name == "old-\\xff.jsonl"

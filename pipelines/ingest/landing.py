@@ -18,6 +18,7 @@ from typing import Any
 from pipelines.core.atomic import read_json, replace_file, temp_sibling, write_json
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.text import escape_name
 from pipelines.ingest.formats.registry import FORMAT_NAMES, validate_options
 
 FILE_ID_HEX_DIGITS = 20
@@ -38,6 +39,10 @@ class LandedFile:
     landed_at_ns: int
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A manifest written before names were escaped may hold raw surrogateescape bytes: escape them on read too.
+        object.__setattr__(self, "original_name", escape_name(self.original_name))
+
     def path(self, home: Home) -> Path:
         """Where the landed bytes are."""
         return home.landing / f"{self.file_id}{self.suffix}"
@@ -57,7 +62,7 @@ def file_suffix(path: Path) -> str:
         if base.endswith(suffix):
             return suffix + (".gz" if compressed else "")
     raise ModeshiftError(
-        f"Cannot tell the file type of {path.name}.",
+        f"Cannot tell the file type of {escape_name(path.name)}.",
         "Name it .jsonl, .csv or .parquet (optionally .gz).",
     )
 
@@ -84,7 +89,7 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
     if fmt not in FORMAT_NAMES:
         raise ModeshiftError(f"Unknown format '{fmt}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.")
     if not source.is_file():
-        raise ModeshiftError(f"{source} is not a readable file.", "Check the path.")
+        raise ModeshiftError(f"{escape_name(str(source))} is not a readable file.", "Check the path.")
     suffix = file_suffix(source)
     validate_options(fmt, suffix, options)
     sha = _sha256_of(source)
@@ -100,7 +105,7 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
     landed = LandedFile(
         file_id=file_id,
         sha256=sha,
-        original_name=source.name,
+        original_name=escape_name(source.name),  # a Linux name may be any bytes: kept as valid text
         format=fmt,
         suffix=suffix,
         size_bytes=source.stat().st_size,

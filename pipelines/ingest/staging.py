@@ -22,6 +22,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
+from pipelines.core.text import escape_name
 from pipelines.ingest.formats import registry
 from pipelines.ingest.formats.content import Content, inspect_content
 from pipelines.ingest.formats.records import kind_of, record_reader
@@ -44,6 +45,10 @@ class StagedFile:
     rows_by_day: dict[str, int]
     top_reasons: dict[str, int]
     note: str | None
+
+    def __post_init__(self) -> None:
+        # A manifest written before names were escaped may hold raw surrogateescape bytes: escape them on read too.
+        object.__setattr__(self, "original_name", escape_name(self.original_name))
 
     @property
     def rows_staged(self) -> int:
