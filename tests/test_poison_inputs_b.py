@@ -562,3 +562,19 @@ def test_a_manifest_written_with_a_raw_name_reads_back_escaped(home, settings, t
         write_json(path, {**read_json(path), "original_name": raw})
     assert get_landed_file(home, staged.file_id).original_name == "old-\\xff.jsonl"
     assert read_staged(home, staged.file_id).original_name == "old-\\xff.jsonl"
+
+
+def test_a_missing_or_untyped_non_utf8_path_is_one_clear_escaped_error(home, tmp_path, capsys):
+    import os
+
+    from pipelines.app.cli import main
+
+    assert (
+        main(["ingest", "--format", "canonical", os.fsdecode(str(tmp_path).encode() + b"/gone-\xff.jsonl")])
+        == 2
+    )
+    assert "gone-\\xff.jsonl does not exist" in capsys.readouterr().err
+    untyped = tmp_path / os.fsdecode(b"notes-\xfe.txt")
+    untyped.write_bytes(b"x")
+    assert main(["ingest", "--format", "canonical", str(untyped)]) == 2
+    assert "Cannot tell the file type of notes-\\xfe.txt" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def _source_files(paths: list[str]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise ModeshiftError(f"{raw} does not exist.", "Check the path.")
+            raise ModeshiftError(f"{escape_name(raw)} does not exist.", "Check the path.")
     return files
 
 
