@@ -190,15 +190,24 @@ def test_a_gzip_past_the_decompression_cap_is_refused_as_one_row_with_the_reason
 
 
 def test_the_cap_is_the_ratio_above_the_floor_and_a_file_under_it_is_read(home, tmp_path):
-    data = gzip.compress(_jsonl(GOOD) * 40_000)  # about 3.3 MB of records, about 500x compressed
-    assert len(data) * 1000 > 3_200_000
-    staged = _stage(home, _small_caps(home, gzip_max_ratio=1000), tmp_path, "a.jsonl.gz", data)
-    assert (staged.rows_in, staged.rows_staged) == (40_000, 40_000)
-    staged = _stage(home, _small_caps(home, gzip_min_cap_bytes=4_000_000), tmp_path, "b.jsonl.gz", data + b"")
-    assert staged.rows_staged == 40_000 or staged.rows_in == 40_000  # same bytes: landed once, staged once
+    records = (
+        _jsonl(GOOD) * 40_000
+    )  # 3.8 MB of records; each gzip level below gives other bytes (another file)
+    assert len(records) == 4_080_000
+
+    def stage(level: int, **caps: int) -> StagedFile:
+        settings = _small_caps(home, **caps)
+        return _stage(
+            home, settings, tmp_path, f"l{level}.jsonl.gz", gzip.compress(records, compresslevel=level)
+        )
+
+    assert stage(1, gzip_max_ratio=2000).rows_staged == 40_000  # the ratio allows it
+    assert stage(2, gzip_min_cap_bytes=4_100_000).rows_staged == 40_000  # the floor allows it
+    refused = stage(3, gzip_min_cap_bytes=4_000_000)  # neither does
+    assert (refused.rows_in, refused.rows_quarantined) == (1, 1)
     plain = _stage(
-        home, _small_caps(home), tmp_path, "c.jsonl", _jsonl(GOOD) * 40_000
-    )  # no cap on plain files
+        home, _small_caps(home), tmp_path, "c.jsonl", records
+    )  # a plain file has nothing to inflate
     assert plain.rows_staged == 40_000
 
 
