@@ -71,7 +71,8 @@ BOOLEAN_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
     "json latency_ms": ("canonical", {**GOOD, "latency_ms": True}, "latency_ms is a boolean (true)"),
     "json ttft_ms": ("canonical", {**GOOD, "ttft_ms": False}, "ttft_ms is a boolean (false)"),
     "json billed_cost_usd": ("canonical", {**GOOD, "billed_cost_usd": True}, "billed_cost_usd is a boolean"),
-    "json text 'TRUE'": ("canonical", {**GOOD, "input_tokens": " TRUE "}, "input_tokens is a boolean (true)"),
+    "json text 'TRUE'": ("canonical", {**GOOD, "input_tokens": "TRUE"}, "input_tokens is a boolean (true)"),
+    "json text 'False'": ("canonical", {**GOOD, "latency_ms": "False"}, "latency_ms is a boolean (false)"),
     "litellm prompt_tokens": (
         "litellm",
         {"startTime": "2026-11-02T10:00:00Z", "model": "m", "prompt_tokens": True, "completion_tokens": 3},
