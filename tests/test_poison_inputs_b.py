@@ -588,3 +588,24 @@ def test_a_missing_or_untyped_non_utf8_path_is_one_clear_escaped_error(home, tmp
     untyped.write_bytes(b"x")
     assert main(["ingest", "--format", "canonical", str(untyped)]) == 2
     assert "Cannot tell the file type of notes-\\xfe.txt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("burstgpt", {"anchor": "2026-11-02T00:00:00Z"}),
+        ("azure-trace", {"endpoint": "code"}),
+        ("litellm", {}),
+    ],
+)
+def test_every_format_refuses_a_misnamed_file_and_a_bomb_the_same_way(home, tmp_path, fmt, options):
+    settings = _small_caps(home)
+    suffix = ".jsonl.gz" if fmt == "litellm" else ".csv.gz"
+    staged = _stage(home, settings, tmp_path, "zip" + suffix, _zip_bytes(tmp_path), fmt, **options)
+    assert (staged.rows_in, staged.rows_quarantined) == (1, 1)
+    assert _reasons(home, staged) == ["not gzip: looks like a zip archive"]
+    staged = _stage(
+        home, settings, tmp_path, "bomb" + suffix, gzip.compress(b"\0" * 3_000_000), fmt, **options
+    )
+    assert (staged.rows_in, staged.rows_quarantined) == (1, 1)
+    assert _reasons(home, staged)[0].startswith("decompression bomb")
