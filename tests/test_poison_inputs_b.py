@@ -540,6 +540,7 @@ def test_non_utf8_file_names_go_through_ingest_materialize_warehouse_and_publish
         data = _jsonl(*({**GOOD, "request_id": f"r{i}-{j}", "input_tokens": i + 1} for j in range(3)))
         path = source / os.fsdecode(raw)
         path.write_bytes(gzip.compress(data) if raw.endswith(b".gz") else data)
+    (source / os.fsdecode(b"archive-\xff.jsonl.gz")).write_bytes(_zip_bytes(tmp_path))  # refused as a whole
     assert main(["ingest", "--format", "canonical", str(source)]) == 0  # stdout is strict UTF-8 under capsys
     printed = capsys.readouterr().out
     assert all(shown in printed for shown in RAW_NAMES.values()), printed
@@ -548,15 +549,25 @@ def test_non_utf8_file_names_go_through_ingest_materialize_warehouse_and_publish
     assert summary.runs
     with duckdb.connect(str(analytics_path(home)), read_only=True) as con:
         log = con.sql(
-            "SELECT original_name, rows_in, rows_accepted FROM ingest_log ORDER BY original_name"
+            "SELECT original_name, rows_in, rows_accepted, rows_quarantined, note FROM ingest_log "
+            "ORDER BY original_name"
         ).fetchall()
         requests = con.sql("SELECT count(*) FROM requests").fetchall()[0][0]
-    assert sorted(name for name, _, _ in log) == sorted(RAW_NAMES.values())
-    assert all(rows_in == accepted == 3 for _, rows_in, accepted in log)
-    assert requests == 9
+        reasons = con.sql("SELECT reason FROM quarantine").fetchall()
+    by_name = {name: rest for name, *rest in log}
+    assert sorted(by_name) == sorted([*RAW_NAMES.values(), "archive-\\xff.jsonl.gz"])
+    assert by_name.pop("archive-\\xff.jsonl.gz") == [
+        1,
+        0,
+        1,
+        "refused as a whole: not gzip: looks like a zip archive",
+    ]
+    assert all(counts == [3, 3, 0, None] for counts in by_name.values())
+    assert requests == 9 and reasons == [("not gzip: looks like a zip archive",)]
     manifests = [p.read_bytes() for p in home.landing.glob("*.manifest.json")]
     manifests += [p.read_bytes() for p in home.staged.glob("*/_manifest.json")]
-    assert len(manifests) == 6 and all(b"\\\\udc" not in m for m in manifests)
+    assert len(manifests) == 8 and all(b"\\udc" not in m for m in manifests)  # no raw surrogate escapes
+    assert sum(b"\\\\xff" in m for m in manifests) == 4  # the escaped names, written as JSON
 
 
 def test_a_manifest_written_with_a_raw_name_reads_back_escaped(home, settings, tmp_path):
