@@ -191,16 +191,14 @@ def test_a_gzip_past_the_decompression_cap_is_refused_as_one_row_with_the_reason
 
 
 def test_the_cap_is_the_ratio_above_the_floor_and_a_file_under_it_is_read(home, tmp_path):
-    records = (
-        _jsonl(GOOD) * 40_000
-    )  # 3.8 MB of records; each gzip level below gives other bytes (another file)
+    # 4.08 MB of records; each call of stage() below lands other bytes (another file)
+    records = _jsonl(GOOD) * 40_000
     assert len(records) == 4_080_000
 
     def stage(level: int, **caps: int) -> StagedFile:
         settings = _small_caps(home, **caps)
-        return _stage(
-            home, settings, tmp_path, f"l{level}.jsonl.gz", gzip.compress(records, compresslevel=level)
-        )
+        data = gzip.compress(records, compresslevel=level, mtime=level)  # never the same bytes twice
+        return _stage(home, settings, tmp_path, f"l{level}.jsonl.gz", data)
 
     assert stage(1, gzip_max_ratio=2000).rows_staged == 40_000  # the ratio allows it
     assert stage(2, gzip_min_cap_bytes=4_100_000).rows_staged == 40_000  # the floor allows it
