@@ -618,3 +618,92 @@ def test_every_format_refuses_a_misnamed_file_and_a_bomb_the_same_way(home, tmp_
     )
     assert (staged.rows_in, staged.rows_quarantined) == (1, 1)
     assert _reasons(home, staged)[0].startswith("decompression bomb")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parts A and B together: the record cap inside ingest-a's CSV field limits, and the independent count of ingest-a
+# for what part B reads (JSON arrays, files refused as a whole)
+# ---------------------------------------------------------------------------------------------------------------
+
+CSV_HEADER = b"ts,endpoint,model,input_tokens,output_tokens,prompt\n"
+CSV_GOOD_LINE = b"2026-11-02T10:00:00Z,e,m,1,2,hi\n"
+
+
+def test_an_open_quote_running_into_a_line_past_the_cap_refuses_both_lines_and_keeps_the_rest(home, tmp_path):
+    settings = _small_caps(home, gzip_min_cap_bytes=10_000_000)
+    data = (
+        CSV_HEADER
+        + CSV_GOOD_LINE
+        + b'2026-11-02T10:00:00Z,e,m,1,2,"open\n'
+        + b"x" * 5000
+        + b"\n"
+        + CSV_GOOD_LINE * 30
+    )
+    staged = _stage(home, settings, tmp_path, "q.csv", data)
+    assert staged.note is not None and staged.note.startswith("read record by record")
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (
+        33,
+        31,
+        2,
+    )  # 33 lines after the header
+    assert sorted(_reasons(home, staged)) == [
+        "a quoted field runs past the record cap of 1,000 bytes (setting ingest.max_record_bytes; an unterminated "
+        "quote?): this line is refused and reading goes on with the next",
+        "record longer than 1,000 bytes (setting ingest.max_record_bytes): skipped",
+    ]
+
+
+def test_a_quoted_field_may_not_grow_past_the_record_cap_over_several_lines(tmp_path):
+    from pipelines.ingest.formats.salvage import LINE_STATS_FILE, CsvLimits, salvage_to_parquet
+
+    path = tmp_path / "q.csv"
+    field = b"\n".join([b"y" * 300] * 5)  # 5 lines of 300 bytes: each under the cap, together past it
+    path.write_bytes(CSV_HEADER + b'2026-11-02T10:00:00Z,e,m,1,2,"' + field + b'"\n' + CSV_GOOD_LINE * 3)
+    out = salvage_to_parquet(path, "csv", ["ts", "prompt"], tmp_path, CsvLimits(), max_record_bytes=1000)
+    errors = [row["__modeshift_parse_error"] for row in pq.read_table(out).to_pylist()]
+    assert errors[0].startswith("a quoted field runs past the record cap of 1,000 bytes")
+    assert errors[-3:] == [None, None, None]
+    stats = json.loads((tmp_path / LINE_STATS_FILE).read_text())
+    assert stats["lines"] == 1 + 5 + 3  # every physical line seen exactly once
+    assert len(errors) == stats["lines"] - 1 - stats["empty"] - stats["inner_breaks"]
+
+
+def test_the_independent_count_of_a_json_array_and_of_a_file_refused_as_a_whole(tmp_path):
+    from pipelines.ingest.formats.content import inspect_content
+    from pipelines.ingest.formats.physical import check_salvaged, fast_read_mismatch
+    from pipelines.ingest.formats.salvage import CsvLimits
+
+    array = tmp_path / "a.json"
+    array.write_bytes(json.dumps([GOOD] * 7, indent=2).encode())  # 7 records over many lines
+    content = inspect_content(array, ".json", "0" * 64, 10**9)
+    assert content.json_array
+    assert fast_read_mismatch(array, ".json", 7, CsvLimits(), content) is None
+    assert "7 readable elements, but 6 records" in fast_read_mismatch(array, ".json", 6, CsvLimits(), content)
+    check_salvaged(array, ".json", 7, tmp_path, content)
+    with pytest.raises(RuntimeError, match="7 readable elements"):
+        check_salvaged(array, ".json", 8, tmp_path, content)
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(json.dumps([GOOD] * 3).encode()[:-1])  # no closing bracket: 3 elements and the damage
+    check_salvaged(cut, ".json", 4, tmp_path, inspect_content(cut, ".json", "0" * 64, 10**9))
+
+    bomb = tmp_path / "b.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b"\n" * 3_000_000))
+    refused = inspect_content(bomb, ".jsonl.gz", "0" * 64, 100_000)
+    assert refused.refusal is not None
+    assert fast_read_mismatch(bomb, ".jsonl.gz", 1, CsvLimits(), refused) is None  # one record, not 3 M lines
+    assert "one record, but 2" in fast_read_mismatch(bomb, ".jsonl.gz", 2, CsvLimits(), refused)
+    with pytest.raises(RuntimeError, match="one record"):
+        check_salvaged(bomb, ".jsonl.gz", 0, tmp_path, refused)
+
+
+def test_a_zip_named_csv_is_landed_and_refused_as_a_whole(home, settings, tmp_path):
+    # the ingest dry run cannot read a header from a zip named .csv: staging refuses the file as one row
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("logs.csv", (CSV_HEADER + CSV_GOOD_LINE).decode())
+    staged = _stage(home, settings, tmp_path, "logs.csv", buffer.getvalue())
+    assert (staged.rows_in, staged.rows_quarantined) == (1, 1)
+    assert _reasons(home, staged) == ["not a text file: looks like a zip archive"]

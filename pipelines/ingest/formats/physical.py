@@ -34,6 +34,7 @@ from pipelines.ingest.formats.salvage import (
 )
 
 _CHUNK_BYTES = 1 << 24
+_LINE_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,29 @@ def _open(path: Path) -> io.BufferedIOBase:
 
 def count_lines(path: Path, count_empty: bool = False) -> LineCount:
     """The physical lines of ``path`` (gzip decompressed), counted from the bytes: fast (``bytes.count``) unless
-    ``count_empty`` asks for the empty and whitespace-only lines too (a loop over the lines).
+    ``count_empty`` asks for the empty and whitespace-only lines too (a loop over the lines, bounded memory).
 
     A truncated gzip stream counts the lines before the cut (the partial one is dropped, as the salvage reader
     drops it) and sets ``truncated``."""
     lines = 0
     empty = 0
-    truncated = False
+    truncated = in_line = False
     with _open(path) as handle:
         try:
             if count_empty:
-                for line in handle:
-                    lines += 1
-                    empty += line.isspace()
+                # line by line as the salvage reader reads (readline), in pieces of at most _LINE_PIECE bytes:
+                # memory stays bounded however long a line is
+                blank = False
+                for piece in iter(lambda: handle.readline(_LINE_PIECE), b""):
+                    if not in_line:
+                        lines += 1
+                        blank = True
+                    blank = blank and piece.isspace()
+                    in_line = not piece.endswith(b"\n")
+                    if not in_line:
+                        empty += blank
+                if in_line:  # a last line without newline
+                    empty += blank
             else:
                 last = b"\n"
                 for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
@@ -74,6 +85,8 @@ def count_lines(path: Path, count_empty: bool = False) -> LineCount:
                 lines += last != b"\n"
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError):
             truncated = True
+            # the partial line before the cut is dropped, as the salvage reader drops it
+            lines -= count_empty and in_line
     if truncated and not count_empty:  # count line by line, exactly as the salvage reader sees the stream
         return count_lines(path, count_empty=True)
     return LineCount(lines=lines, empty=empty if count_empty else None, truncated=truncated)
