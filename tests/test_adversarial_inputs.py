@@ -89,10 +89,6 @@ def test_broken_input_is_ingested_without_loss(name, home, settings, tmp_path):
     assert all(row["quarantine_reason"] for row in quarantined)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the fast JSON reader reads token counts as numbers and turns JSON true into 1",
-)
 def test_a_boolean_token_count_is_quarantined(home, settings, tmp_path):
     path = tmp_path / "bool.jsonl"
     path.write_bytes(json.dumps({**GOOD, "input_tokens": True}).encode() + b"\n")

@@ -172,18 +172,20 @@ def test_a_mapped_infinite_timestamp_is_quarantined(home, settings, tmp_path):
     assert "is not a finite time" in reasons(home, staged)[0]
 
 
-def _with_ingest(settings: Settings, **values: object) -> Settings:
-    """``settings`` with ingest values the validation refuses (model_copy does not validate): staging must hold
-    its partition bounds on its own, whatever settings object reaches it."""
-    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=values)})
+def _unchecked(settings: Settings, **ingest: object) -> Settings:
+    """``settings`` with ingest values the typed settings refuse when loaded (model_copy does not validate): the
+    staging guard must hold even when a settings object gets past that check."""
+    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=ingest)})
 
 
 def test_days_before_the_first_partition_are_quarantined_even_with_an_earlier_start_date(home, tmp_path):
     (home.config_file).write_text("ingest:\n  start_date: '2010-01-01'\n")
     with pytest.raises(ModeshiftError, match="ingest.start_date must be on or after 2020-01-01"):
-        Settings.load(home)  # refused first by the settings ...
+        Settings.load(home)  # refused when loaded ...
     home.config_file.unlink()
-    settings = _with_ingest(Settings.load(home), start_date=date(2010, 1, 1))  # ... and by staging too
+    # ... and still guarded in staging
+    settings = _unchecked(Settings.load(home), start_date=date(2010, 1, 1))
+    assert settings.ingest.start_date == date(2010, 1, 1)
     path = _jsonl(tmp_path / "old.jsonl", [GOOD, {**GOOD, "ts": "2015-06-01T00:00:00Z"}])
     staged = land_and_stage(home, settings, path, "canonical")
     assert_balanced(path, staged)
@@ -194,9 +196,11 @@ def test_days_before_the_first_partition_are_quarantined_even_with_an_earlier_st
 def test_days_after_the_last_partition_are_quarantined_even_with_a_long_future_window(home, tmp_path):
     (home.config_file).write_text("ingest:\n  max_future_hours: 100000\n")
     with pytest.raises(ModeshiftError, match="ingest.max_future_hours must be at most 24"):
-        Settings.load(home)
+        Settings.load(home)  # refused when loaded ...
     home.config_file.unlink()
-    settings = _with_ingest(Settings.load(home), max_future_hours=100000.0)
+    # ... and still guarded in staging
+    settings = _unchecked(Settings.load(home), max_future_hours=100000.0)
+    assert settings.ingest.max_future_hours == 100000.0
     path = _jsonl(tmp_path / "future.jsonl", [GOOD, {**GOOD, "ts": "2099-01-01T00:00:00Z"}])
     staged = land_and_stage(home, settings, path, "canonical")
     assert_balanced(path, staged)

@@ -15,6 +15,7 @@ from typing import Any
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.core.text import escape_name
 
 
 def _home() -> Home:
@@ -46,7 +47,7 @@ def _source_files(paths: list[str]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise ModeshiftError(f"{raw} does not exist.", "Check the path.")
+            raise ModeshiftError(f"{escape_name(raw)} does not exist.", "Check the path.")
     return files
 
 
@@ -82,7 +83,7 @@ def ingest_command(args: argparse.Namespace) -> int:
         landed, is_new = land_file(home, path, args.format, options)
         new += is_new
         state = "landed" if is_new else "already landed (same content), skipped"
-        print(f"{path}: {state} as {landed.file_id}")
+        print(f"{escape_name(str(path))}: {state} as {landed.file_id}")
     print(f"{new} new file(s) in {home.landing}. Run 'modeshift materialize' to process them.")
     return 0
 

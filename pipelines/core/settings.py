@@ -153,7 +153,9 @@ class _Section(BaseModel):
 
 class IngestSettings(_Section):
     """Staging and validation of landed rows: first accepted UTC day, how far in the future a row may be stamped
-    (hours after the file landed), longest name kept (characters), and the Great Expectations row budget."""
+    (hours after the file landed), longest name kept (characters), how far a quoted CSV field may run, the
+    decompression cap of a gzip file (a ratio to its size, at least ``gzip_min_cap_bytes``), the longest record
+    the record-by-record reader takes (bytes, decompressed), and the Great Expectations row budget."""
 
     start_date: Annotated[date, BeforeValidator(_iso_date), AfterValidator(_partitioned_start)]
     max_future_hours: Annotated[NonNegative, AfterValidator(_partitioned_future)]
@@ -164,6 +166,9 @@ class IngestSettings(_Section):
     csv_max_multiline_field_bytes: Count
     dedupe_same_iso_week: bool
     dedupe_adjacent_days: Annotated[WholeNumber, Field(ge=0)]
+    gzip_max_ratio: Positive
+    gzip_min_cap_bytes: Count
+    max_record_bytes: Count
 
 
 class StabilityThresholds(_Section):

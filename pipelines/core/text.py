@@ -17,6 +17,25 @@ def format_usd(amount: float) -> str:
     return f"{sign}${magnitude:,.0f}"
 
 
+def escape_name(name: str) -> str:
+    """``name`` as valid UTF-8 text whatever bytes it came from: each byte that was not UTF-8 (Python's
+    surrogateescape character for it, as in a Linux file name) becomes ``\\xNN``, any other lone surrogate
+    ``\\uNNNN``. Valid text is unchanged and escaping twice changes nothing, so the same name is shown the same
+    way in every table, manifest, log line and message."""
+    if name.isascii():
+        return name
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def display_name(name: str, limit: int = 60) -> str:
     """A name safe to print in a picture or a message: control characters become '?', at most ``limit``
     characters (an ellipsis marks a cut)."""

@@ -30,6 +30,7 @@ from pipelines.core.atomic import read_json, replace_file, temp_sibling, write_j
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.core.text import escape_name
 from pipelines.ingest.formats.registry import FORMAT_NAMES, validate_options
 from pipelines.ingest.normalize import check_stageable
 
@@ -52,6 +53,10 @@ class LandedFile:
     landed_at_ns: int
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A manifest written before names were escaped may hold raw surrogateescape bytes: escape them on read too.
+        object.__setattr__(self, "original_name", escape_name(self.original_name))
+
     def path(self, home: Home) -> Path:
         """Where the landed bytes are."""
         return home.landing / f"{self.file_id}{self.suffix}"
@@ -71,7 +76,7 @@ def file_suffix(path: Path) -> str:
         if base.endswith(suffix):
             return suffix + (".gz" if compressed else "")
     raise ModeshiftError(
-        f"Cannot tell the file type of {path.name}.",
+        f"Cannot tell the file type of {escape_name(path.name)}.",
         "Name it .jsonl, .csv or .parquet (optionally .gz).",
     )
 
@@ -99,7 +104,7 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
     if fmt not in FORMAT_NAMES:
         raise ModeshiftError(f"Unknown format '{fmt}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.")
     if not source.is_file():
-        raise ModeshiftError(f"{source} is not a readable file.", "Check the path.")
+        raise ModeshiftError(f"{escape_name(str(source))} is not a readable file.", "Check the path.")
     suffix = file_suffix(source)
     settings = Settings.load(home)
     validate_options(fmt, suffix, options, settings.ingest.max_name_length)
@@ -125,7 +130,7 @@ def _land(
     landed = LandedFile(
         file_id=file_id,
         sha256=sha,
-        original_name=source.name,
+        original_name=escape_name(source.name),  # a Linux name may be any bytes: kept as valid text
         format=fmt,
         suffix=suffix,
         size_bytes=source.stat().st_size,

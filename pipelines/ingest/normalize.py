@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
+from pipelines.core.text import escape_name
 from pipelines.ingest.formats import registry
+from pipelines.ingest.formats.content import Content, misnamed
 from pipelines.ingest.formats.records import csv_header, kind_of, record_reader
-from pipelines.ingest.formats.salvage import CsvLimits
+from pipelines.ingest.formats.salvage import DEFAULT_MAX_RECORD_BYTES, CsvLimits
 
 
 def accepted_day_range(settings: Settings, now: datetime | None = None) -> tuple[date, date]:
@@ -48,9 +51,17 @@ def _epoch_us(moment: datetime) -> int:
 
 
 def normalize_params(
-    settings: Settings, fmt: str, options: dict[str, Any], file_id: str, landed_at_ns: int, salt: str
+    settings: Settings,
+    fmt: str,
+    options: dict[str, Any],
+    file_id: str,
+    landed_at_ns: int,
+    salt: str,
+    content_id: str | None = None,
 ) -> dict[str, Any]:
-    """The bound parameters of ``sql/ingest/normalize_rows.sql`` for one file (timestamps in µs since 1970)."""
+    """The bound parameters of ``sql/ingest/normalize_rows.sql`` for one file (timestamps in µs since 1970).
+    ``content_id`` (a prefix of the digest of the decompressed content, default ``file_id``) names the records
+    without a request_id: the same records plain and gzipped get the same derived ids."""
     rule = registry.timestamp_rule(fmt, options)
     landed_at = datetime.fromtimestamp(landed_at_ns / 1e9, tz=UTC)
     first_day, last_day = accepted_day_range(settings)
@@ -62,6 +73,7 @@ def normalize_params(
     )
     return {
         "file_id": file_id,
+        "content_id": content_id if content_id is not None else file_id,
         "landed_at_ns": landed_at_ns,
         "ts_unit": rule.unit,
         "anchor_us": _epoch_us(rule.anchor) if rule.anchor is not None else None,
@@ -82,24 +94,39 @@ def normalized_rows(
     params: dict[str, Any],
     salvage_dir: Path | None = None,
     csv_limits: CsvLimits | None = None,
+    content: Content | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> duckdb.DuckDBPyRelation:
-    """The typed and judged rows of the file at ``path`` (lazy; see ``sql/ingest/normalize_rows.sql``)."""
-    read = record_reader(con, path, suffix, salvage_dir, csv_limits)
+    """The typed and judged rows of the file at ``path`` (lazy; see ``sql/ingest/normalize_rows.sql``); ``content``
+    is what :func:`pipelines.ingest.formats.content.inspect_content` found in it (see
+    :func:`pipelines.ingest.formats.records.record_reader`)."""
+    read = record_reader(con, path, suffix, salvage_dir, csv_limits, content, max_record_bytes)
     registry.raw_rows(fmt, suffix, options, read).create_view("raw_rows", replace=True)
     return con.sql(load_sql("ingest/normalize_rows"), params=params)
 
 
 def _stand_in(source: Path, suffix: str, directory: Path) -> Path | None:
     """A zero-record file of the same kind as ``source`` (its CSV header, its Parquet schema); None when the
-    source's schema cannot be read (staging reports that file as unreadable)."""
+    source's schema cannot be read (staging reports that file as unreadable) or the file is not what its name says
+    (staging refuses it as a whole, as one quarantined row, without reading it as its format)."""
+    if misnamed(source, suffix) is not None:
+        return None
     kind = kind_of(suffix)
     if kind == "jsonl":
         target = directory / "stand-in.jsonl"
         target.write_bytes(b"")
     elif kind == "csv":
         target = directory / "stand-in.csv"
+        try:
+            header = csv_header(source)
+        except (
+            OSError,
+            EOFError,
+            zlib.error,
+        ):  # a gzip stream damaged at its start: staging reads what it can
+            return None
         with open(target, "w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(csv_header(source))
+            csv.writer(handle).writerow(header)
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -138,6 +165,7 @@ def check_stageable(settings: Settings, source: Path, fmt: str, suffix: str, opt
                 failure = error
             first = (str(failure).strip().splitlines() or [type(failure).__name__])[0][:300]
             raise ModeshiftError(
-                f"{source.name} cannot be read as {fmt} with these options: DuckDB refuses the query ({first}).",
+                f"{escape_name(source.name)} cannot be read as {fmt} with these options: DuckDB refuses the query "
+                f"({first}).",
                 "Fix the mapping or the options; nothing was landed.",
             ) from None

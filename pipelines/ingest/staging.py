@@ -22,7 +22,9 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
+from pipelines.core.text import escape_name
 from pipelines.ingest.formats import registry
+from pipelines.ingest.formats.content import Content, inspect_content
 from pipelines.ingest.formats.physical import check_salvaged, fast_read_mismatch
 from pipelines.ingest.formats.records import kind_of
 from pipelines.ingest.formats.salvage import CsvLimits
@@ -46,6 +48,10 @@ class StagedFile:
     rows_by_day: dict[str, int]
     top_reasons: dict[str, int]
     note: str | None
+
+    def __post_init__(self) -> None:
+        # A manifest written before names were escaped may hold raw surrogateescape bytes: escape them on read too.
+        object.__setattr__(self, "original_name", escape_name(self.original_name))
 
     @property
     def rows_staged(self) -> int:
@@ -108,13 +114,19 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
     registry.validate_options(landed.format, landed.suffix, landed.options, settings.ingest.max_name_length)
     final_dir = staged_dir(home, landed.file_id)
     work_dir = temp_path(home.staged, landed.file_id)
+    # What the file really holds (one streaming pass): a decompression bomb or a file that is not what its name
+    # says is refused as a whole, as one quarantined row carrying the reason.
+    cap = max(settings.ingest.gzip_min_cap_bytes, int(settings.ingest.gzip_max_ratio * landed.size_bytes))
+    content = inspect_content(landed.path(home), landed.suffix, landed.sha256, cap)
     try:
         limits = csv_limits(settings)
+        refused = f"refused as a whole: {content.refusal}" if content.refusal else None
         try:
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=False)
-            staged = _account(landed, out_dir, None)
-            # rows in are checked against the file's own lines, not the parser that could be fooled
-            mismatch = fast_read_mismatch(landed.path(home), landed.suffix, staged.rows_in, limits)
+            out_dir = _write_slices(home, settings, landed, content, work_dir, salvage=False)
+            staged = _account(landed, out_dir, refused)
+            # rows in are checked against the file's own lines (its elements for a JSON array, one record for a
+            # file refused as a whole), not the parser that could be fooled
+            mismatch = fast_read_mismatch(landed.path(home), landed.suffix, staged.rows_in, limits, content)
         except duckdb.Error as error:
             if kind_of(landed.suffix) == "parquet":
                 raise ModeshiftError(
@@ -123,11 +135,18 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
                 ) from None
             mismatch = f"DuckDB refused the file as a whole ({_first_line(error)})"
         if mismatch is not None:
-            if kind_of(landed.suffix) == "parquet":
+            if kind_of(landed.suffix) == "parquet" or content.refusal is not None:
                 raise RuntimeError(f"staging {landed.original_name}: {mismatch}: refusing to continue")
-            out_dir = _write_slices(home, settings, landed, work_dir, salvage=True, limits=limits)
+            out_dir = _write_slices(home, settings, landed, content, work_dir, salvage=True, limits=limits)
             staged = _account(landed, out_dir, f"read record by record: {mismatch}")
-            check_salvaged(landed.path(home), landed.suffix, staged.rows_in, work_dir / "salvage")
+            check_salvaged(
+                landed.path(home),
+                landed.suffix,
+                staged.rows_in,
+                work_dir / "salvage",
+                content,
+                settings.ingest.max_record_bytes,
+            )
         check_day_keys(landed, list(staged.rows_by_day), *accepted_day_range(settings))
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
@@ -146,6 +165,7 @@ def _write_slices(
     home: Home,
     settings: Settings,
     landed: LandedFile,
+    content: Content,
     work_dir: Path,
     salvage: bool,
     limits: CsvLimits | None = None,
@@ -157,7 +177,14 @@ def _write_slices(
     if salvage_dir is not None:
         salvage_dir.mkdir()
     params = normalize_params(
-        settings, landed.format, landed.options, landed.file_id, landed.landed_at_ns, api_key_salt(home)
+        settings,
+        landed.format,
+        landed.options,
+        landed.file_id,
+        landed.landed_at_ns,
+        api_key_salt(home),
+        # derived request ids hash the decompressed content: the same records plain and gzipped get the same ids
+        content_id=content.sha256[: len(landed.file_id)],
     )
     with connect(temp_dir=work_dir / "spill") as con:
         normalized = normalized_rows(
@@ -169,6 +196,8 @@ def _write_slices(
             params,
             salvage_dir,
             limits,
+            content=content,
+            max_record_bytes=settings.ingest.max_record_bytes,
         )
         normalized.write_parquet(str(out_dir), partition_by=["day"], overwrite=True)
     return out_dir

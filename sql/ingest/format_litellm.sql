@@ -10,10 +10,16 @@
 --   Inconsistent times give NULL durations, not quarantined requests: the call still happened and counts as load.
 --   ok: 'success' -> true, any other status -> false, no status -> NULL (normalize_rows.sql reads it as true).
 --   client: team_id, else end_user; when neither, NULL so normalize_rows.sql uses the salted hash of api_key.
+--   cache_hit true ('True', 'true', '1', 'yes'): the proxy's cache answered, no model ran; the row gets the parse
+--   error 'served from the proxy cache' (quarantined: counted in the accounting, excluded from load and spend).
 WITH fields AS (
     SELECT
         source_line,
-        parse_error,
+        CASE
+            WHEN parse_error IS NOT NULL THEN parse_error
+            WHEN lower(trim(cache_hit)) IN ('true', '1', 'yes')
+                THEN 'served from the proxy cache (cache_hit): no model load, no list spend'
+        END AS parse_error,
         request_id,
         nullif(trim("startTime"), '') AS start_text,
         TRY_CAST(nullif(trim("startTime"), '') AS TIMESTAMPTZ) AS started_at,

@@ -2,7 +2,8 @@
 -- One output row per input row: the typed request, the reason it is quarantined (NULL when accepted), a short
 -- copy of its raw fields for quarantined rows (API key redacted; text fields are never read), and its UTC day
 -- ('quarantine' for refused rows). Parameters:
---   $file_id VARCHAR, $landed_at_ns BIGINT, $ts_unit VARCHAR ('iso'|'s'|'ms'|'us'), $anchor_us BIGINT or NULL,
+--   $file_id VARCHAR, $content_id VARCHAR (hex digest of the decompressed content: a record without a request_id
+--   gets the id content_id:record number, the same for the file plain and gzipped), $landed_at_ns BIGINT, $ts_unit VARCHAR ('iso'|'s'|'ms'|'us'), $anchor_us BIGINT or NULL,
 --   $endpoint_override VARCHAR or NULL, $salt VARCHAR, $min_ts_us BIGINT, $max_ts_us BIGINT, $max_name_length BIGINT
 -- Every accepted row's day is a real date between $min_ts_us and $max_ts_us (staging checks it again: days are
 -- partition keys).
@@ -93,7 +94,7 @@ judged AS (
     FROM typed
 )
 SELECT
-    coalesce(request_id_text, $file_id || ':' || CAST(source_line AS VARCHAR)) AS request_id,
+    coalesce(request_id_text, $content_id || ':' || CAST(source_line AS VARCHAR)) AS request_id,
     ts_value AS ts,
     endpoint_text AS endpoint,
     model_text AS model,

@@ -3,6 +3,10 @@
 One record is one proxied call. ``startTime`` is the arrival; latency and time to first token are differences of the
 record's own timestamps (see ``sql/ingest/format_litellm.sql``). The ``messages`` and ``response`` fields carry prompt and
 completion text and are never read; ``api_key`` (already a hash upstream) is only kept as a salted re-hash.
+
+A call the proxy answered from its own cache (``cache_hit`` true: "True" in the SpendLogs table, true in JSON) put
+no load on any model and is not list spend: it is quarantined with the reason "served from the proxy cache", so it
+is counted (rows in = accepted + quarantined) but never reaches the request lake, the rollups or the plans.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ FIELDS: tuple[str, ...] = (
     "metadata",
     "team_id",
     "end_user",
+    "cache_hit",
 )
 
 _NOT_APPLICABLE = {

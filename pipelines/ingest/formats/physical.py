@@ -7,6 +7,12 @@ skips lines, is caught here, not trusted.
 * JSONL: one record per line that is not blank (a JSON text cannot hold a raw newline).
 * CSV: one record per line after the header, plus the newlines inside quoted fields; empty lines are no record.
 * Parquet: the row count of the file's footer.
+* A JSON file holding one array (:mod:`pipelines.ingest.formats.content`): lines do not delimit its records, so
+  its elements are counted by a second, independent parser (Python's streaming JSON decoder, not DuckDB's reader);
+  the record-by-record reader of an array is that parser itself, and its rows are the elements it read plus at
+  most one row for damage that ends the array.
+* A file refused as a whole (a decompression bomb, a file that is not what its name says): exactly one record, the
+  refusal, and its bytes are never read again (a bomb is not inflated a second time).
 """
 
 from __future__ import annotations
@@ -18,10 +24,17 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.ingest.formats.content import Content
 from pipelines.ingest.formats.records import csv_field_spans, kind_of
-from pipelines.ingest.formats.salvage import LINE_STATS_FILE, CsvLimits
+from pipelines.ingest.formats.salvage import (
+    DEFAULT_MAX_RECORD_BYTES,
+    LINE_STATS_FILE,
+    CsvLimits,
+    json_array_elements,
+)
 
 _CHUNK_BYTES = 1 << 24
+_LINE_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,19 +54,29 @@ def _open(path: Path) -> io.BufferedIOBase:
 
 def count_lines(path: Path, count_empty: bool = False) -> LineCount:
     """The physical lines of ``path`` (gzip decompressed), counted from the bytes: fast (``bytes.count``) unless
-    ``count_empty`` asks for the empty and whitespace-only lines too (a loop over the lines).
+    ``count_empty`` asks for the empty and whitespace-only lines too (a loop over the lines, bounded memory).
 
     A truncated gzip stream counts the lines before the cut (the partial one is dropped, as the salvage reader
     drops it) and sets ``truncated``."""
     lines = 0
     empty = 0
-    truncated = False
+    truncated = in_line = False
     with _open(path) as handle:
         try:
             if count_empty:
-                for line in handle:
-                    lines += 1
-                    empty += line.isspace()
+                # line by line as the salvage reader reads (readline), in pieces of at most _LINE_PIECE bytes:
+                # memory stays bounded however long a line is
+                blank = False
+                for piece in iter(lambda: handle.readline(_LINE_PIECE), b""):
+                    if not in_line:
+                        lines += 1
+                        blank = True
+                    blank = blank and piece.isspace()
+                    in_line = not piece.endswith(b"\n")
+                    if not in_line:
+                        empty += blank
+                if in_line:  # a last line without newline
+                    empty += blank
             else:
                 last = b"\n"
                 for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
@@ -62,6 +85,8 @@ def count_lines(path: Path, count_empty: bool = False) -> LineCount:
                 lines += last != b"\n"
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError):
             truncated = True
+            # the partial line before the cut is dropped, as the salvage reader drops it
+            lines -= count_empty and in_line
     if truncated and not count_empty:  # count line by line, exactly as the salvage reader sees the stream
         return count_lines(path, count_empty=True)
     return LineCount(lines=lines, empty=empty if count_empty else None, truncated=truncated)
@@ -74,12 +99,32 @@ def parquet_rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def fast_read_mismatch(path: Path, suffix: str, rows_in: int, limits: CsvLimits) -> str | None:
+def _refused_mismatch(rows_in: int) -> str | None:
+    if rows_in == 1:
+        return None
+    return f"a file refused as a whole is one record, but {rows_in} were read"
+
+
+def fast_read_mismatch(
+    path: Path, suffix: str, rows_in: int, limits: CsvLimits, content: Content | None = None
+) -> str | None:
     """Why the ``rows_in`` records DuckDB's fast reader found in ``path`` do not match the file's own lines (None
     when they do): then the file must be read record by record. Parquet: a count that differs from the footer.
 
     JSONL: records = non-blank lines. CSV: records + line breaks inside fields = lines after the header, give or
-    take empty lines; and no quoted field runs over more lines or bytes than ``limits`` allow."""
+    take empty lines; and no quoted field runs over more lines or bytes than ``limits`` allow. ``content`` (what
+    the content inspection found): a file refused as a whole is one record; a JSON array has as many records as
+    readable elements (counted by the streaming decoder)."""
+    if content is not None and content.refusal is not None:
+        return _refused_mismatch(rows_in)
+    if content is not None and content.json_array:
+        # damage after the last element that DuckDB tolerated (a trailing comma at the end of the file) loses no
+        # record; any other difference in the count is a mismatch
+        elements, damage = json_array_elements(path)
+        if elements != rows_in:
+            after = f", then {damage}" if damage is not None else ""
+            return f"the JSON array has {elements} readable elements{after}, but {rows_in} records were read"
+        return None
     kind = kind_of(suffix)
     if kind == "parquet":
         declared = parquet_rows(path)
@@ -111,10 +156,32 @@ def fast_read_mismatch(path: Path, suffix: str, rows_in: int, limits: CsvLimits)
     return None
 
 
-def check_salvaged(path: Path, suffix: str, rows_in: int, salvage_dir: Path) -> None:
+def check_salvaged(
+    path: Path,
+    suffix: str,
+    rows_in: int,
+    salvage_dir: Path,
+    content: Content | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> None:
     """Raise unless the record-by-record reader accounted for every physical line of ``path``: JSONL, one record
     per non-blank line (plus one for a truncated tail); CSV, every line read, and records = lines - header - empty
-    lines - line breaks inside records (plus one for a truncated tail)."""
+    lines - line breaks inside records (plus one for a truncated tail). A file refused as a whole: one record. A
+    JSON array: its elements up to any damage, plus one row for the damage."""
+    if content is not None and content.refusal is not None:
+        if (problem := _refused_mismatch(rows_in)) is not None:
+            raise RuntimeError(f"{path.name}: {problem}: refusing to continue")
+        return
+    if content is not None and content.json_array:
+        elements, damage = json_array_elements(path, max_record_bytes)
+        expected = elements + (damage is not None)
+        if expected != rows_in:
+            raise RuntimeError(
+                f"{path.name} is a JSON array of {elements} readable elements"
+                f"{' and one damaged tail' if damage is not None else ''} but {rows_in} records were read: "
+                "refusing to continue"
+            )
+        return
     exact = count_lines(path, count_empty=True)
     if kind_of(suffix) == "jsonl":
         expected = exact.lines - (exact.empty or 0) + exact.truncated

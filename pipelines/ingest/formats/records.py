@@ -18,14 +18,20 @@ from pipelines.core.duck import connect
 from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.formats import salvage
+from pipelines.ingest.formats.content import Content
 
-# Raw columns that hold numbers are DOUBLE (JSON numbers are read as numbers: fast, and "12" still reads as 12);
-# every other raw column is text.
+# Raw columns that hold numbers are DOUBLE (a Parquet number column is read as a number: fast, and "12" still reads
+# as 12); every other raw column is text. A field asked for as DOUBLE is read as text wherever it could hold a
+# boolean (JSON, CSV, a Parquet text or BOOLEAN column): DuckDB would read JSON true as 1. The registry then types it
+# and refuses booleans (pipelines.ingest.formats.registry.raw_rows).
 RAW_TYPES: dict[str, str] = {
     name: ("DOUBLE" if name in RAW_NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
 }
 
 UNPARSEABLE_JSON = "unreadable line: not a JSON object with any expected field"
+UNREADABLE_ARRAY_ELEMENT = (
+    "unreadable record: an element of the JSON array that is not an object with any expected field"
+)
 
 # Longest record DuckDB's fast readers accept (bytes). DuckDB sizes its read buffers by it: 256 MiB made a 10 M-row
 # JSONL read 1.5x slower than 16 MiB. A file with a longer record is refused as a whole and read record by record
@@ -62,25 +68,35 @@ def record_reader(
     suffix: str,
     salvage_dir: Path | None = None,
     csv_limits: salvage.CsvLimits | None = None,
+    content: Content | None = None,
+    max_record_bytes: int = salvage.DEFAULT_MAX_RECORD_BYTES,
 ) -> RecordReader:
     """A function ``(fields, types=None) -> relation`` reading every record of the file: ``source_line``,
     ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
     another type for it (a value that does not convert is NULL). ``fields`` are top-level JSON keys, CSV header
     names or Parquet column names.
 
+    ``content`` is what :func:`pipelines.ingest.formats.content.inspect_content` found: a JSON file holding one
+    array is read element by element; a refused file is one record whose ``parse_error`` is the refusal.
+
     The relation is lazy: DuckDB reads the file when it is consumed. When that fails as a whole, call again with
     ``salvage_dir``: the file is then read record by record (see :mod:`pipelines.ingest.formats.salvage`), quoted
-    CSV fields bounded by ``csv_limits``.
+    CSV fields bounded by ``csv_limits``, no record longer than ``max_record_bytes``.
     """
     kind = kind_of(suffix)
+    json_array = content is not None and content.json_array
 
     def read(fields: list[str], types: dict[str, str] | None = None) -> duckdb.DuckDBPyRelation:
         wanted = {name: (types or {}).get(name, "VARCHAR") for name in fields}
+        if content is not None and content.refusal is not None:
+            return _refused(con, content.refusal, wanted)
         if salvage_dir is not None and kind != "parquet":
-            salvaged = salvage.salvage_to_parquet(path, kind, fields, salvage_dir, csv_limits)
+            salvaged = salvage.salvage_to_parquet(
+                path, "json_array" if json_array else kind, fields, salvage_dir, csv_limits, max_record_bytes
+            )
             return _read_parquet(con, salvaged, wanted)
         if kind == "jsonl":
-            return _read_jsonl(con, path, wanted)
+            return _read_jsonl(con, path, wanted, json_array)
         if kind == "csv":
             return _read_csv(con, path, wanted)
         return _read_parquet(con, path, wanted)
@@ -88,18 +104,34 @@ def record_reader(
     return read
 
 
-def _read_jsonl(
-    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str]
-) -> duckdb.DuckDBPyRelation:
-    columns = dict(fields)
-    columns["__modeshift_parse_error"] = "VARCHAR"  # set by the salvage path only
-    # With ignore_errors a malformed line still yields a row (all NULL): the count of records is kept.
+def _refused(con: duckdb.DuckDBPyConnection, reason: str, fields: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """The one record standing for a file refused as a whole: record 1, its parse error the reason."""
     relation = con.sql(
-        "SELECT row_number() OVER () AS source_line, * FROM read_json($path, format = 'newline_delimited', "
-        "ignore_errors = true, columns = $columns, maximum_object_size = $max_bytes)",
-        params={"path": str(path), "columns": columns, "max_bytes": MAX_RECORD_BYTES},
+        "SELECT CAST(1 AS BIGINT) AS source_line, CAST($reason AS VARCHAR) AS reason",
+        params={"reason": reason},
     )
-    return _with_parse_error(con, relation, fields, all_null_reason=UNPARSEABLE_JSON)
+    return _select_fields(relation, fields, parse_error=duckdb.ColumnExpression("reason"))
+
+
+def _read_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str], json_array: bool = False
+) -> duckdb.DuckDBPyRelation:
+    columns = {name: ("VARCHAR" if sql_type == "DOUBLE" else sql_type) for name, sql_type in fields.items()}
+    columns["__modeshift_parse_error"] = "VARCHAR"  # set by the salvage path only
+    # With ignore_errors a malformed line still yields a row (all NULL): the count of records is kept. A malformed
+    # JSON array fails as a whole (DuckDB ignores errors in JSON lines only) and goes to the salvage reader.
+    relation = con.sql(
+        "SELECT row_number() OVER () AS source_line, * FROM read_json($path, format = $format, "
+        "ignore_errors = true, columns = $columns, maximum_object_size = $max_bytes)",
+        params={
+            "path": str(path),
+            "format": "array" if json_array else "newline_delimited",
+            "columns": columns,
+            "max_bytes": MAX_RECORD_BYTES,
+        },
+    )
+    reason = UNREADABLE_ARRAY_ELEMENT if json_array else UNPARSEABLE_JSON
+    return _with_parse_error(con, relation, fields, all_null_reason=reason)
 
 
 # The fast reader's CSV dialect (as in _read_csv), every column as text: for csv_field_spans.
@@ -160,10 +192,12 @@ def _read_parquet(
 def _select_fields(
     relation: duckdb.DuckDBPyRelation, fields: dict[str, str], parse_error: duckdb.Expression
 ) -> duckdb.DuckDBPyRelation:
-    present = set(relation.columns)
+    present = {column: str(dtype) for column, dtype in zip(relation.columns, relation.dtypes, strict=True)}
     expressions = [duckdb.ColumnExpression("source_line"), parse_error.alias("parse_error")]
     for name, sql_type in fields.items():
         if name in present:
+            if sql_type == "DOUBLE" and present[name] in ("VARCHAR", "BOOLEAN"):
+                sql_type = present[name]  # typed by the registry, which refuses booleans
             expressions.append(duckdb.ColumnExpression(name).try_cast(sql_type).alias(name))
         else:
             expressions.append(duckdb.ConstantExpression(None).cast(sql_type).alias(name))

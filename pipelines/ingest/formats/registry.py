@@ -8,9 +8,10 @@ from typing import Any
 import duckdb
 
 from pipelines.core.errors import ModeshiftError
+from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
 from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
 from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
-from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader, kind_of
+from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
     module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
@@ -48,8 +49,40 @@ def timestamp_rule(name: str, options: dict[str, Any]) -> TimestampRule:
 
 def raw_rows(name: str, suffix: str, options: dict[str, Any], read: RecordReader) -> duckdb.DuckDBPyRelation:
     """The raw rows of one file (see :mod:`pipelines.ingest.formats`), its records read by ``read``: numeric columns
-    DOUBLE (a value that is not a number becomes NULL), the others text."""
+    DOUBLE (a value that is not a number becomes NULL), the others text.
+
+    A boolean where a number belongs (JSON ``true``, a Parquet BOOLEAN column, the text ``False`` in a CSV) is never
+    read as 1 or 0: the record gets the parse error "input_tokens is a boolean (true), not a number"."""
     relation = _format(name).raw_rows(suffix, options, read)
-    columns = [duckdb.ColumnExpression("source_line"), duckdb.ColumnExpression("parse_error")]
+    columns = [duckdb.ColumnExpression("source_line"), _boolean_number_error(relation).alias("parse_error")]
     columns += [duckdb.ColumnExpression(c).try_cast(RAW_TYPES[c]).alias(c) for c in RAW_COLUMNS]
     return relation.select(*columns)
+
+
+# How a boolean reaches a number column as text: JSON and Parquet booleans read as text, CSV and Python spellings.
+_BOOLEAN_SPELLINGS = ("true", "false", "True", "False", "TRUE", "FALSE")
+
+
+def _boolean_number_error(relation: duckdb.DuckDBPyRelation) -> duckdb.Expression:
+    """``parse_error``, else the first numeric column holding a boolean (only columns that can hold one: text or
+    BOOLEAN; a column the reader already typed as a number cannot)."""
+    types = {column: str(dtype) for column, dtype in zip(relation.columns, relation.dtypes, strict=True)}
+    parse_error = duckdb.ColumnExpression("parse_error")
+    reason: duckdb.Expression | None = None
+    for column in RAW_COLUMNS:
+        if column not in RAW_NUMERIC_COLUMNS or types.get(column) not in ("VARCHAR", "BOOLEAN"):
+            continue
+        text = duckdb.ColumnExpression(column).cast("VARCHAR")
+        # Plain comparisons with the spellings (lower(trim()) on every value cost more than the whole check).
+        is_boolean = text.isin(*(duckdb.ConstantExpression(spelling) for spelling in _BOOLEAN_SPELLINGS))
+        message = duckdb.FunctionExpression(
+            "concat",
+            duckdb.ConstantExpression(f"{column} is a boolean ("),
+            duckdb.FunctionExpression("lower", text),
+            duckdb.ConstantExpression("), not a number"),
+        )
+        if reason is None:
+            reason = duckdb.CaseExpression(parse_error.isnotnull(), parse_error).when(is_boolean, message)
+        else:
+            reason = reason.when(is_boolean, message)
+    return parse_error if reason is None else reason.otherwise(parse_error)
