@@ -19,7 +19,7 @@ from pipelines.lake.rate_card import rate_card_fingerprint
 from pipelines.lake.weekly_store import recorded_week_fingerprint
 
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
-ROLLUP_VERSION = "rollup-1"
+ROLLUP_VERSION = "rollup-2"  # 2: serverless latency histograms per hour, stream = false is a signal
 WEEK_VERSION = "week-1"
 
 
@@ -65,7 +65,7 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
     """What a week's outputs must be built from: its days' rollups, the settings, and the previous week's outputs
     (``previous``, since week-over-week change and the policy's history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
-    settings_part = settings.model_dump(mode="json", include={"profiles", "policy", "deployments"})
+    settings_part = settings.model_dump(mode="json", include={"profiles", "policy", "deployments", "slos"})
     return fingerprint([WEEK_VERSION, days, settings_part, previous])
 
 
