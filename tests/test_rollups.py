@@ -40,7 +40,8 @@ SELECT
     sum(r.billed_cost_usd) AS billed_cost_usd,
     count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
     count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
-    count(*) FILTER (WHERE r.stream OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch') AS signal_requests,
+    count(*) FILTER (WHERE r.stream IS NOT NULL OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch')
+        AS signal_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'dedicated') AS dedicated_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
     count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests
@@ -86,10 +87,30 @@ FROM values_long
 GROUP BY ALL
 """
 
+REFERENCE_LATENCY_HOURS = """
+WITH values_long AS (
+    SELECT endpoint, date_trunc('hour', ts) AS hour, 'ttft_ms' AS metric, ttft_ms AS v
+    FROM read_parquet($files) WHERE deployment_mode = 'serverless' AND ok AND ttft_ms IS NOT NULL
+    UNION ALL
+    SELECT endpoint, date_trunc('hour', ts), 'latency_ms', latency_ms
+    FROM read_parquet($files) WHERE deployment_mode = 'serverless' AND ok AND latency_ms IS NOT NULL
+)
+SELECT
+    endpoint, hour, metric,
+    CASE
+        WHEN v < 1024 THEN CAST(floor(v) AS BIGINT)
+        ELSE 1024 + CAST(floor(ln(v / 1024.0) / 0.009950330853168092) AS BIGINT)
+    END AS bucket,
+    count(*) AS n
+FROM values_long
+GROUP BY ALL
+"""
+
 KEYS = {
     "minutes": ["endpoint", "model", "minute"],
     "interarrival": ["endpoint"],
     "histograms": ["endpoint", "metric", "bucket"],
+    "latency_hours": ["endpoint", "hour", "metric", "bucket"],
 }
 # Sums of per-request floats (cost, weighted tokens, gaps) are added in another order: last bits may differ.
 MODELS = ["m-priced", "m-new", "m-old", "m-unpriced", "m-two"]
@@ -181,6 +202,7 @@ def reference(home: Home, card_path: Path, day: str) -> dict[str, pl.DataFrame]:
             ("minutes", REFERENCE_MINUTES),
             ("interarrival", REFERENCE_INTERARRIVAL),
             ("histograms", REFERENCE_HISTOGRAMS),
+            ("latency_hours", REFERENCE_LATENCY_HOURS),
         ):
             path = home.root / f"reference-{name}.parquet"
             params = {"files": files} | ({"day": day} if "$day" in sql else {})
@@ -203,6 +225,7 @@ def test_rollup_tables_equal_the_plain_definitions(home: Home, day: str, seed: i
         assert_frame_equal(actual.select(exact), wanted.select(exact), check_exact=True)
         rounded = [c for c in actual.columns if c in ROUNDED]
         assert_frame_equal(actual.select(rounded), wanted.select(rounded), check_exact=False, rel_tol=1e-12)
+    assert expected["latency_hours"]["metric"].unique().sort().to_list() == ["latency_ms", "ttft_ms"]
     minutes = expected["minutes"]
     assert result.requests == 20_000 == minutes["requests"].sum()
     assert result.minute_rows == minutes.height
