@@ -25,6 +25,7 @@ WEEKLY_TABLES = (
     "model_spend_concentration_summary",
     "plan_curve",
     "recommendations",
+    "slo_status",
     "backtest",
 )
 
