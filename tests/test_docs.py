@@ -29,7 +29,7 @@ from pipelines.domain.histogram import bucket_of, bucket_value, histogram_percen
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
 from pipelines.domain.profile_metrics import ProfileThresholds, classify, dense_minutes, scale_and_stability
 from pipelines.ingest.validation import LAKE_COLUMNS
-from pipelines.weekly.plans import BACKTEST_SCHEMA, CURVE_SCHEMA, RECOMMENDATION_SCHEMA
+from pipelines.weekly.plans import BACKTEST_SCHEMA, CURVE_SCHEMA, RECOMMENDATION_SCHEMA, SLO_STATUS_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,8 +248,8 @@ def test_every_spend_concentration_column_is_specified() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, BACKTEST_SCHEMA],
-    ids=["recommendations", "plan_curve", "backtest"],
+    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA],
+    ids=["recommendations", "plan_curve", "backtest", "slo_status"],
 )
 def test_every_plan_table_column_is_specified(schema: dict[str, pl.DataType]) -> None:
     assert undocumented(schema, ROOT / "docs" / "cost-model.md") == []
