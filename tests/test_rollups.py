@@ -231,3 +231,37 @@ def test_rollup_tables_equal_the_plain_definitions(home: Home, day: str, seed: i
     assert result.minute_rows == minutes.height
     assert result.unpriced_requests == minutes["unpriced_requests"].sum() > 0
     assert result.list_cost_usd == pytest.approx(minutes["list_cost_usd"].sum(), rel=1e-12)
+
+
+def test_a_recorded_stream_false_is_a_latency_signal(home: Home) -> None:
+    """A half-streamed endpoint (40 % stream = true, 60 % stream = false, nothing else) is `mixed`, not `unknown`
+    (docs/metrics.md#latency-sensitivity); requests that record nothing still carry no signal."""
+    from pipelines.weekly.profiles import compute_week_profiles
+
+    day = "2026-03-10"  # a Tuesday
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    streams = {"half": [True] * 40 + [False] * 60, "silent": [None] * 100}
+    frame = pl.DataFrame(
+        [
+            {"request_id": f"{endpoint}-{i}", "ts": start + timedelta(minutes=i), "endpoint": endpoint,
+             "model": "m", "input_tokens": 10, "output_tokens": 1, "cached_input_tokens": None,
+             "latency_ms": None, "ttft_ms": None, "ok": True, "stream": stream, "interactive": None,
+             "client": "c", "deployment_mode": "serverless", "billed_cost_usd": None}
+            for endpoint, values in streams.items()
+            for i, stream in enumerate(values)
+        ],
+        schema_overrides={"ts": pl.Datetime("us", "UTC"), "stream": pl.Boolean, "interactive": pl.Boolean,
+                          "cached_input_tokens": pl.Int64, "latency_ms": pl.Float64, "ttft_ms": pl.Float64,
+                          "billed_cost_usd": pl.Float64},
+    )  # fmt: skip
+    day_dir = home.request_day_dir(day)
+    day_dir.mkdir(parents=True)
+    frame.write_parquet(day_dir / "part.parquet")
+    (day_dir / "_manifest.json").write_text(json.dumps({"day": day, "inputs": {"file": {"rows": 200}}}))
+    settings = Settings.load(home)
+    assert rollup_day(home, settings, day) is not None
+    profiles = {r["endpoint"]: r for r in compute_week_profiles(home, settings, date(2026, 3, 9)).to_dicts()}
+    half = profiles["half"]
+    assert (half["interactive_share"], half["signal_coverage"], half["latency_class"]) == (0.4, 1.0, "mixed")
+    silent = profiles["silent"]
+    assert (silent["signal_coverage"], silent["latency_class"]) == (0.0, "unknown")
