@@ -110,13 +110,13 @@ def test_a_breached_slo_reserves_capacity_at_the_computed_premium_even_when_it_c
     assert held.raw_cost_usd == pytest.approx(336.0, abs=0.005)
     assert held.slo_premium_usd == pytest.approx(136.0, abs=0.005) and held.slo_status == "breached"
     assert held.held_reasons == ["needs 2 weeks in a row, seen 1"]  # persistence applies, the saving does not
-    assert (
-        held.reasons[2]
-        == "p95 TTFT 900 ms > SLO 600 ms in 168 of 168 hours (worst hour; 900 ms for the week, 100% of serverless requests in breached hours)"
+    assert held.reasons[2] == (
+        "p95 TTFT 900 ms > SLO 600 ms in 168 of 168 hours (worst hour; 900 ms for the week, 100% of serverless "
+        "requests in breached hours)"
     )
-    assert (
-        held.reasons[3]
-        == "1 replica costs $136/week more than serverless and serves 100% of weighted tokens on reserved capacity"
+    assert held.reasons[3] == (
+        "1 replica costs $136/week more than serverless and serves 100% of weighted tokens on reserved capacity "
+        "at 50% of full capacity, $336/week ($336 reserved, no overflow)"
     )
     assert "is an assumption" in held.reasons[4] and "defined at a target latency" in held.reasons[4]
 

@@ -80,7 +80,8 @@ class EndpointWeekInput:
     * ``history_raw_modes``: raw modes of the previous weeks, most recent first (None for a week without one);
       may be shorter than persistence_weeks − 1.
     * the profile fields (``stability_class``, ``baseline_ratio`` (P10/P50 of hourly tokens), ``burst_class``,
-      ``peak_to_mean``) only feed the reasons.
+      ``peak_to_mean``) only feed the reasons; ``burst_reason``, when given, is the burst sentence quoting the
+      metric that set the class (``profile_metrics.burst_reason``) and replaces the plain peak/mean one.
     * ``slo`` / ``slo_status``: the endpoint's latency SLO and its week on serverless (None: no SLO; a missing
       status with an SLO is ``not_checked``), see docs/cost-model.md#latency-slos.
     """
@@ -103,6 +104,7 @@ class EndpointWeekInput:
     baseline_ratio: float | None = None
     burst_class: str | None = None
     peak_to_mean: float | None = None
+    burst_reason: str | None = None
     slo: Slo | None = None
     slo_status: SloStatus | None = None
 
@@ -280,22 +282,47 @@ def _profile_reasons(inp: EndpointWeekInput) -> list[str]:
         reasons.append(
             f"{inp.stability_class} baseline: P10/P50 = {inp.baseline_ratio:.2f} over {inp.covered_hours:g} h"
         )
-    if inp.burst_class is not None and inp.peak_to_mean is not None:
+    if inp.burst_reason is not None:
+        reasons.append(inp.burst_reason)
+    elif inp.burst_class is not None and inp.peak_to_mean is not None:
         reasons.append(f"{inp.burst_class}: peak/mean = {inp.peak_to_mean:.1f}")
     return reasons
 
 
+def _utilization_text(utilization: float, target: float) -> str:
+    """``65% of full capacity (81% of the 80% planning target)``: a reserved plan's utilization against the full
+    replica capacity K and against the planned K·u (u = ``target``); the second part is left out when u = 1."""
+    text = f"{utilization:.0%} of full capacity"
+    if target < 1:
+        text += f" ({utilization / target:.0%} of the {target:.0%} planning target)"
+    return text
+
+
 def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
-    """``4 replicas of 2×H100-80GB at 81% utilization`` / ``batch at 50% off`` / ``serverless``."""
+    """``4 replicas of 2×H100-80GB at 65% of full capacity (81% of the 80% planning target)`` / ``batch at 50%
+    off`` / ``serverless``."""
     if plan.mode in RESERVED_MODES and inp.offer is not None:
         offer = inp.offer
         return (
             f"{_plural(plan.replicas, 'replica')} of {offer.gpus_per_replica}×{offer.gpu_type} at "
-            f"{plan.utilization or 0.0:.0%} utilization"
+            f"{_utilization_text(plan.utilization or 0.0, offer.target_utilization)}"
         )
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
+
+
+def _cost_parts(plan: _Plan) -> str:
+    """`` ($336 reserved + $604.80 serverless overflow)`` for a reserved plan, else empty: the two parts of its
+    weekly cost, so the total can be checked."""
+    if plan.mode not in RESERVED_MODES or plan.reserved_cost_usd is None:
+        return ""
+    if not plan.overflow_cost_usd:
+        return f" ({format_usd(plan.reserved_cost_usd)} reserved, no overflow)"
+    return (
+        f" ({format_usd(plan.reserved_cost_usd)} reserved + {format_usd(plan.overflow_cost_usd or 0.0)} "
+        f"serverless overflow)"
+    )
 
 
 def _overflow_clause(plan: _Plan) -> str:
@@ -311,16 +338,22 @@ def _candidate_sentence(inp: EndpointWeekInput, raw: _Plan, current: _Plan) -> s
     if _same_plan(current, raw):
         return (
             f"the current plan, {_describe_plan(inp, current)}, is already the cheapest at "
-            f"{format_usd(current.cost_usd)}/week{_overflow_clause(current)}"
+            f"{format_usd(current.cost_usd)}/week{_cost_parts(current)}{_overflow_clause(current)}"
         )
     if saving <= 0:
-        return f"cheapest eligible plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week{_overflow_clause(raw)}"
+        return (
+            f"cheapest eligible plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week"
+            f"{_cost_parts(raw)}{_overflow_clause(raw)}"
+        )
     amount = f"{format_usd(saving)}/week ({saving / current.cost_usd:.0%})"
     if raw.mode == "serverless" and current.mode == "dedicated":
         return f"move back to serverless: would save {amount}"
     if raw.mode in RESERVED_MODES:
         verb = "saves" if raw.replicas == 1 else "save"
-        return f"{_describe_plan(inp, raw)} {verb} {amount}{_overflow_clause(raw)}"
+        return (
+            f"{_describe_plan(inp, raw)} {verb} {amount}, costing {format_usd(raw.cost_usd)}/week"
+            f"{_cost_parts(raw)}{_overflow_clause(raw)}"
+        )
     return f"{_describe_plan(inp, raw)} would save {amount}"
 
 
@@ -463,7 +496,8 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
     )
     sentence = (
         f"{money} and {'serves' if plan.replicas == 1 else 'serve'} {1 - overflow:.0%} of weighted tokens on "
-        f"reserved capacity"
+        f"reserved capacity at {_utilization_text(plan.utilization or 0.0, inp.curve.offer.target_utilization)}, "
+        f"{format_usd(plan.cost_usd)}/week{_cost_parts(plan)}"
     )
     sentence += f"; {overflow:.0%} still overflow to serverless" if overflow > 0 else ""
     if not choice.within_cap:

@@ -16,11 +16,13 @@ from pipelines.core.settings import Settings
 from pipelines.core.vocabulary import OFFLINE, is_reserved
 from pipelines.domain.cost_model import PlanCurve, plan_curve
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
+from pipelines.domain.profile_metrics import burst_reason
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.series import EndpointSeries, endpoint_series
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
+from pipelines.weekly.profiles import profile_thresholds
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     deployments = settings.deployments
     history = _history(home, week_start, policy.persistence_weeks - 1)
     covered_hours = 24.0 * len(rollups.covered_days)
+    thresholds = profile_thresholds(settings)
     slos = endpoint_slos(settings, profiles["endpoint"].to_list())
     statuses = week_slo_statuses(slos, rollups.latency_hours)
     curve_rows: list[dict[str, Any]] = []
@@ -128,6 +131,15 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                     baseline_ratio=profile["baseline_ratio"],
                     burst_class=profile["burst_class"],
                     peak_to_mean=profile["peak_to_mean"],
+                    burst_reason=burst_reason(
+                        profile["burst_class"],
+                        profile["burstiness_an"],
+                        profile["peak_to_mean"],
+                        profile["p99_to_mean"],
+                        thresholds,
+                    )
+                    if profile["burst_class"] is not None
+                    else None,
                     slo=slos.get(endpoint),
                     slo_status=statuses.get(endpoint),
                 ),
