@@ -9,11 +9,15 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from assets.recommendations import recommendation_violations
 from pipelines.app.runner import materialize_pending
 from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.delivery.publish import analytics_path
+from pipelines.delivery.report import render_report
+from pipelines.delivery.slack_report import load_week_report, report_message
 from pipelines.ingest.landing import land_file
 from pipelines.lake.weekly_store import read_week_table
 
@@ -128,3 +132,33 @@ def test_a_breached_slo_reserves_capacity_through_real_runs(home: Home, tmp_path
     assert recommendation_violations(table)["migrate_saves"] == []
     no_slo = table.with_columns(slo_status=pl.lit(None, dtype=pl.String), slo_premium_usd=pl.lit(None))
     assert recommendation_violations(no_slo)["migrate_saves"] == ["voice-slow"]
+
+    # the terminal report and the Slack message show the SLOs and what meeting them costs
+    out = render_report(home.warehouse, WEEK)
+    assert (
+        "SLOs: 4 endpoint(s) with a latency SLO: 1 breached, 1 met, 2 not checked; meeting the breached ones "
+        "costs $4.80/week more than the cheapest plans"
+    ) in out
+    assert (
+        "  voice-slow: p95 ttft_ms <= 600 ms breached in 24 of 24 hours (worst 900 ms); meeting it: 1 replica(s), "
+        "dedicated, +$4.80/week (migrate)"
+    ) in out
+    assert "  voice-quiet: p95 ttft_ms <= 600 ms not checked: no serverless latency data this week" in out
+    assert "voice-fast: p95" not in out  # met SLOs are counted, not listed
+    report = load_week_report(home, Settings.load(home), WEEK)
+    assert [(line.endpoint, line.status) for line in report.slos] == [
+        ("voice-slow", "breached"), ("voice-ded", "not_checked"), ("voice-quiet", "not_checked")
+    ]  # fmt: skip
+    assert report.slo_premium_usd == pytest.approx(4.80)
+    texts = [
+        b["text"]["text"]
+        for b in report_message(report)["blocks"]
+        if b.get("type") == "section" and "text" in b
+    ]
+    slo = next(text for text in texts if text.startswith("*SLO*"))
+    assert "4 endpoint(s) with a latency SLO: 1 breached, 1 met, 2 not checked" in slo
+    assert (
+        "`voice-slow`: p95 ttft_ms &lt;= 600 ms *breached* in 24 of 24 hours, worst hour 900 ms; meeting it: "
+        "1 replica (dedicated), *+$4.80/week* over the cheapest plan (migrate)"
+    ) in slo
+    assert "`voice-quiet`: p95 ttft_ms &lt;= 600 ms *not checked*" in slo
