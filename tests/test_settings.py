@@ -111,6 +111,7 @@ def test_the_settings_fingerprint_is_deterministic_and_follows_the_typed_values(
     assert week_part("slack: {top_n: 9}\n") == default  # not an input of the weekly outputs
     assert week_part("policy: {min_savings_usd_per_week: 60}\n") != default
     assert week_part("deployments: {chat: 2}\n") != default
+    assert week_part("slos: {voice: {ttft_p95_ms: 600}}\n") != default  # an SLO changes the recommendations
 
 
 # ----------------------------------------------------------------------------------------------- unknown keys
