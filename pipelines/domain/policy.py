@@ -413,7 +413,7 @@ def _choose_action(
     if slo_hold is not None:
         held.append(slo_hold)
     if slo_move:
-        pass
+        pass  # meeting the SLO is the reason for the move: its cost is the premium, not a hold
     elif saving < 0:
         held.append(f"it would cost {format_usd(-saving)} more than the current plan")
     elif saving < threshold:
@@ -502,8 +502,8 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
     sentence += f"; {overflow:.0%} still overflow to serverless" if overflow > 0 else ""
     if not choice.within_cap:
         sentence += (
-            f"; even {name} (full coverage) overflow more than the {slo.max_overflow_share:.0%} cap, so full "
-            f"coverage is taken"
+            f"; even full coverage leaves {overflow:.0%} overflowing, above the {slo.max_overflow_share:.0%} cap, "
+            f"so full coverage is taken"
         )
     offer = inp.curve.offer
     assumption = (
