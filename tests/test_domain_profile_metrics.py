@@ -246,6 +246,14 @@ def test_wow_change() -> None:
         ("bursty", None, 12.0, 2.0, "bursty: peak/mean = 12.0 >= 10"),  # A_n NULL: too few arrivals
         (
             "moderate",
+            0.2,
+            9.98,
+            2.0,
+            "moderate: A_n = 0.20 and peak/mean = 9.98, below the bursty thresholds (0.3, "
+            "10); not smooth: smooth needs A_n < 0.1 and p99/mean < 3 (p99/mean = 2.0)",
+        ),  # not "10.0 below 10"
+        (
+            "moderate",
             None,
             4.0,
             2.0,

@@ -203,9 +203,14 @@ def wow_change(
     )
 
 
-def _num(value: float | None, digits: int) -> str:
-    """A metric for a sentence: ``0.42`` / ``12.0``; ``n/a`` when it could not be computed (NULL)."""
-    return "n/a" if value is None else f"{value:.{digits}f}"
+def _num(value: float | None, digits: int, *thresholds: float) -> str:
+    """A metric for a sentence: ``0.42`` / ``12.0``; ``n/a`` when it could not be computed (NULL). More digits
+    (up to 4) when the rounded value would read as equal to a threshold it is not equal to (9.98 is not "10.0")."""
+    if value is None:
+        return "n/a"
+    while digits < 4 and any(value != t and round(value, digits) == t for t in thresholds):
+        digits += 1
+    return f"{value:.{digits}f}"
 
 
 def burst_reason(
@@ -219,7 +224,9 @@ def burst_reason(
     thresholds (docs/metrics.md#burst-class): ``bursty: A_n = 0.42 >= 0.30``, ``bursty: peak/mean = 12.0 >= 10``,
     ``smooth: A_n = 0.05 < 0.10 and p99/mean = 1.8 < 3``, or for ``moderate`` why it is neither. A_n is Kim–Jo's
     burstiness (unitless, -1..1), the ratios are of tokens per second over the mean (unitless)."""
-    an, peak, p99 = _num(burstiness_an, 2), _num(peak_to_mean, 1), _num(p99_to_mean, 1)
+    an = _num(burstiness_an, 2, t.bursty_min_burstiness_an, t.smooth_max_burstiness_an)
+    peak = _num(peak_to_mean, 1, t.bursty_min_peak_to_mean)
+    p99 = _num(p99_to_mean, 1, t.smooth_max_p99_to_mean)
     if burst_class == "bursty":
         parts = []
         if burstiness_an is not None and burstiness_an >= t.bursty_min_burstiness_an:
