@@ -12,7 +12,15 @@ from dagster import (
 
 from assets.checks import blocking_checks, check_result
 from pipelines.core.text import markdown_table
-from pipelines.core.vocabulary import ACTIONS, CURRENT_MODES, PLAN_MODES, is_held_candidate, is_reserved
+from pipelines.core.vocabulary import (
+    ACTIONS,
+    CURRENT_MODES,
+    PLAN_MODES,
+    SLO_BREACHED,
+    SLO_STATUSES,
+    is_held_candidate,
+    is_reserved,
+)
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import write_week_table
 from pipelines.ops.partitions import weekly_partitions
@@ -27,19 +35,28 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     """Endpoints breaking each rule the recommendations must keep (empty lists when all is well)."""
     rows = recommendations.iter_rows(named=True)
     violations: dict[str, list[str]] = {"allowed_values": [], "replicas_iff_reserved": [], "migrate_saves": [],
-                                        "savings_identity": []}  # fmt: skip
+                                        "savings_identity": [], "slo_premium": []}  # fmt: skip
     for r in rows:
         if (
             r["recommended_mode"] not in PLAN_MODES
             or r["current_mode"] not in CURRENT_MODES
             or r["action"] not in ACTIONS
+            or (r["slo_status"] is not None and r["slo_status"] not in SLO_STATUSES)
         ):
             violations["allowed_values"].append(r["endpoint"])
         reserved = is_reserved(r["recommended_mode"])
         if reserved != ((r["replicas"] or 0) >= 1):
             violations["replicas_iff_reserved"].append(r["endpoint"])
-        if r["action"] == "migrate" and not (r["recommended_cost_usd"] <= r["current_cost_usd"] + CENT):
+        slo_move = r["slo_status"] == SLO_BREACHED and is_reserved(r["recommended_mode"])
+        if (
+            r["action"] == "migrate"
+            and not slo_move
+            and not (r["recommended_cost_usd"] <= r["current_cost_usd"] + CENT)
+        ):
             violations["migrate_saves"].append(r["endpoint"])
+        premium = r["slo_premium_usd"]
+        if (r["slo_status"] is None) != (premium is None) or (premium is not None and not premium >= 0):
+            violations["slo_premium"].append(r["endpoint"])
         if r["current_cost_usd"] is not None and r["recommended_cost_usd"] is not None:
             if abs(r["savings_usd"] - (r["current_cost_usd"] - r["recommended_cost_usd"])) > CENT:
                 violations["savings_identity"].append(r["endpoint"])
@@ -53,15 +70,19 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     kinds={"polars", "parquet"},
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
     "weekly cost, savings, replicas, confidence and reasons (see docs/cost-model.md#the-policy). Also writes "
-    "batch_jobs (every endpoint's runs, see docs/metrics.md#jobs) and plan_curve: total(R) for R = 0..R_full (see docs/cost-model.md#the-plan-curve).",
+    "batch_jobs (every endpoint's runs, see docs/metrics.md#jobs), plan_curve: total(R) for R = 0..R_full (see "
+    "docs/cost-model.md#the-plan-curve), and slo_status: each latency SLO's week on serverless (see "
+    "docs/cost-model.md#latency-slos).",
     check_specs=blocking_checks(
         "recommendations",
         {
             "allowed_values": "modes and actions come from their allowed sets",
             "replicas_iff_reserved": "replicas >= 1 exactly when the mode is dedicated or hybrid",
-            "migrate_saves": "the recommended cost is at most the current cost whenever the action is migrate",
+            "migrate_saves": "the recommended cost is at most the current cost whenever the action is migrate "
+            "(except a move to reserved capacity that meets a breached SLO)",
             "savings_identity": "savings = current cost − recommended cost",
             "jobs_inside_week": "every run in batch_jobs lies inside its week and has at least one request",
+            "slo_premium": "slo_premium_usd is NULL exactly on rows without an SLO and >= 0 on rows with one",
         },
     ),
 )
@@ -74,6 +95,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     write_week_table(home, "plan_curve", week, plans.curves, fingerprint)
     write_week_table(home, "recommendations", week, plans.recommendations, fingerprint)
     write_week_table(home, "batch_jobs", week, plans.jobs, fingerprint)
+    write_week_table(home, "slo_status", week, plans.slo_status, fingerprint)
     recs = plans.recommendations
     violations = recommendation_violations(recs) | {"jobs_inside_week": jobs_outside_their_week(plans.jobs)}
     migrate = recs.filter(pl.col("action") == "migrate")
@@ -89,6 +111,10 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
             "current_cost_usd": round(float(recs["current_cost_usd"].sum()), 2),
             "recommended_cost_usd": round(float(recs["recommended_cost_usd"].sum()), 2),
             "savings_usd": round(float(recs["savings_usd"].sum()), 2),
+            "slo_breached": MetadataValue.json(
+                plans.slo_status.filter(pl.col("status") == SLO_BREACHED)["endpoint"].to_list()
+            ),
+            "slo_premium_usd": round(float(recs["slo_premium_usd"].fill_null(0.0).sum()), 2),
             "unpriced": MetadataValue.json(recs.filter(pl.col("raw_mode").is_null())["endpoint"].to_list()),
             "top_recommendations": MetadataValue.md(
                 markdown_table(

@@ -27,9 +27,15 @@ from pipelines.domain.cost_model import DedicatedOffer, plan_curve, serverless_c
 from pipelines.domain.endpoint_profile import PROFILE_COLUMNS
 from pipelines.domain.histogram import bucket_of, bucket_value, histogram_percentile
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
-from pipelines.domain.profile_metrics import ProfileThresholds, classify, dense_minutes, scale_and_stability
+from pipelines.domain.profile_metrics import (
+    ProfileThresholds,
+    burst_reason,
+    classify,
+    dense_minutes,
+    scale_and_stability,
+)
 from pipelines.ingest.validation import LAKE_COLUMNS
-from pipelines.weekly.plans import BACKTEST_SCHEMA, CURVE_SCHEMA, RECOMMENDATION_SCHEMA
+from pipelines.weekly.plans import BACKTEST_SCHEMA, CURVE_SCHEMA, RECOMMENDATION_SCHEMA, SLO_STATUS_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,8 +254,8 @@ def test_every_spend_concentration_column_is_specified() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, BACKTEST_SCHEMA],
-    ids=["recommendations", "plan_curve", "backtest"],
+    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA],
+    ids=["recommendations", "plan_curve", "backtest", "slo_status"],
 )
 def test_every_plan_table_column_is_specified(schema: dict[str, pl.DataType]) -> None:
     assert undocumented(schema, ROOT / "docs" / "cost-model.md") == []
@@ -479,6 +485,7 @@ def test_cost_model_worked_examples_match_the_code() -> None:
                 serverless_cost_usd=float(cost.sum()), curve=curve, batch_discount=0.5,
                 history_raw_modes=history, stability_class="steady", baseline_ratio=1.0,
                 burst_class="smooth", peak_to_mean=1.0,
+                burst_reason=burst_reason("smooth", 0.05, 1.0, 1.0, ProfileThresholds()),
             ),
             PolicySettings(),
         )  # fmt: skip

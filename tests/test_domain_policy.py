@@ -126,7 +126,10 @@ def test_one_week_spike_is_held_with_the_raw_candidate_shown() -> None:
     assert decision.held_reasons == ["needs 2 weeks in a row, seen 1"]
     assert (decision.raw_replicas, decision.raw_cost_usd) == (2, pytest.approx(672.0))
     assert decision.raw_savings_usd == pytest.approx(537.60)
-    assert "2 replicas of 1×H100-80GB at 100% utilization save $538/week (44%)" in decision.reasons
+    assert (
+        "2 replicas of 1×H100-80GB at 100% of full capacity save $538/week (44%), costing $672/week "
+        "($672 reserved, no overflow)"
+    ) in decision.reasons
     assert "steady baseline: P10/P50 = 0.83 over 168 h" in decision.reasons
     check_invariants(decision)
 
@@ -498,3 +501,41 @@ def test_every_decision_keeps_the_invariants(
         assert all(mode == decision.raw_mode for mode in previous)
         threshold = max(policy.min_savings_usd_per_week, policy.min_savings_pct * decision.current_cost_usd)
         assert decision.savings_usd >= threshold
+
+
+def test_reasons_state_utilization_against_full_capacity_and_the_planning_target() -> None:
+    # K = 1,000 at u = 0.8 (800 planned per replica), flat 650 weighted tokens/s: 1 replica at 65 % of K, which is
+    # 81 % of the 80 % it is planned at; $1,000/week on serverless against $336 reserved
+    offer = DedicatedOffer("H100-80GB", 1, 2.0, 1_000.0, 0.8)
+    demand, cost = flat(650.0, 1_000.0)
+    decision = decide(week_input(demand, cost, offer=offer), DEFAULTS)
+    assert decision.raw_mode == "dedicated" and decision.raw_replicas == 1
+    assert (
+        "1 replica of 1×H100-80GB at 65% of full capacity (81% of the 80% planning target) saves $664/week "
+        "(66%), costing $336/week ($336 reserved, no overflow)"
+    ) in decision.reasons
+
+
+def test_reasons_split_a_hybrid_plan_into_its_reserved_and_overflow_costs() -> None:
+    # 1,000 weighted tokens/s in 90 % of the minutes, 3,000 in 10 %, $3,000/week on serverless (the peak minutes
+    # carry $750 of it): 1 replica = $336 + 2/3 × $750 = $836, the cheapest
+    demand = np.where(np.arange(WEEK_MINUTES) % 10 == 0, 3_000.0, 1_000.0)
+    cost = 3_000.0 * demand / demand.sum()
+    decision = decide(week_input(demand, cost), DEFAULTS)
+    assert (decision.raw_mode, decision.raw_replicas) == ("hybrid", 1)
+    assert decision.raw_cost_usd == pytest.approx(836.0)
+    assert (
+        "1 replica of 1×H100-80GB at 100% of full capacity saves $2,164/week (72%), costing $836/week "
+        "($336 reserved + $500 serverless overflow); 17% of weighted tokens overflow to serverless"
+    ) in decision.reasons
+
+
+def test_a_given_burst_reason_replaces_the_plain_peak_to_mean_sentence() -> None:
+    demand, cost = flat(500.0, 200.0)
+    plain = decide(week_input(demand, cost), DEFAULTS)
+    quoted = decide(
+        week_input(demand, cost, burst_reason="smooth: A_n = 0.00 < 0.1 and p99/mean = 1.0 < 3"), DEFAULTS
+    )
+    assert plain.reasons[1] == "smooth: peak/mean = 1.0"
+    assert quoted.reasons[1] == "smooth: A_n = 0.00 < 0.1 and p99/mean = 1.0 < 3"
+    assert quoted.reasons[2:] == plain.reasons[2:]

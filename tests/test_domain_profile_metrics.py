@@ -12,6 +12,7 @@ import pytest
 from pipelines.domain.burstiness import burstiness_metrics, interarrival_moments
 from pipelines.domain.profile_metrics import (
     ProfileThresholds,
+    burst_reason,
     classify,
     dense_minutes,
     scale_and_stability,
@@ -225,3 +226,43 @@ def test_wow_change() -> None:
     assert changed["endpoint"].to_list() == ["a", "b", "c"]
     assert changed["wow_change"].to_list() == [pytest.approx(0.5), None, None]
     assert wow_change(this_week, None)["wow_change"].to_list() == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("burst_class", "an", "peak", "p99", "sentence"),
+    [
+        ("bursty", 0.42, 4.0, 2.0, "bursty: A_n = 0.42 >= 0.3"),
+        ("bursty", 0.05, 12.0, 2.0, "bursty: peak/mean = 12.0 >= 10"),
+        ("bursty", 0.42, 12.0, 2.0, "bursty: A_n = 0.42 >= 0.3 and peak/mean = 12.0 >= 10"),
+        ("smooth", 0.05, 1.5, 1.8, "smooth: A_n = 0.05 < 0.1 and p99/mean = 1.8 < 3"),
+        (
+            "moderate",
+            0.2,
+            4.0,
+            3.5,
+            "moderate: A_n = 0.20 and peak/mean = 4.0, below the bursty thresholds (0.3, 10); not smooth: smooth "
+            "needs A_n < 0.1 and p99/mean < 3 (p99/mean = 3.5)",
+        ),
+        ("bursty", None, 12.0, 2.0, "bursty: peak/mean = 12.0 >= 10"),  # A_n NULL: too few arrivals
+        (
+            "moderate",
+            0.2,
+            9.98,
+            2.0,
+            "moderate: A_n = 0.20 and peak/mean = 9.98, below the bursty thresholds (0.3, "
+            "10); not smooth: smooth needs A_n < 0.1 and p99/mean < 3 (p99/mean = 2.0)",
+        ),  # not "10.0 below 10"
+        (
+            "moderate",
+            None,
+            4.0,
+            2.0,
+            "moderate: A_n = n/a and peak/mean = 4.0, below the bursty thresholds (0.3, "
+            "10); not smooth: smooth needs A_n < 0.1 and p99/mean < 3 (p99/mean = 2.0)",
+        ),
+    ],
+)
+def test_the_burst_reason_quotes_the_metric_that_set_the_class(
+    burst_class: str, an: float | None, peak: float, p99: float, sentence: str
+) -> None:
+    assert burst_reason(burst_class, an, peak, p99, ProfileThresholds()) == sentence

@@ -40,7 +40,8 @@ SELECT
     sum(r.billed_cost_usd) AS billed_cost_usd,
     count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
     count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
-    count(*) FILTER (WHERE r.stream OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch') AS signal_requests,
+    count(*) FILTER (WHERE r.stream IS NOT NULL OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch')
+        AS signal_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'dedicated') AS dedicated_requests,
     count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
     min(epoch_us(r.ts)) AS first_arrival_us,
@@ -88,10 +89,30 @@ FROM values_long
 GROUP BY ALL
 """
 
+REFERENCE_LATENCY_HOURS = """
+WITH values_long AS (
+    SELECT endpoint, date_trunc('hour', ts) AS hour, 'ttft_ms' AS metric, ttft_ms AS v
+    FROM read_parquet($files) WHERE deployment_mode = 'serverless' AND ok AND ttft_ms IS NOT NULL
+    UNION ALL
+    SELECT endpoint, date_trunc('hour', ts), 'latency_ms', latency_ms
+    FROM read_parquet($files) WHERE deployment_mode = 'serverless' AND ok AND latency_ms IS NOT NULL
+)
+SELECT
+    endpoint, hour, metric,
+    CASE
+        WHEN v < 1024 THEN CAST(floor(v) AS BIGINT)
+        ELSE 1024 + CAST(floor(ln(v / 1024.0) / 0.009950330853168092) AS BIGINT)
+    END AS bucket,
+    count(*) AS n
+FROM values_long
+GROUP BY ALL
+"""
+
 KEYS = {
     "minutes": ["endpoint", "model", "minute"],
     "interarrival": ["endpoint"],
     "histograms": ["endpoint", "metric", "bucket"],
+    "latency_hours": ["endpoint", "hour", "metric", "bucket"],
 }
 # Sums of per-request floats (cost, weighted tokens, gaps) are added in another order: last bits may differ.
 MODELS = ["m-priced", "m-new", "m-old", "m-unpriced", "m-two"]
@@ -183,6 +204,7 @@ def reference(home: Home, card_path: Path, day: str) -> dict[str, pl.DataFrame]:
             ("minutes", REFERENCE_MINUTES),
             ("interarrival", REFERENCE_INTERARRIVAL),
             ("histograms", REFERENCE_HISTOGRAMS),
+            ("latency_hours", REFERENCE_LATENCY_HOURS),
         ):
             path = home.root / f"reference-{name}.parquet"
             params = {"files": files} | ({"day": day} if "$day" in sql else {})
@@ -205,8 +227,43 @@ def test_rollup_tables_equal_the_plain_definitions(home: Home, day: str, seed: i
         assert_frame_equal(actual.select(exact), wanted.select(exact), check_exact=True)
         rounded = [c for c in actual.columns if c in ROUNDED]
         assert_frame_equal(actual.select(rounded), wanted.select(rounded), check_exact=False, rel_tol=1e-12)
+    assert expected["latency_hours"]["metric"].unique().sort().to_list() == ["latency_ms", "ttft_ms"]
     minutes = expected["minutes"]
     assert result.requests == 20_000 == minutes["requests"].sum()
     assert result.minute_rows == minutes.height
     assert result.unpriced_requests == minutes["unpriced_requests"].sum() > 0
     assert result.list_cost_usd == pytest.approx(minutes["list_cost_usd"].sum(), rel=1e-12)
+
+
+def test_a_recorded_stream_false_is_a_latency_signal(home: Home) -> None:
+    """A half-streamed endpoint (40 % stream = true, 60 % stream = false, nothing else) is `mixed`, not `unknown`
+    (docs/metrics.md#latency-sensitivity); requests that record nothing still carry no signal."""
+    from pipelines.weekly.profiles import compute_week_profiles
+
+    day = "2026-03-10"  # a Tuesday
+    start = datetime(2026, 3, 10, tzinfo=UTC)
+    streams = {"half": [True] * 40 + [False] * 60, "silent": [None] * 100}
+    frame = pl.DataFrame(
+        [
+            {"request_id": f"{endpoint}-{i}", "ts": start + timedelta(minutes=i), "endpoint": endpoint,
+             "model": "m", "input_tokens": 10, "output_tokens": 1, "cached_input_tokens": None,
+             "latency_ms": None, "ttft_ms": None, "ok": True, "stream": stream, "interactive": None,
+             "client": "c", "deployment_mode": "serverless", "billed_cost_usd": None}
+            for endpoint, values in streams.items()
+            for i, stream in enumerate(values)
+        ],
+        schema_overrides={"ts": pl.Datetime("us", "UTC"), "stream": pl.Boolean, "interactive": pl.Boolean,
+                          "cached_input_tokens": pl.Int64, "latency_ms": pl.Float64, "ttft_ms": pl.Float64,
+                          "billed_cost_usd": pl.Float64},
+    )  # fmt: skip
+    day_dir = home.request_day_dir(day)
+    day_dir.mkdir(parents=True)
+    frame.write_parquet(day_dir / "part.parquet")
+    (day_dir / "_manifest.json").write_text(json.dumps({"day": day, "inputs": {"file": {"rows": 200}}}))
+    settings = Settings.load(home)
+    assert rollup_day(home, settings, day) is not None
+    profiles = {r["endpoint"]: r for r in compute_week_profiles(home, settings, date(2026, 3, 9)).to_dicts()}
+    half = profiles["half"]
+    assert (half["interactive_share"], half["signal_coverage"], half["latency_class"]) == (0.4, 1.0, "mixed")
+    silent = profiles["silent"]
+    assert (silent["signal_coverage"], silent["latency_class"]) == (0.0, "unknown")

@@ -102,13 +102,16 @@ def test_the_settings_fingerprint_is_deterministic_and_follows_the_typed_values(
     def week_part(text: str) -> str:
         home.config_file.write_text(text, encoding="utf-8")
         settings = Settings.load(home)
-        return fingerprint(settings.model_dump(mode="json", include={"profiles", "policy", "deployments"}))
+        return fingerprint(
+            settings.model_dump(mode="json", include={"profiles", "policy", "deployments", "slos"})
+        )
 
     default = week_part("")
     assert week_part("policy: {min_savings_usd_per_week: 50.0}\n") == default  # the same typed value
     assert week_part("slack: {top_n: 9}\n") == default  # not an input of the weekly outputs
     assert week_part("policy: {min_savings_usd_per_week: 60}\n") != default
     assert week_part("deployments: {chat: 2}\n") != default
+    assert week_part("slos: {voice: {ttft_p95_ms: 600}}\n") != default  # an SLO changes the recommendations
 
 
 # ----------------------------------------------------------------------------------------------- unknown keys
@@ -354,3 +357,53 @@ def test_a_wrong_type_fails_the_resource_not_a_step_with_a_raw_value_error(
         f'{home.config_file}: ingest.gx_sample_rows must be a whole number, got "many".'
     )  # what 'modeshift materialize' reports for such a run
     assert not staged_dir(home, file_id).exists()  # the step never ran
+
+
+# ----------------------------------------------------------------------------------------------------- SLOs
+
+
+def test_slos_match_by_name_or_glob_and_the_first_pattern_written_wins(home: Home) -> None:
+    home.config_file.write_text(
+        'slos:\n  "voice-eu": {latency_p99_ms: 4000, max_overflow_share: 0.02}\n'
+        '  "voice-*": {ttft_p95_ms: 600}\n  "*": {ttft_p50_ms: 900.5}\n',
+        encoding="utf-8",
+    )
+    settings = Settings.load(home)
+    pattern, slo = settings.slo_for("voice-eu")
+    assert pattern == "voice-eu" and (slo.metric, slo.percentile, slo.threshold_ms) == (
+        "latency",
+        "p99",
+        4000.0,
+    )
+    assert slo.max_overflow_share == 0.02
+    pattern, slo = settings.slo_for("voice-us")
+    assert pattern == "voice-*" and (slo.metric, slo.percentile, slo.threshold_ms) == ("ttft", "p95", 600.0)
+    assert slo.max_overflow_share == 0.05  # the default cap
+    assert settings.slo_for("chat")[0] == "*"
+    assert Settings.from_overrides({}).slo_for("voice-us") is None  # no SLO by default
+    assert Settings.from_overrides({"slos": None}).slos == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "slos:\n  voice: {ttft_p95: 600}\n",
+            "slos.voice.ttft_p95 is not a setting; did you mean slos.voice.ttft_p95_ms?",
+        ),
+        (
+            "slos:\n  voice: {ttft_p95_ms: 600, latency_p99_ms: 900}\n",
+            "slos.voice must set exactly one threshold (2 set)",
+        ),
+        ("slos:\n  voice: {max_overflow_share: 0.1}\n", "slos.voice must set exactly one threshold (0 set)"),
+        ('slos:\n  voice: {ttft_p95_ms: "600"}\n', 'slos.voice.ttft_p95_ms must be a number, got "600".'),
+        ("slos:\n  voice: {ttft_p95_ms: 0}\n", "slos.voice.ttft_p95_ms must be > 0, got 0."),
+        (
+            "slos:\n  voice: {ttft_p95_ms: 600, max_overflow_share: 5}\n",
+            "slos.voice.max_overflow_share must be a fraction in [0, 1], got 5",
+        ),
+    ],
+)
+def test_a_bad_slo_is_refused_naming_its_key(home: Home, text: str, line: str) -> None:
+    lines = _problems(home, text)
+    assert len(lines) == 1 and line in lines[0], lines

@@ -423,3 +423,13 @@ def test_load_week_report_reads_only_the_weekly_parquet(reporting_home):
     reporting_home.warehouse.unlink()  # the sensor must not need the pipeline's DuckDB file
     report = load_week_report(reporting_home, Settings.load(reporting_home), date(2026, 11, 9))
     assert report.potential_savings_usd == pytest.approx(1984.3488)
+
+
+def test_a_week_without_slos_has_no_slo_section(built_home):
+    week = date(2026, 11, 9)
+    assert read_week_table(built_home, "slo_status", week).is_empty()  # no slos configured: an empty table
+    report = build_week_report(week, read_week_table(built_home, "recommendations", week), None, None,
+                               ReportSettings(), read_week_table(built_home, "slo_status", week))  # fmt: skip
+    assert (report.slos, report.slo_counts, report.slo_premium_usd) == ((), (), 0.0)
+    texts = [b.get("text", {}).get("text", "") for b in report_blocks(report)]
+    assert not any(text.startswith("*SLO*") for text in texts)

@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from pipelines.core.calendar import PARTITIONED_FUTURE_HOURS, PARTITIONS_START_DATE, DedupeWindow
 from pipelines.core.errors import ModeshiftError
@@ -133,6 +141,11 @@ def _list_as_tuple(value: Any) -> Any:
     if value is None:
         return ()
     return tuple(value) if isinstance(value, list) else value
+
+
+def _none_as_empty(value: Any) -> Any:
+    """An empty mapping key (null, every entry commented out) is the empty mapping."""
+    return {} if value is None else value
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_float_to_int)]
@@ -253,6 +266,55 @@ class JobsSettings(_Section):
         return None
 
 
+SLO_METRICS = ("ttft", "latency")
+SLO_PERCENTILES = ("p50", "p95", "p99")
+DEFAULT_MAX_OVERFLOW_SHARE = 0.05
+
+
+class SloSettings(_Section):
+    """One endpoint's latency SLO (docs/cost-model.md#latency-slos): exactly one threshold, in milliseconds, on
+    the time to first token or the whole request latency at P50, P95 or P99, and the largest share of weighted
+    tokens (fraction) a plan that reserves capacity to meet it may still overflow to serverless."""
+
+    ttft_p50_ms: Positive | None = None
+    ttft_p95_ms: Positive | None = None
+    ttft_p99_ms: Positive | None = None
+    latency_p50_ms: Positive | None = None
+    latency_p95_ms: Positive | None = None
+    latency_p99_ms: Positive | None = None
+    max_overflow_share: Fraction = DEFAULT_MAX_OVERFLOW_SHARE
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> SloSettings:
+        given = [key for key in self._threshold_keys() if getattr(self, key) is not None]
+        if len(given) != 1:
+            keys = ", ".join(self._threshold_keys())
+            raise ValueError(f"must set exactly one threshold ({len(given)} set)", f"one of {keys}")
+        return self
+
+    @staticmethod
+    def _threshold_keys() -> list[str]:
+        return [f"{metric}_{pct}_ms" for metric in SLO_METRICS for pct in SLO_PERCENTILES]
+
+    @property
+    def metric(self) -> str:
+        """'ttft' or 'latency'."""
+        return self._key().split("_")[0]
+
+    @property
+    def percentile(self) -> str:
+        """'p50', 'p95' or 'p99'."""
+        return self._key().split("_")[1]
+
+    @property
+    def threshold_ms(self) -> float:
+        """The threshold, in milliseconds."""
+        return float(getattr(self, self._key()))
+
+    def _key(self) -> str:
+        return next(key for key in self._threshold_keys() if getattr(self, key) is not None)
+
+
 class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
@@ -263,7 +325,16 @@ class Settings(_Section):
     analytics: AnalyticsSettings
     deployments: Annotated[dict[str, Count], BeforeValidator(_keys_as_text)]
     jobs: JobsSettings
+    slos: Annotated[dict[str, SloSettings], BeforeValidator(_keys_as_text), BeforeValidator(_none_as_empty)]
     slack: SlackSettings
+
+    def slo_for(self, endpoint: str) -> tuple[str, SloSettings] | None:
+        """The SLO of ``endpoint`` and the ``slos`` key it came from: the first key, in the order written, that is
+        the endpoint's name or a glob pattern matching it (``voice-*``; case-sensitive); None without one."""
+        for pattern, slo in self.slos.items():
+            if fnmatch.fnmatchcase(endpoint, pattern):
+                return pattern, slo
+        return None
 
     @property
     def dedupe_window(self) -> DedupeWindow:
@@ -366,14 +437,31 @@ def _in_mapping(mapping: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
 
 
 def _section_model(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of the section at ``path``; a key of a mapping of sections (``slos.voice-*``) is skipped."""
     model: type[BaseModel] = Settings
-    for part in path:
+    parts = list(path)
+    while parts:
+        part = parts.pop(0)
         field = model.model_fields.get(part) if isinstance(part, str) else None
         annotation = field.annotation if field is not None else None
+        value_type = _mapped_section(annotation)
+        if value_type is not None and parts:
+            parts.pop(0)
+            annotation = value_type
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation
     return model
+
+
+def _mapped_section(annotation: Any) -> type[BaseModel] | None:
+    """The value model of a ``dict[str, <section>]`` annotation, else None."""
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is dict and len(args) == 2:
+        value = args[1]
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+    return None
 
 
 def _all_keys(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:

@@ -28,6 +28,12 @@ ACTIONS = (MIGRATE, HOLD, STAY)
 
 CONFIDENCE_LEVELS = ("high", "medium", "low")
 
+# Week status of a latency SLO on serverless (table slo_status, recommendations.slo_status).
+SLO_MET = "met"
+SLO_BREACHED = "breached"
+SLO_NOT_CHECKED = "not_checked"
+SLO_STATUSES = (SLO_MET, SLO_BREACHED, SLO_NOT_CHECKED)
+
 # Classes of a traffic profile (docs/metrics.md).
 STABILITY_CLASSES = ("steady", "variable", "sporadic")
 BURST_CLASSES = ("bursty", "moderate", "smooth")

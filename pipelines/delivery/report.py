@@ -11,13 +11,52 @@ from pipelines.core.duck import connect
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
 from pipelines.core.text import format_usd, text_table
-from pipelines.core.vocabulary import is_held_candidate
+from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
 from pipelines.delivery.warehouse import warehouse_lock_error
 
 
 def _money(value: float | None) -> str:
     """USD for the table (blank when unknown)."""
     return "" if value is None else format_usd(value)
+
+
+def _slo_label(row: dict) -> str:
+    """``p95 ttft_ms <= 600 ms``."""
+    return f"{row['percentile']} {row['metric']} <= {row['threshold_ms']:,.0f} ms"
+
+
+def slo_lines(rows: list[dict]) -> list[str]:
+    """The report's SLO block (empty when the week has no endpoint with an SLO): a count per status, what meeting
+    the breached SLOs costs (USD per week), and one line per breached or unchecked SLO."""
+    if not rows:
+        return []
+    counts = {
+        status: sum(1 for r in rows if r["status"] == status) for status in ("breached", "not_checked", "met")
+    }
+    premium = sum(r["slo_premium_usd"] or 0.0 for r in rows)
+    lines = [
+        "",
+        f"SLOs: {len(rows)} endpoint(s) with a latency SLO: {counts['breached']} breached, {counts['met']} met, "
+        f"{counts['not_checked']} not checked; meeting the breached ones costs {_money(premium)}/week more than "
+        f"the cheapest plans",
+    ]
+    for r in rows:
+        if r["status"] == "breached":
+            plan = (
+                f"{r['raw_replicas']} replica(s), {r['raw_mode']}"
+                if r["raw_mode"] in RESERVED_MODES
+                else "no plan can reserve capacity"
+            )
+            lines.append(
+                f"  {r['endpoint']}: {_slo_label(r)} breached in {r['breached_hours']} of "
+                f"{r['hours_with_requests']} hours (worst {r['worst_hour_ms']:,.0f} ms); meeting it: {plan}, "
+                f"+{_money(r['slo_premium_usd'] or 0.0)}/week ({r['action']})"
+            )
+        elif r["status"] == "not_checked":
+            lines.append(
+                f"  {r['endpoint']}: {_slo_label(r)} not checked: no serverless latency data this week"
+            )
+    return lines
 
 
 def render_report(warehouse: Path, week: date | None = None) -> str:
@@ -52,6 +91,10 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
             )
         relation = con.sql(load_sql("report/recommendations"), params={"week_start": chosen})
         rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        slo_rows: list[dict] = []
+        if "slo_status" in tables:
+            relation = con.sql(load_sql("report/slo_status"), params={"week_start": chosen})
+            slo_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     table = text_table(
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
          "confidence"],
@@ -76,6 +119,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         if current
         else "no priced spend this week",
         f"{len(held)} candidate(s) held by the hysteresis rule" if held else "",
+        *slo_lines(slo_rows),
         "",
         "Why:",
     ]

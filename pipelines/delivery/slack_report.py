@@ -20,7 +20,13 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import display_name, format_usd
-from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
+from pipelines.core.vocabulary import (
+    RESERVED_MODES,
+    SLO_BREACHED,
+    SLO_MET,
+    SLO_NOT_CHECKED,
+    is_held_candidate,
+)
 from pipelines.delivery.featured import ReportSettings, featured_endpoints
 from pipelines.lake.weekly_store import read_week_table
 
@@ -62,6 +68,24 @@ class SpendShare:
 
 
 @dataclass(frozen=True)
+class SloLine:
+    """One endpoint's latency SLO this week: ``status`` ('breached', 'not_checked' or 'met'), the SLO in words
+    (``p95 ttft_ms <= 600 ms``), breached and counted hours, the worst hour's percentile (ms), the plan that meets
+    it when breached (``1 replica (dedicated)``; None when no plan can reserve capacity) with the action taken on
+    it, and what meeting it costs above the cheapest plan (USD per week)."""
+
+    endpoint: str
+    status: str
+    slo: str
+    breached_hours: int
+    hours_with_requests: int
+    worst_hour_ms: float | None
+    plan: str | None
+    action: str | None
+    premium_usd: float
+
+
+@dataclass(frozen=True)
 class WeekReport:
     """Everything the weekly message says. Totals cover every priced endpoint; the lists apply the noise controls
     (``hidden_*`` count what they left out)."""
@@ -80,6 +104,10 @@ class WeekReport:
     top_k_80: int | None
     hhi: float | None
     settings: ReportSettings
+    slos: tuple[SloLine, ...] = ()
+    slo_counts: tuple[tuple[str, int], ...] = ()
+    slo_premium_usd: float = 0.0
+    hidden_slos: int = 0
 
 
 def migration_reason(row: Mapping[str, Any]) -> str:
@@ -102,15 +130,54 @@ def migration_reason(row: Mapping[str, Any]) -> str:
     return f"{mode} is cheaper"
 
 
+def _slo_lines(
+    slo_status: pl.DataFrame | None, rows: list[dict[str, Any]], settings: ReportSettings
+) -> tuple[list[SloLine], tuple[tuple[str, int], ...], float]:
+    """Every SLO of the week not excluded (breached first, dearest first, then not checked, then met), the count
+    per status and the total premium (USD per week) of the breached ones, from ``slo_status`` and the
+    recommendations rows."""
+    if slo_status is None or slo_status.is_empty():
+        return [], (), 0.0
+    recs = {r["endpoint"]: r for r in rows}
+    lines = []
+    for s in slo_status.iter_rows(named=True):
+        if settings.excludes(s["endpoint"]):
+            continue
+        r = recs.get(s["endpoint"], {})
+        plan = None
+        if s["status"] == SLO_BREACHED and r.get("raw_mode") in RESERVED_MODES:
+            replicas = int(r.get("raw_replicas") or 0)
+            plan = f"{replicas} replica{'s' if replicas != 1 else ''} ({r['raw_mode']})"
+        lines.append(
+            SloLine(
+                endpoint=s["endpoint"],
+                status=s["status"],
+                slo=f"{s['percentile']} {s['metric']} <= {s['threshold_ms']:,.0f} ms",
+                breached_hours=int(s["breached_hours"]),
+                hours_with_requests=int(s["hours_with_requests"]),
+                worst_hour_ms=s["worst_hour_ms"],
+                plan=plan,
+                action=r.get("action"),
+                premium_usd=float(r.get("slo_premium_usd") or 0.0),
+            )
+        )
+    order = {SLO_BREACHED: 0, SLO_NOT_CHECKED: 1, SLO_MET: 2}
+    lines.sort(key=lambda line: (order.get(line.status, 3), -line.premium_usd, line.endpoint))
+    counts = tuple((status, sum(1 for line in lines if line.status == status)) for status in order)
+    return lines, counts, sum(line.premium_usd for line in lines)
+
+
 def build_week_report(
     week_start: date,
     recommendations: pl.DataFrame,
     concentration: pl.DataFrame | None,
     concentration_summary: pl.DataFrame | None,
     settings: ReportSettings,
+    slo_status: pl.DataFrame | None = None,
 ) -> WeekReport:
     """The week's report from its tables: money in USD per week as the recommendations table states it (a held
-    candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``)."""
+    candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``); the SLO
+    lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``)."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
     migrate_rows = [r for r in rows if r["action"] == "migrate"]
@@ -150,6 +217,8 @@ def build_week_report(
             SpendShare(e, float(by_endpoint[e]["cost_usd"]), float(by_endpoint[e]["share"]))
             for e in featured_endpoints(concentration, settings)
         )
+    slo_lines, slo_counts, slo_premium = _slo_lines(slo_status, rows, settings)
+    listed_slos = [line for line in slo_lines if line.status != SLO_MET]
     summary = (
         concentration_summary.row(0, named=True)
         if concentration_summary is not None and concentration_summary.height
@@ -170,6 +239,10 @@ def build_week_report(
         top_k_80=summary.get("top_k_80"),
         hhi=summary.get("hhi"),
         settings=settings,
+        slos=tuple(listed_slos[: settings.top_n]),
+        slo_counts=slo_counts,
+        slo_premium_usd=slo_premium,
+        hidden_slos=max(0, len(listed_slos) - settings.top_n),
     )
 
 
@@ -184,6 +257,7 @@ def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekRe
         read_week_table(home, "spend_concentration", week_start),
         read_week_table(home, "spend_concentration_summary", week_start),
         ReportSettings.from_settings(settings),
+        read_week_table(home, "slo_status", week_start),
     )
 
 
@@ -288,6 +362,8 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
             threshold,
         )
     )  # fmt: skip
+    if report.slo_counts:
+        blocks.append(_slo_section(report))
     intro = ""
     if report.top_k_80 is not None:
         intro = f"{report.top_k_80} endpoint(s) make 80% of the spend" + (
@@ -316,6 +392,42 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         }
     )
     return blocks
+
+
+def _slo_line(line: SloLine) -> str:
+    """One bullet of the SLO section."""
+    if line.status == SLO_NOT_CHECKED:
+        return f"{_code(line.endpoint)}: {slack_escape(line.slo)} *not checked*: no serverless latency data this week"
+    worst = f", worst hour {line.worst_hour_ms:,.0f} ms" if line.worst_hour_ms is not None else ""
+    text = (
+        f"{_code(line.endpoint)}: {slack_escape(line.slo)} *breached* in {line.breached_hours} of "
+        f"{line.hours_with_requests} hours{worst}; "
+    )
+    if line.plan is None:
+        return text + "no plan can reserve capacity to meet it"
+    return text + (
+        f"meeting it: {slack_escape(line.plan)}, *+{format_usd(line.premium_usd)}/week* over the cheapest plan "
+        f"({slack_escape(line.action or '')})"
+    )
+
+
+def _slo_section(report: WeekReport) -> dict[str, Any]:
+    """The "SLO" section: how many SLOs were met, breached or not checked, what meeting the breached ones costs,
+    and a line per breached or unchecked SLO."""
+    counts = dict(report.slo_counts)
+    intro = (
+        f"{sum(counts.values())} endpoint(s) with a latency SLO: {counts.get(SLO_BREACHED, 0)} breached, "
+        f"{counts.get(SLO_MET, 0)} met, {counts.get(SLO_NOT_CHECKED, 0)} not checked · meeting the breached ones "
+        f"costs {format_usd(report.slo_premium_usd)}/week more than the cheapest plans"
+    )
+    return _section(
+        "SLO",
+        [_slo_line(line) for line in report.slos],
+        "Every SLO was met on serverless.",
+        report.hidden_slos,
+        f"beyond the top {report.settings.top_n}",
+        intro=slack_escape(intro),
+    )
 
 
 def report_message(report: WeekReport) -> dict[str, Any]:

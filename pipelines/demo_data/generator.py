@@ -294,7 +294,8 @@ def _latency_class_of(signals: Signals) -> str:
         return "interactive"
     if signals.interactive_false >= 0.8:
         return "offline"
-    coverage = 1 - (1 - signals.stream_true) * (1 - signals.interactive_true - signals.interactive_false)
+    recorded_stream = signals.stream_true + signals.stream_false  # true or false: both are a signal
+    coverage = 1 - (1 - recorded_stream) * (1 - signals.interactive_true - signals.interactive_false)
     return "mixed" if coverage >= 0.5 else "unknown"
 
 

@@ -25,7 +25,14 @@ import numpy as np
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.text import format_usd
-from pipelines.core.vocabulary import CURRENT_MODES, OFFLINE, PLAN_MODES, RESERVED_MODES
+from pipelines.core.vocabulary import (
+    CURRENT_MODES,
+    OFFLINE,
+    PLAN_MODES,
+    RESERVED_MODES,
+    SLO_MET,
+    SLO_NOT_CHECKED,
+)
 from pipelines.domain.cost_model import (
     DedicatedOffer,
     PlanCurve,
@@ -33,6 +40,7 @@ from pipelines.domain.cost_model import (
     total_cost_usd,
 )
 from pipelines.domain.jobs import BatchLimits, JobsSummary, batch_blockers, describe_jobs, format_tokens
+from pipelines.domain.slo import NOT_CHECKED, Slo, SloStatus, slo_plan
 
 FULL_WEEK_DAYS = 7
 
@@ -75,7 +83,10 @@ class EndpointWeekInput:
     * ``jobs``: the week's runs of the endpoint (None when it had none); with ``batch_limits`` they decide whether
       batch can take the endpoint (docs/metrics.md#jobs); ``offline_share`` (fraction) says why it may.
     * the profile fields (``stability_class``, ``baseline_ratio`` (P10/P50 of hourly tokens), ``burst_class``,
-      ``peak_to_mean``) only feed the reasons.
+      ``peak_to_mean``) only feed the reasons; ``burst_reason``, when given, is the burst sentence quoting the
+      metric that set the class (``profile_metrics.burst_reason``) and replaces the plain peak/mean one.
+    * ``slo`` / ``slo_status``: the endpoint's latency SLO and its week on serverless (None: no SLO; a missing
+      status with an SLO is ``not_checked``), see docs/cost-model.md#latency-slos.
     """
 
     endpoint: str
@@ -110,7 +121,13 @@ class EndpointWeekInput:
             and not batch_blockers(self.jobs, self.batch_limits)
         )
 
+    burst_reason: str | None = None
+    slo: Slo | None = None
+    slo_status: SloStatus | None = None
+
     def __post_init__(self) -> None:
+        if self.slo is not None and self.slo_status is None:
+            object.__setattr__(self, "slo_status", NOT_CHECKED)
         if self.current_mode not in CURRENT_MODES:
             raise ValueError(f"current_mode must be one of {CURRENT_MODES}, got {self.current_mode!r}")
         if self.declared_replicas is not None and self.declared_replicas < 1:
@@ -160,17 +177,22 @@ class Decision:
     raw_savings_usd: float | None = None
     held_reasons: list[str] = field(default_factory=list)
     batch_eligible: bool = False
+    slo_status: str | None = None
+    slo_premium_usd: float | None = None
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A costed plan: mode, replicas (0 unless reserved), weekly cost and the reserved-capacity figures."""
+    """A costed plan: mode, replicas (0 unless reserved), weekly cost and the reserved-capacity figures (the
+    reserved and overflow parts of the cost in USD per week, utilization and overflow share as fractions)."""
 
     mode: str
     replicas: int
     cost_usd: float
     utilization: float | None = None
     overflow_share: float | None = None
+    reserved_cost_usd: float | None = None
+    overflow_cost_usd: float | None = None
 
 
 def _plural(count: int, word: str) -> str:
@@ -208,7 +230,15 @@ def cost_of_plan(
 def _reserved_plan(curve: PlanCurve, replicas: int, mode: str) -> _Plan:
     """The plan of ``replicas`` replicas on ``curve`` labelled ``mode``."""
     cost = curve.plan(replicas)
-    return _Plan(mode, replicas, cost.total_cost_usd, cost.utilization, cost.overflow_share)
+    return _Plan(
+        mode,
+        replicas,
+        cost.total_cost_usd,
+        cost.utilization,
+        cost.overflow_share,
+        cost.reserved_cost_usd,
+        cost.overflow_cost_usd,
+    )
 
 
 def _raw_candidate(inp: EndpointWeekInput, serverless: float) -> _Plan:
@@ -252,11 +282,13 @@ def _same_plan(current: _Plan, raw: _Plan) -> bool:
     return current.mode == raw.mode
 
 
-def _weeks_in_a_row(raw_mode: str, history: Sequence[str | None]) -> int:
-    """Weeks in a row, this one included, whose raw mode was ``raw_mode``."""
+def _weeks_in_a_row(raw_mode: str, history: Sequence[str | None], family: Sequence[str] = ()) -> int:
+    """Weeks in a row, this one included, whose raw mode was ``raw_mode`` (or, when ``raw_mode`` is in
+    ``family``, any mode of ``family``: an SLO move counts the weeks whose raw candidate reserved capacity)."""
+    accepted = set(family) if raw_mode in family else {raw_mode}
     seen = 1
     for mode in history:
-        if mode != raw_mode:
+        if mode not in accepted:
             break
         seen += 1
     return seen
@@ -269,22 +301,47 @@ def _profile_reasons(inp: EndpointWeekInput) -> list[str]:
         reasons.append(
             f"{inp.stability_class} baseline: P10/P50 = {inp.baseline_ratio:.2f} over {inp.covered_hours:g} h"
         )
-    if inp.burst_class is not None and inp.peak_to_mean is not None:
+    if inp.burst_reason is not None:
+        reasons.append(inp.burst_reason)
+    elif inp.burst_class is not None and inp.peak_to_mean is not None:
         reasons.append(f"{inp.burst_class}: peak/mean = {inp.peak_to_mean:.1f}")
     return reasons
 
 
+def _utilization_text(utilization: float, target: float) -> str:
+    """``65% of full capacity (81% of the 80% planning target)``: a reserved plan's utilization against the full
+    replica capacity K and against the planned K·u (u = ``target``); the second part is left out when u = 1."""
+    text = f"{utilization:.0%} of full capacity"
+    if target < 1:
+        text += f" ({utilization / target:.0%} of the {target:.0%} planning target)"
+    return text
+
+
 def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
-    """``4 replicas of 2×H100-80GB at 81% utilization`` / ``batch at 50% off`` / ``serverless``."""
+    """``4 replicas of 2×H100-80GB at 65% of full capacity (81% of the 80% planning target)`` / ``batch at 50%
+    off`` / ``serverless``."""
     if plan.mode in RESERVED_MODES and inp.offer is not None:
         offer = inp.offer
         return (
             f"{_plural(plan.replicas, 'replica')} of {offer.gpus_per_replica}×{offer.gpu_type} at "
-            f"{plan.utilization or 0.0:.0%} utilization"
+            f"{_utilization_text(plan.utilization or 0.0, offer.target_utilization)}"
         )
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
+
+
+def _cost_parts(plan: _Plan) -> str:
+    """`` ($336 reserved + $604.80 serverless overflow)`` for a reserved plan, else empty: the two parts of its
+    weekly cost, so the total can be checked."""
+    if plan.mode not in RESERVED_MODES or plan.reserved_cost_usd is None:
+        return ""
+    if not plan.overflow_cost_usd:
+        return f" ({format_usd(plan.reserved_cost_usd)} reserved, no overflow)"
+    return (
+        f" ({format_usd(plan.reserved_cost_usd)} reserved + {format_usd(plan.overflow_cost_usd or 0.0)} "
+        f"serverless overflow)"
+    )
 
 
 def _overflow_clause(plan: _Plan) -> str:
@@ -300,16 +357,22 @@ def _candidate_sentence(inp: EndpointWeekInput, raw: _Plan, current: _Plan) -> s
     if _same_plan(current, raw):
         return (
             f"the current plan, {_describe_plan(inp, current)}, is already the cheapest at "
-            f"{format_usd(current.cost_usd)}/week{_overflow_clause(current)}"
+            f"{format_usd(current.cost_usd)}/week{_cost_parts(current)}{_overflow_clause(current)}"
         )
     if saving <= 0:
-        return f"cheapest eligible plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week{_overflow_clause(raw)}"
+        return (
+            f"cheapest eligible plan: {_describe_plan(inp, raw)} at {format_usd(raw.cost_usd)}/week"
+            f"{_cost_parts(raw)}{_overflow_clause(raw)}"
+        )
     amount = f"{format_usd(saving)}/week ({saving / current.cost_usd:.0%})"
     if raw.mode == "serverless" and current.mode == "dedicated":
         return f"move back to serverless: would save {amount}"
     if raw.mode in RESERVED_MODES:
         verb = "saves" if raw.replicas == 1 else "save"
-        return f"{_describe_plan(inp, raw)} {verb} {amount}{_overflow_clause(raw)}"
+        return (
+            f"{_describe_plan(inp, raw)} {verb} {amount}, costing {format_usd(raw.cost_usd)}/week"
+            f"{_cost_parts(raw)}{_overflow_clause(raw)}"
+        )
     return f"{_describe_plan(inp, raw)} would save {amount}"
 
 
@@ -337,6 +400,8 @@ def _unpriced(inp: EndpointWeekInput, why: str) -> Decision:
         batch_upper_bound_savings_usd=None,
         confidence="low",
         reasons=[why],
+        slo_status=inp.slo_status.status if inp.slo is not None and inp.slo_status is not None else None,
+        slo_premium_usd=0.0 if inp.slo is not None else None,
     )
 
 
@@ -346,17 +411,29 @@ def _choose_action(
     threshold: float,
     history: Sequence[str | None],
     persistence_weeks: int,
+    slo_move: bool = False,
+    slo_hold: str | None = None,
 ) -> tuple[str, list[str]]:
     """'stay', 'migrate' or 'hold' for the raw candidate against the current plan, with why a hold holds (one
-    sentence per rule that holds it back; empty unless the action is 'hold')."""
+    sentence per rule that holds it back; empty unless the action is 'hold').
+
+    ``slo_move``: the raw candidate is the plan that meets a breached SLO; it needs no saving (it may cost more),
+    but persistence still applies, counting the weeks in a row whose raw candidate reserved capacity.
+    ``slo_hold``: why the move must wait whatever it saves (an SLO that cannot be checked off reserved capacity).
+    """
     if _same_plan(current, raw):
         return "stay", []
     saving = current.cost_usd - raw.cost_usd
-    seen = _weeks_in_a_row(raw.mode, history)
-    if saving >= threshold and seen >= persistence_weeks:
+    seen = _weeks_in_a_row(raw.mode, history, RESERVED_MODES if slo_move else ())
+    saves_enough = slo_move or saving >= threshold
+    if saves_enough and seen >= persistence_weeks and slo_hold is None:
         return "migrate", []
     held = []
-    if saving < 0:
+    if slo_hold is not None:
+        held.append(slo_hold)
+    if slo_move:
+        pass  # meeting the SLO is the reason for the move: its cost is the premium, not a hold
+    elif saving < 0:
         held.append(f"it would cost {format_usd(-saving)} more than the current plan")
     elif saving < threshold:
         held.append(f"saving {format_usd(saving)} below the {format_usd(threshold)} threshold")
@@ -378,6 +455,110 @@ def _batch_sentences(inp: EndpointWeekInput) -> list[str]:
     limit = format_tokens(inp.batch_limits.max_tokens_per_job)
     window = f"{inp.batch_limits.completion_window_hours:g} h"
     return [f"batch allowed: {share}; {jobs}, every run within {limit} tokens per job and a {window} window"]
+
+
+def _ms(value: float) -> str:
+    """``1,430 ms``."""
+    return f"{value:,.0f} ms"
+
+
+def _plan_name(plan: _Plan) -> str:
+    """``serverless`` / ``batch`` / ``2 replicas``: a plan named in a comparison."""
+    return _plural(plan.replicas, "replica") if plan.mode in RESERVED_MODES else plan.mode
+
+
+@dataclass(frozen=True)
+class _SloOutcome:
+    """What an endpoint's SLO does to the plan choice: the raw candidate after it, whether the SLO chose it
+    (``drives``), the premium over the cheapest plan (USD per week, >= 0) and the sentences saying so."""
+
+    raw: _Plan
+    drives: bool
+    premium_usd: float
+    reasons: list[str]
+
+
+def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
+    """Meet a breached SLO with the cheapest plan reserving capacity (R >= 1) whose overflow share is within the
+    SLO's cap, even when it costs more than ``cheapest``; a met or unchecked SLO leaves the cheapest plan."""
+    slo, status = inp.slo, inp.slo_status
+    assert slo is not None and status is not None
+    target = f"SLO {slo.label} <= {_ms(slo.threshold_ms)}"
+    if status.status == SLO_NOT_CHECKED:
+        return _SloOutcome(
+            cheapest,
+            False,
+            0.0,
+            [f"{target} not checked: no ok serverless request of the week carries {slo.column}"],
+        )
+    hours = f"{status.hours_with_requests} hours with serverless requests"
+    if status.status == SLO_MET:
+        return _SloOutcome(
+            cheapest,
+            False,
+            0.0,
+            [
+                f"{target} met on serverless: {_ms(status.week_ms or 0.0)} for the week, at most "
+                f"{_ms(status.worst_hour_ms or 0.0)} in any of {hours}"
+            ],
+        )
+    share = status.breached_request_share or 0.0
+    breach = (
+        f"{slo.label} {_ms(status.worst_hour_ms or 0.0)} > SLO {_ms(slo.threshold_ms)} in {status.breached_hours} "
+        f"of {status.hours_with_requests} hours (worst hour; {_ms(status.week_ms or 0.0)} for the week, "
+        f"{share:.0%} of serverless requests in breached hours)"
+    )
+    choice = slo_plan(inp.curve, slo.max_overflow_share) if inp.curve is not None else None
+    if inp.curve is None or choice is None:
+        why = (
+            f"model {inp.model} has no dedicated (GPU) price in the rate card"
+            if inp.curve is None
+            else "there is no demand to reserve capacity for"
+        )
+        return _SloOutcome(
+            cheapest, False, 0.0, [f"{breach}; {why}, so no plan can reserve capacity to meet it"]
+        )
+    plan = _reserved_plan(inp.curve, choice.replicas, choice.mode)
+    premium = max(0.0, plan.cost_usd - cheapest.cost_usd)
+    overflow = plan.overflow_share or 0.0
+    name = _plural(plan.replicas, "replica")
+    verb = "costs" if plan.replicas == 1 else "cost"
+    money = (
+        f"{name} {verb} {format_usd(premium)}/week more than {_plan_name(cheapest)}"
+        if premium > 0
+        else f"{name} {'is' if plan.replicas == 1 else 'are'} also the cheapest plan"
+    )
+    sentence = (
+        f"{money} and {'serves' if plan.replicas == 1 else 'serve'} {1 - overflow:.0%} of weighted tokens on "
+        f"reserved capacity at {_utilization_text(plan.utilization or 0.0, inp.curve.offer.target_utilization)}, "
+        f"{format_usd(plan.cost_usd)}/week{_cost_parts(plan)}"
+    )
+    sentence += f"; {overflow:.0%} still overflow to serverless" if overflow > 0 else ""
+    if not choice.within_cap:
+        sentence += (
+            f"; even full coverage leaves {overflow:.0%} overflowing, above the {slo.max_overflow_share:.0%} cap, "
+            f"so full coverage is taken"
+        )
+    offer = inp.curve.offer
+    assumption = (
+        f"latency on reserved replicas is an assumption, not measured: the rate card's replica capacity "
+        f"{offer.replica_capacity_tps:,.0f} weighted tokens/s is defined at a target latency"
+    )
+    return _SloOutcome(plan, True, premium, [breach, sentence, assumption])
+
+
+def _slo_hold(inp: EndpointWeekInput, current: _Plan, raw: _Plan) -> str | None:
+    """Why a move off reserved capacity must wait: the endpoint's SLO could not be checked on serverless this
+    week (its requests ran on reserved replicas), so nothing shows serverless would meet it."""
+    if (
+        inp.slo is not None
+        and inp.slo_status is not None
+        and inp.slo_status.status == SLO_NOT_CHECKED
+        and current.mode in RESERVED_MODES
+        and raw.mode not in RESERVED_MODES
+    ):
+        return f"the SLO ({inp.slo.label}) cannot be checked on serverless from this week's logs"
+    return None
 
 
 def _batch_upper_bound(
@@ -441,13 +622,27 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
             f"model {inp.model} has no dedicated (GPU) price in the rate card; dedicated not considered"
         )
     raw = _raw_candidate(inp, serverless)
-    reasons.append(_candidate_sentence(inp, raw, current))
+    slo = _slo_outcome(inp, raw) if inp.slo is not None else None
+    if slo is not None and slo.drives:
+        reasons.extend(slo.reasons)
+        if slo.premium_usd == 0:
+            reasons.append(_candidate_sentence(inp, slo.raw, current))
+        raw = slo.raw
+    else:
+        reasons.append(_candidate_sentence(inp, raw, current))
+        reasons.extend(slo.reasons if slo is not None else [])
     reasons.extend(_batch_sentences(inp))
 
     saving = current.cost_usd - raw.cost_usd
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
     action, held_reasons = _choose_action(
-        current, raw, threshold, inp.history_raw_modes, settings.persistence_weeks
+        current,
+        raw,
+        threshold,
+        inp.history_raw_modes,
+        settings.persistence_weeks,
+        slo_move=slo is not None and slo.drives,
+        slo_hold=_slo_hold(inp, current, raw),
     )
     reasons.extend(f"held: {why}" for why in held_reasons)
     batch_upper_bound = _batch_upper_bound(inp, serverless, current, reasons)
@@ -484,4 +679,6 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         raw_savings_usd=saving,
         held_reasons=held_reasons,
         batch_eligible=inp.batch_eligible,
+        slo_status=inp.slo_status.status if inp.slo is not None and inp.slo_status is not None else None,
+        slo_premium_usd=slo.premium_usd if slo is not None else None,
     )

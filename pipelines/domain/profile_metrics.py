@@ -201,3 +201,46 @@ def wow_change(
         .with_columns(wow_change=_ratio(pl.col("mean_tokens_per_hour"), pl.col("_last_tph")) - 1)
         .drop("_last_tph")
     )
+
+
+def _num(value: float | None, digits: int, *thresholds: float) -> str:
+    """A metric for a sentence: ``0.42`` / ``12.0``; ``n/a`` when it could not be computed (NULL). More digits
+    (up to 4) when the rounded value would read as equal to a threshold it is not equal to (9.98 is not "10.0")."""
+    if value is None:
+        return "n/a"
+    while digits < 4 and any(value != t and round(value, digits) == t for t in thresholds):
+        digits += 1
+    return f"{value:.{digits}f}"
+
+
+def burst_reason(
+    burst_class: str,
+    burstiness_an: float | None,
+    peak_to_mean: float | None,
+    p99_to_mean: float | None,
+    t: ProfileThresholds,
+) -> str:
+    """The burst sentence of a recommendation, quoting the metric(s) that set ``burst_class`` against their
+    thresholds (docs/metrics.md#burst-class): ``bursty: A_n = 0.42 >= 0.30``, ``bursty: peak/mean = 12.0 >= 10``,
+    ``smooth: A_n = 0.05 < 0.10 and p99/mean = 1.8 < 3``, or for ``moderate`` why it is neither. A_n is Kim–Jo's
+    burstiness (unitless, -1..1), the ratios are of tokens per second over the mean (unitless)."""
+    an = _num(burstiness_an, 2, t.bursty_min_burstiness_an, t.smooth_max_burstiness_an)
+    peak = _num(peak_to_mean, 1, t.bursty_min_peak_to_mean)
+    p99 = _num(p99_to_mean, 1, t.smooth_max_p99_to_mean)
+    if burst_class == "bursty":
+        parts = []
+        if burstiness_an is not None and burstiness_an >= t.bursty_min_burstiness_an:
+            parts.append(f"A_n = {an} >= {t.bursty_min_burstiness_an:g}")
+        if peak_to_mean is not None and peak_to_mean >= t.bursty_min_peak_to_mean:
+            parts.append(f"peak/mean = {peak} >= {t.bursty_min_peak_to_mean:g}")
+        return "bursty: " + (" and ".join(parts) or f"A_n = {an}, peak/mean = {peak}")
+    if burst_class == "smooth":
+        return (
+            f"smooth: A_n = {an} < {t.smooth_max_burstiness_an:g} and p99/mean = {p99} < "
+            f"{t.smooth_max_p99_to_mean:g}"
+        )
+    return (
+        f"{burst_class}: A_n = {an} and peak/mean = {peak}, below the bursty thresholds "
+        f"({t.bursty_min_burstiness_an:g}, {t.bursty_min_peak_to_mean:g}); not smooth: smooth needs A_n < "
+        f"{t.smooth_max_burstiness_an:g} and p99/mean < {t.smooth_max_p99_to_mean:g} (p99/mean = {p99})"
+    )

@@ -19,7 +19,7 @@ from pipelines.lake.rate_card import rate_card_fingerprint
 from pipelines.lake.weekly_store import recorded_week_fingerprint
 
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
-ROLLUP_VERSION = "rollup-2"  # rollup-2: first and last arrival per minute
+ROLLUP_VERSION = "rollup-2"  # 2: first/last arrival per minute, serverless latency histograms per hour, stream = false is a signal
 WEEK_VERSION = "week-1"
 
 
@@ -68,7 +68,9 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
     """What a week's outputs must be built from: its days' rollups, the settings, and the previous week's outputs
     (``previous``, since week-over-week change and the policy's history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
-    settings_part = settings.model_dump(mode="json", include={"profiles", "policy", "deployments", "jobs"})
+    settings_part = settings.model_dump(
+        mode="json", include={"profiles", "policy", "deployments", "jobs", "slos"}
+    )
     return fingerprint([WEEK_VERSION, days, settings_part, previous])
 
 

@@ -4,6 +4,7 @@ requests (its cost grows with endpoints × minutes, not with traffic). Written p
     lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens, cost, signals
     lake/rollups/day=D/interarrival.parquet   per endpoint: gap count, sum and sum of squares, first/last arrival
     lake/rollups/day=D/histograms.parquet     per endpoint and metric: request counts per histogram bucket
+    lake/rollups/day=D/latency_hours.parquet  per endpoint, hour and latency metric: serverless ok requests per bucket
     lake/rollups/day=D/_manifest.json         fingerprint of the inputs (written last)
 """
 
@@ -52,6 +53,9 @@ def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
             )
             con.sql(load_sql("rollup/histograms"), params=params).write_parquet(
                 str(out_dir / "histograms.parquet")
+            )
+            con.sql(load_sql("rollup/latency_hours"), params=params).write_parquet(
+                str(out_dir / "latency_hours.parquet")
             )
             totals = con.sql(
                 load_sql("rollup/totals"), params={"file": str(out_dir / "minutes.parquet")}

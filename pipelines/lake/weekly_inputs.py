@@ -24,16 +24,17 @@ class WeekRollups:
     minutes: pl.LazyFrame | None
     interarrival: pl.LazyFrame | None
     histograms: pl.LazyFrame | None
+    latency_hours: pl.LazyFrame | None
 
 
 def load_week_rollups(home: Home, week_start: date) -> WeekRollups:
-    """Lazy scans of the minute, arrival and histogram rollups of every covered day of the week."""
+    """Lazy scans of the minute, arrival, histogram and serverless latency-hour rollups of every covered day of the week."""
     days = [day for day in week_days(week_start) if day_fingerprint(home, day) is not None]
     missing = [day for day in days if not (home.rollup_day_dir(day) / "_manifest.json").exists()]
     if missing:
         raise RuntimeError(f"week {week_start}: no rollup yet for {', '.join(missing)}; run those days first")
     scans: dict[str, pl.LazyFrame | None] = {}
-    for table in ("minutes", "interarrival", "histograms"):
+    for table in ("minutes", "interarrival", "histograms", "latency_hours"):
         files = [str(home.rollup_day_dir(day) / f"{table}.parquet") for day in days]
         scans[table] = pl.scan_parquet(files) if files else None
     return WeekRollups(
@@ -42,4 +43,5 @@ def load_week_rollups(home: Home, week_start: date) -> WeekRollups:
         minutes=scans["minutes"],
         interarrival=scans["interarrival"],
         histograms=scans["histograms"],
+        latency_hours=scans["latency_hours"],
     )

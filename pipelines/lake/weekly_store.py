@@ -26,6 +26,7 @@ WEEKLY_TABLES = (
     "plan_curve",
     "recommendations",
     "batch_jobs",
+    "slo_status",
     "backtest",
 )
 

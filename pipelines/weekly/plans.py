@@ -17,11 +17,14 @@ from pipelines.core.vocabulary import is_reserved
 from pipelines.domain.cost_model import PlanCurve, plan_curve
 from pipelines.domain.jobs import BatchLimits, summarize_runs
 from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
+from pipelines.domain.profile_metrics import burst_reason
+from pipelines.domain.slo import Slo, SloStatus, slo_statuses
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.series import EndpointSeries, endpoint_series
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 from pipelines.weekly.jobs import jobs_frame, week_runs
+from pipelines.weekly.profiles import profile_thresholds
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class WeekPlans:
     curves: pl.DataFrame
     recommendations: pl.DataFrame
     jobs: pl.DataFrame
+    slo_status: pl.DataFrame
 
 
 def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
@@ -55,6 +59,29 @@ def policy_settings(settings: Settings) -> PolicySettings:
     )
 
 
+def endpoint_slos(settings: Settings, endpoints: list[str]) -> dict[str, Slo]:
+    """The latency SLO of each of ``endpoints`` that has one (the first ``slos`` pattern matching its name)."""
+    slos = {}
+    for endpoint in endpoints:
+        match = settings.slo_for(endpoint)
+        if match is not None:
+            pattern, slo = match
+            slos[endpoint] = Slo(
+                slo.metric, slo.percentile, slo.threshold_ms, slo.max_overflow_share, pattern
+            )
+    return slos
+
+
+def week_slo_statuses(slos: dict[str, Slo], latency_hours: pl.LazyFrame | None) -> dict[str, SloStatus]:
+    """The week's SLO status of every endpoint with an SLO, from the rollups' serverless latency histograms."""
+    if not slos:
+        return {}
+    if latency_hours is None:
+        return slo_statuses(slos, pl.DataFrame(schema=LATENCY_HOURS_SCHEMA))
+    hist = latency_hours.filter(pl.col("endpoint").is_in(list(slos))).collect()
+    return slo_statuses(slos, hist)
+
+
 def compute_week_plans(home: Home, settings: Settings, week_start: date) -> WeekPlans:
     """Plan curves and recommendations of every profiled endpoint of the week starting ``week_start``."""
     profiles = read_week_table(home, "endpoint_profiles", week_start)
@@ -68,6 +95,9 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     deployments = settings.deployments
     history = _history(home, week_start, policy.persistence_weeks - 1)
     covered_hours = 24.0 * len(rollups.covered_days)
+    thresholds = profile_thresholds(settings)
+    slos = endpoint_slos(settings, profiles["endpoint"].to_list())
+    statuses = week_slo_statuses(slos, rollups.latency_hours)
     curve_rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     for profile in profiles.iter_rows(named=True):
@@ -112,6 +142,17 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                         deadline_hours=settings.jobs.deadline_hours(endpoint),
                     ),
                     offline_share=profile["offline_share"],
+                    burst_reason=burst_reason(
+                        profile["burst_class"],
+                        profile["burstiness_an"],
+                        profile["peak_to_mean"],
+                        profile["p99_to_mean"],
+                        thresholds,
+                    )
+                    if profile["burst_class"] is not None
+                    else None,
+                    slo=slos.get(endpoint),
+                    slo_status=statuses.get(endpoint),
                 ),
                 policy,
             )
@@ -120,7 +161,66 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         curves=pl.DataFrame(curve_rows, schema=CURVE_SCHEMA),
         recommendations=pl.DataFrame([asdict(d) for d in decisions], schema=RECOMMENDATION_SCHEMA),
         jobs=jobs_frame(week_start, runs),
+        slo_status=_slo_status_frame(week_start, slos, statuses),
     )
+
+
+LATENCY_HOURS_SCHEMA = {
+    "endpoint": pl.String,
+    "hour": pl.Datetime("us", "UTC"),
+    "metric": pl.String,
+    "bucket": pl.Int64,
+    "n": pl.Int64,
+}
+
+SLO_STATUS_SCHEMA = {
+    "week_start": pl.Date,
+    "endpoint": pl.String,
+    "slo_pattern": pl.String,
+    "metric": pl.String,
+    "percentile": pl.String,
+    "threshold_ms": pl.Float64,
+    "max_overflow_share": pl.Float64,
+    "status": pl.String,
+    "hours_with_requests": pl.Int64,
+    "breached_hours": pl.Int64,
+    "breached_hour_share": pl.Float64,
+    "requests": pl.Int64,
+    "breached_request_share": pl.Float64,
+    "worst_hour": pl.Datetime("us", "UTC"),
+    "worst_hour_ms": pl.Float64,
+    "week_ms": pl.Float64,
+}
+
+
+def _slo_status_frame(week_start: date, slos: dict[str, Slo], statuses: dict[str, SloStatus]) -> pl.DataFrame:
+    """One ``slo_status`` row per endpoint with an SLO (docs/cost-model.md#latency-slos)."""
+    rows = []
+    for endpoint, slo in sorted(slos.items()):
+        status = statuses[endpoint]
+        rows.append(
+            {
+                "week_start": week_start,
+                "endpoint": endpoint,
+                "slo_pattern": slo.pattern,
+                "metric": slo.column,
+                "percentile": slo.percentile,
+                "threshold_ms": slo.threshold_ms,
+                "max_overflow_share": slo.max_overflow_share,
+                "status": status.status,
+                "hours_with_requests": status.hours_with_requests,
+                "breached_hours": status.breached_hours,
+                "breached_hour_share": status.breached_hours / status.hours_with_requests
+                if status.hours_with_requests
+                else None,
+                "requests": status.requests,
+                "breached_request_share": status.breached_request_share,
+                "worst_hour": status.worst_hour,
+                "worst_hour_ms": status.worst_hour_ms,
+                "week_ms": status.week_ms,
+            }
+        )
+    return pl.DataFrame(rows, schema=SLO_STATUS_SCHEMA)
 
 
 CURVE_SCHEMA = {
@@ -160,6 +260,8 @@ RECOMMENDATION_SCHEMA = {
     "raw_savings_usd": pl.Float64,
     "held_reasons": pl.List(pl.String),
     "batch_eligible": pl.Boolean,
+    "slo_status": pl.String,
+    "slo_premium_usd": pl.Float64,
 }
 
 

@@ -18,5 +18,6 @@ SELECT
     CAST($plan_curve_rows AS BIGINT) AS plan_curve_rows,
     CAST($recommendations_rows AS BIGINT) AS recommendations_rows,
     CAST($batch_jobs_rows AS BIGINT) AS batch_jobs_rows,
+    CAST($slo_status_rows AS BIGINT) AS slo_status_rows,
     CAST($backtest_rows AS BIGINT) AS backtest_rows,
     CAST($rate_card_rows AS BIGINT) AS rate_card_rows

@@ -11,7 +11,9 @@ SELECT
     savings_usd,
     savings_pct,
     confidence,
-    reasons
+    reasons,
+    slo_status,
+    slo_premium_usd
 FROM recommendations
 WHERE week_start = CAST($week_start AS DATE)
 ORDER BY savings_usd DESC NULLS LAST, current_cost_usd DESC NULLS LAST, endpoint

@@ -26,7 +26,7 @@ WITH per_minute AS (
         sum(billed_cost_usd) AS billed_cost_usd,
         count(*) FILTER (WHERE stream OR interactive) AS interactive_requests,
         count(*) FILTER (WHERE NOT interactive OR deployment_mode = 'batch') AS offline_requests,
-        count(*) FILTER (WHERE stream OR interactive IS NOT NULL OR deployment_mode = 'batch') AS signal_requests,
+        count(*) FILTER (WHERE stream IS NOT NULL OR interactive IS NOT NULL OR deployment_mode = 'batch') AS signal_requests,
         count(*) FILTER (WHERE deployment_mode = 'dedicated') AS dedicated_requests,
         count(*) FILTER (WHERE deployment_mode = 'batch') AS batch_requests,
         min(epoch_us(ts)) AS first_arrival_us,
