@@ -183,6 +183,19 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
             assert runs[endpoint] == jobs.get("exactly", runs[endpoint]) and runs[endpoint] >= jobs.get(
                 "min", 0
             )
+    slo = {
+        r["endpoint"]: r for r in _rows(home, "SELECT * FROM slo_status WHERE week_start = DATE '2026-11-09'")
+    }
+    for endpoint, expected in truth.items():
+        if "expected_slo_status" in expected:
+            assert slo[endpoint]["status"] == expected["expected_slo_status"], endpoint
+            assert recs[endpoint]["slo_status"] == expected["expected_slo_status"]
+            assert (recs[endpoint]["slo_premium_usd"] > 0) == (expected["expected_slo_premium"] == "positive")
+            assert recs[endpoint]["action"] == "migrate"  # breached three weeks in a row: moved at a premium
+            assert any("> SLO 600 ms" in reason for reason in recs[endpoint]["reasons"])
+        else:
+            assert recs[endpoint]["slo_status"] is None and recs[endpoint]["slo_premium_usd"] is None
+    assert "slos:" in (root / "config.yaml").read_text()
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+import yaml
+
 from pipelines.app.runner import Progress, materialize_pending
+from pipelines.core.atomic import replace_file, temp_sibling
 from pipelines.core.home import Home
 from pipelines.core.run_lock import materialize_lock
 from pipelines.core.sql_loader import sql_resource
@@ -28,6 +31,7 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     progress(f"generating demo traffic (scale {scale}) in {source_dir} ...")
     manifest = generate_demo(source_dir, scale=scale)
     progress(f"  {manifest.rows:,} requests in {len(manifest.files)} files")
+    _configure_demo_slos(home, manifest.ground_truth, progress)
     new = sum(land_file(home, path, "canonical", {})[1] for path in manifest.files)
     progress(f"landed {new} new file(s) ({len(manifest.files) - new} already landed)")
     materialize_pending(home, progress=progress, command="demo")  # the lock is ours already (re-entrant)
@@ -40,3 +44,20 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     print(f"Dagster instance: {home.dagster_home}  (DAGSTER_HOME={home.dagster_home} dagster dev)")
     print(f"ground truth:     {manifest.ground_truth_path}")
     print(f"demo finished in {time.monotonic() - started:.1f} s")
+
+
+def _configure_demo_slos(home: Home, truth: dict, progress: Progress) -> None:
+    """Give the demo's SLO endpoints their latency SLO (from the ground truth) in the home's config.yaml, when the
+    home has none yet; a home with its own config.yaml is left alone (and told so)."""
+    slos = {name: expected["slo"] for name, expected in truth["endpoints"].items() if "slo" in expected}
+    if not slos:
+        return
+    listed = ", ".join(f"{name} {slo}" for name, slo in slos.items())
+    if home.config_file.exists():
+        progress(f"{home.config_file} exists: the demo's latency SLOs ({listed}) are not added to it")
+        return
+    text = "# Written by 'modeshift demo': the demo's latency SLOs (docs/cost-model.md#latency-slos).\n"
+    tmp = temp_sibling(home.config_file)
+    tmp.write_text(text + yaml.safe_dump({"slos": slos}, sort_keys=True), encoding="utf-8")
+    replace_file(tmp, home.config_file)
+    progress(f"wrote {home.config_file}: latency SLOs {listed}")
