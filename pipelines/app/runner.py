@@ -197,9 +197,9 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     published. A failed day or week raises, after the warehouse refresh."""
     started = time.monotonic()
     settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
-    api_key_salt(home)  # an empty or short salt file too: it would fail every file's staging alike
     summary = RunSummary()
-    remove_leftovers(home, progress)
+    remove_leftovers(home, progress)  # first: a full disk must be freed before anything is written
+    api_key_salt(home)  # an empty or short salt file is a home problem: it would fail every file's staging alike
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
         progress(f"[recovered] run {run_id[:8]} of a process that died was marked failed and its slot freed")
