@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines.app.cli import main
 from pipelines.app.runner import materialize_pending
 from pipelines.core.home import Home
 from pipelines.ingest.landing import land_file
+from pipelines.lake.weekly_store import read_week_table
+from pipelines.weekly.jobs import jobs_outside_their_week
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC)
 # One model, hand-friendly: $1 per million input tokens (output free), output weight 1, a replica of one GPU at
@@ -199,3 +202,32 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])
+
+
+def test_batch_jobs_of_the_built_home_are_its_hand_made_runs(built_home):
+    """Through the real weekly runs: nightly sends 20 requests from 02:00 to 02:57 every night (one every 3
+    minutes, 20,000 + 500 tokens each): 7 runs a week; steady-big (one request a minute) is one run that the week
+    boundary cuts on both sides; unpriced (one request every 97 minutes) is a run per request."""
+    week = date(2026, 11, 9)
+    jobs = read_week_table(built_home, "batch_jobs", week)
+    nightly = jobs.filter(pl.col("endpoint") == "nightly").sort("run")
+    assert nightly.height == 7 and nightly["requests"].to_list() == [20] * 7
+    assert (nightly["input_tokens"] + nightly["output_tokens"]).to_list() == [20 * 20_500.0] * 7
+    assert nightly["duration_s"].to_list() == [57 * 60.0] * 7
+    assert nightly["start_ts"][0] == datetime(2026, 11, 9, 2, 0, tzinfo=UTC)
+    assert not nightly["continues_previous_week"].any() and not nightly["may_continue"].any()
+    steady = jobs.filter(pl.col("endpoint") == "steady-big").row(0, named=True)
+    assert jobs.filter(pl.col("endpoint") == "steady-big").height == 1 and steady["requests"] == 7 * 1440
+    assert steady["continues_previous_week"] and steady["may_continue"]
+    unpriced = jobs.filter(pl.col("endpoint") == "unpriced")
+    assert unpriced.height == unpriced["requests"].sum()  # 97-minute gaps: every request is its own run
+    assert jobs_outside_their_week(jobs) == []
+    shifted = jobs.with_columns(pl.col("end_ts") + pl.duration(days=7))
+    assert jobs_outside_their_week(shifted) == sorted(set(jobs["endpoint"]))
+    recs = read_week_table(built_home, "recommendations", week)
+    nightly_rec = recs.filter(pl.col("endpoint") == "nightly").row(0, named=True)
+    assert nightly_rec["batch_eligible"] is True
+    assert any(
+        r.startswith("batch allowed: ") and "7 runs, 02:00–02:57 UTC, 410 k tokens each (median)" in r
+        for r in nightly_rec["reasons"]
+    )
