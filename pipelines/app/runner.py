@@ -199,7 +199,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     settings = Settings.load(home)  # a bad config.yaml fails here, before any run is created
     summary = RunSummary()
     remove_leftovers(home, progress)  # first: a full disk must be freed before anything is written
-    api_key_salt(home)  # an empty or short salt file is a home problem: it would fail every file's staging alike
+    api_key_salt(home)  # an empty or short salt is the home's problem: it would fail every staging alike
     instance = dagster_instance(home)
     for run_id in recover_abandoned_runs(instance, pools=[WAREHOUSE_POOL]):
         progress(f"[recovered] run {run_id[:8]} of a process that died was marked failed and its slot freed")
