@@ -15,7 +15,7 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
-from pipelines.ingest.formats.options import TimestampRule, check_name
+from pipelines.ingest.formats.options import TimestampRule, check_name, refuse_options
 from pipelines.ingest.formats.records import RecordReader
 
 NAME = "azure-trace"
@@ -42,10 +42,7 @@ def validate_options(options: dict[str, Any]) -> None:
     check_name("endpoint", options["endpoint"])
     if options.get("model") is not None:
         check_name("model", options["model"])
-    for key, reason in _NOT_APPLICABLE.items():
-        if options.get(key) and not (key == "ts_unit" and options[key] == "iso"):
-            flag = "--" + key.replace("_", "-")
-            raise ModeshiftError(f"The azure-trace format does not take {flag}: {reason}", f"Drop {flag}.")
+    refuse_options("azure-trace", options, _NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

@@ -14,7 +14,7 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
-from pipelines.ingest.formats.options import TimestampRule, parse_anchor
+from pipelines.ingest.formats.options import TimestampRule, parse_anchor, refuse_options
 from pipelines.ingest.formats.records import RecordReader
 
 NAME = "burstgpt"
@@ -48,10 +48,7 @@ def validate_options(options: dict[str, Any]) -> None:
             f"BurstGPT timestamps are seconds, not '{options['ts_unit']}'.",
             "Drop --ts-unit or pass --ts-unit s.",
         )
-    for key, reason in _NOT_APPLICABLE.items():
-        if options.get(key):
-            flag = "--" + key.replace("_", "-")
-            raise ModeshiftError(f"The burstgpt format does not take {flag}: {reason}", f"Drop {flag}.")
+    refuse_options("burstgpt", options, _NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

@@ -15,9 +15,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
-from pipelines.ingest.formats.options import TimestampRule
+from pipelines.ingest.formats.options import TimestampRule, refuse_options
 from pipelines.ingest.formats.records import RecordReader
 
 NAME = "litellm"
@@ -53,10 +52,7 @@ _NOT_APPLICABLE = {
 
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for LiteLLM logs (only ``endpoint``, an override for every row, applies)."""
-    for key, reason in _NOT_APPLICABLE.items():
-        if options.get(key) and not (key == "ts_unit" and options[key] == "iso"):
-            flag = "--" + key.replace("_", "-")
-            raise ModeshiftError(f"The litellm format does not take {flag}: {reason}", f"Drop {flag}.")
+    refuse_options("litellm", options, _NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

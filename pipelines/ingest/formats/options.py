@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,3 +107,12 @@ def check_anchor(value: Any) -> datetime:
             f"The anchor {anchor.isoformat()} is outside the years 1970 to 9000.", "Check --anchor."
         )
     return anchor
+
+
+def refuse_options(format_name: str, options: Mapping[str, Any], not_applicable: Mapping[str, str]) -> None:
+    """Refuse, with one clear sentence, the first option of ``not_applicable`` (option → why ``format_name`` does
+    not take it) that ``options`` sets; ``ts_unit: iso`` is every format's default and always allowed."""
+    for key, reason in not_applicable.items():
+        if options.get(key) and not (key == "ts_unit" and options[key] == "iso"):
+            flag = "--" + key.replace("_", "-")
+            raise ModeshiftError(f"The {format_name} format does not take {flag}: {reason}", f"Drop {flag}.")
