@@ -71,7 +71,8 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
     "weekly cost, savings, replicas, confidence and reasons (see docs/cost-model.md#the-policy). Also writes "
     "batch_jobs (every endpoint's runs, see docs/metrics.md#jobs), plan_curve: total(R) for R = 0..R_full (see "
-    "docs/cost-model.md#the-plan-curve), and slo_status: each latency SLO's week on serverless (see "
+    "docs/cost-model.md#the-plan-curve), plan_options: each plan family's best setting beside serverless and batch "
+    "(see docs/cost-model.md#plan-families), and slo_status: each latency SLO's week on serverless (see "
     "docs/cost-model.md#latency-slos).",
     check_specs=blocking_checks(
         "recommendations",
@@ -93,18 +94,24 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     plans = compute_week_plans(home, settings, week)
     fingerprint = expected_week_fingerprints(home, settings)[week]
     write_week_table(home, "plan_curve", week, plans.curves, fingerprint)
+    write_week_table(home, "plan_options", week, plans.options, fingerprint)
     write_week_table(home, "recommendations", week, plans.recommendations, fingerprint)
     write_week_table(home, "batch_jobs", week, plans.jobs, fingerprint)
     write_week_table(home, "slo_status", week, plans.slo_status, fingerprint)
     recs = plans.recommendations
     violations = recommendation_violations(recs) | {"jobs_inside_week": jobs_outside_their_week(plans.jobs)}
     migrate = recs.filter(pl.col("action") == "migrate")
+    tune = recs.filter(pl.col("action") == "tune")
     held = [row for row in recs.iter_rows(named=True) if is_held_candidate(row)]
     top = recs.sort("savings_usd", descending=True, nulls_last=True).head(10)
     return MaterializeResult(
         metadata={
             "endpoints": recs.height,
             "migrate": migrate.height,
+            "tune": tune.height,
+            "plan_families": MetadataValue.json(
+                dict(recs.group_by("plan_family").len().drop_nulls().sort("plan_family").iter_rows())
+            ),
             "held_candidates": len(held),
             "runs": plans.jobs.height,
             "batch_eligible": MetadataValue.json(recs.filter(pl.col("batch_eligible"))["endpoint"].to_list()),

@@ -76,10 +76,14 @@ def week_input(
 
 def check_invariants(decision: Decision) -> None:
     """What every priced decision must satisfy, whatever the input."""
-    assert decision.action in ("migrate", "hold", "stay")
+    assert decision.action in ("migrate", "hold", "stay", "tune")
     assert decision.confidence in ("high", "medium", "low")
     assert decision.savings_usd == pytest.approx(decision.current_cost_usd - decision.recommended_cost_usd)
-    if decision.action == "migrate":
+    if decision.action == "tune":  # new settings in the family already running: both plans reserve capacity
+        assert decision.raw_family == decision.plan_family
+        assert decision.recommended_mode in ("dedicated", "hybrid")
+        assert decision.current_mode == "dedicated"
+    if decision.action in ("migrate", "tune"):
         assert decision.recommended_cost_usd <= decision.current_cost_usd
         assert decision.recommended_mode == decision.raw_mode
     else:
@@ -96,7 +100,7 @@ def check_invariants(decision: Decision) -> None:
     # The structured fields the report reads instead of the reasons text.
     assert decision.raw_savings_usd == pytest.approx(decision.current_cost_usd - decision.raw_cost_usd)
     assert (decision.raw_replicas >= 1) == (decision.raw_mode in ("dedicated", "hybrid"))
-    if decision.action == "migrate":
+    if decision.action in ("migrate", "tune"):
         assert decision.raw_cost_usd == decision.recommended_cost_usd
     assert bool(decision.held_reasons) == (decision.action == "hold")
     assert [f"held: {why}" for why in decision.held_reasons] == [
@@ -329,20 +333,24 @@ def test_undeclared_dedicated_is_costed_at_r_full_and_says_so() -> None:
 
 
 def test_over_provisioned_dedicated_is_resized() -> None:
-    # 5 declared replicas cost $1,680; R* = 2 costs $672: a resize saving $1,008.
-    decision = decide(
-        week_input(
-            SPIKE_DEMAND,
-            SPIKE_COST,
-            current_mode="dedicated",
-            declared_replicas=5,
-            history_raw_modes=["dedicated"],
-        ),
-        DEFAULTS,
-    )
-    assert (decision.action, decision.recommended_mode, decision.replicas) == ("migrate", "dedicated", 2)
-    assert decision.savings_usd == pytest.approx(1_008.0)
-    check_invariants(decision)
+    # 5 declared replicas cost $1,680; R* = 2 costs $672: a resize saving $1,008. Both are fixed plans, so the
+    # resize is a tuning of the running family: applied at once, without waiting for persistence.
+    for history in (["dedicated"], []):
+        decision = decide(
+            week_input(
+                SPIKE_DEMAND,
+                SPIKE_COST,
+                current_mode="dedicated",
+                declared_replicas=5,
+                history_raw_modes=history,
+            ),
+            DEFAULTS,
+        )
+        assert (decision.action, decision.recommended_mode, decision.replicas) == ("tune", "dedicated", 2)
+        assert decision.savings_usd == pytest.approx(1_008.0)
+        assert (decision.plan_family, decision.min_replicas, decision.max_replicas) == ("fixed", 2, 2)
+        assert any("tuning within the fixed family: 5 replicas → 2 replicas" in r for r in decision.reasons)
+        check_invariants(decision)
 
 
 def test_unpriced_model_is_never_recommended() -> None:

@@ -24,7 +24,8 @@ RESERVED_MODES = (DEDICATED, HYBRID)
 MIGRATE = "migrate"
 HOLD = "hold"
 STAY = "stay"
-ACTIONS = (MIGRATE, HOLD, STAY)
+TUNE = "tune"  # new settings within the plan family already running (e.g. autoscale max 4 → 5)
+ACTIONS = (MIGRATE, HOLD, STAY, TUNE)
 
 CONFIDENCE_LEVELS = ("high", "medium", "low")
 

@@ -527,3 +527,34 @@ def family_options(
         autoscale_settings_in_grid=search.settings_in_grid,
         autoscale_settings_simulated=search.settings_simulated,
     )
+
+
+def cost_of_setting(
+    family: str,
+    replicas: int,
+    min_replicas: int,
+    max_replicas: int,
+    window_cells: list[int] | None,
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    cell_of_minute: np.ndarray,
+) -> FamilyPlan:
+    """Cost (USD per week) of one given setting of a family on a week's traffic (the backtest costs last week's
+    recommended setting on this week): fixed R, autoscale(min, max), or scheduled R over the window's cells."""
+    if family == AUTOSCALE:
+        return autoscale_plan(demand_tps, serverless_cost, offer, profile, min_replicas, max_replicas)
+    if family == SCHEDULED:
+        chosen = set(window_cells or [])
+        window = ScheduleWindow(tuple(c in chosen for c in range(HOURS_PER_WEEK)), "the recommended window")
+        plans = scheduled_curve(demand_tps, serverless_cost, offer, profile, window, cell_of_minute, replicas)
+        if plans:
+            return plans[-1]
+        ready = np.zeros(np.asarray(demand_tps).size, dtype=np.int64)
+        return cost_trace(SCHEDULED, ready, ready, demand_tps, serverless_cost, offer, profile,
+                          min_replicas=0, max_replicas=replicas, window=window)  # fmt: skip
+    if family == FIXED:
+        curve = plan_curve(demand_tps, serverless_cost, offer, np.asarray(demand_tps).size / MINUTES_PER_HOUR)
+        return fixed_plan(curve, replicas, profile)
+    raise ValueError(f"unknown plan family {family!r}; expected one of {FAMILIES}")

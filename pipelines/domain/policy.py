@@ -32,6 +32,7 @@ from pipelines.core.vocabulary import (
     RESERVED_MODES,
     SLO_MET,
     SLO_NOT_CHECKED,
+    TUNE,
 )
 from pipelines.domain.cost_model import (
     DedicatedOffer,
@@ -40,6 +41,8 @@ from pipelines.domain.cost_model import (
     total_cost_usd,
 )
 from pipelines.domain.jobs import BatchLimits, JobsSummary, batch_blockers, describe_jobs, format_tokens
+from pipelines.domain.plan_families import FIXED, FamilyOptions, FamilyPlan, fixed_plan
+from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
 from pipelines.domain.slo import NOT_CHECKED, Slo, SloStatus, slo_plan
 
 FULL_WEEK_DAYS = 7
@@ -87,6 +90,9 @@ class EndpointWeekInput:
       metric that set the class (``profile_metrics.burst_reason``) and replaces the plain peak/mean one.
     * ``slo`` / ``slo_status``: the endpoint's latency SLO and its week on serverless (None: no SLO; a missing
       status with an SLO is ``not_checked``), see docs/cost-model.md#latency-slos.
+    * ``families``: the best plan of each reserving family (docs/cost-model.md#plan-families); None = only the
+      fixed plans of ``curve``. ``slo_families``: the same, each held to the SLO's overflow cap (used only when
+      the SLO is breached). ``provider``: the provider profile the families were costed with.
     """
 
     endpoint: str
@@ -124,6 +130,9 @@ class EndpointWeekInput:
     burst_reason: str | None = None
     slo: Slo | None = None
     slo_status: SloStatus | None = None
+    families: FamilyOptions | None = None
+    slo_families: FamilyOptions | None = None
+    provider: ProviderProfile = TOGETHER_DEFAULT
 
     def __post_init__(self) -> None:
         if self.slo is not None and self.slo_status is None:
@@ -179,6 +188,15 @@ class Decision:
     batch_eligible: bool = False
     slo_status: str | None = None
     slo_premium_usd: float | None = None
+    plan_family: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    schedule_window: str | None = None
+    schedule_cells: list[int] | None = None
+    replica_hours: float | None = None
+    cold_start_overflow_usd: float | None = None
+    raw_family: str | None = None
+    raw_plan: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,25 @@ class _Plan:
     overflow_share: float | None = None
     reserved_cost_usd: float | None = None
     overflow_cost_usd: float | None = None
+    family: FamilyPlan | None = None
+
+    @property
+    def family_name(self) -> str | None:
+        """The plan family of a reserved plan ('fixed', 'autoscale', 'scheduled'); None otherwise."""
+        return self.family.family if self.family is not None else None
+
+    @property
+    def key(self) -> str:
+        """What persistence compares week to week: the mode and, for reserved plans, the family
+        (``hybrid/autoscale``)."""
+        return plan_key(self.mode, self.family_name)
+
+
+def plan_key(mode: str | None, family: str | None) -> str | None:
+    """``hybrid/autoscale`` for a reserved plan of a family, else the mode itself (None stays None)."""
+    if mode is None:
+        return None
+    return f"{mode}/{family}" if mode in RESERVED_MODES and family is not None else mode
 
 
 def _plural(count: int, word: str) -> str:
@@ -228,16 +265,22 @@ def cost_of_plan(
 
 
 def _reserved_plan(curve: PlanCurve, replicas: int, mode: str) -> _Plan:
-    """The plan of ``replicas`` replicas on ``curve`` labelled ``mode``."""
-    cost = curve.plan(replicas)
+    """The fixed plan of ``replicas`` replicas on ``curve`` labelled ``mode``."""
+    return _from_family(fixed_plan(curve, replicas, TOGETHER_DEFAULT), mode)
+
+
+def _from_family(plan: FamilyPlan, mode: str | None = None) -> _Plan:
+    """A family's costed setting as a policy plan: 'dedicated' when nothing overflows, else 'hybrid' (unless
+    ``mode`` says otherwise)."""
     return _Plan(
-        mode,
-        replicas,
-        cost.total_cost_usd,
-        cost.utilization,
-        cost.overflow_share,
-        cost.reserved_cost_usd,
-        cost.overflow_cost_usd,
+        mode or ("hybrid" if plan.has_overflow else "dedicated"),
+        plan.replicas,
+        plan.total_cost_usd,
+        plan.utilization,
+        plan.overflow_share,
+        plan.reserved_cost_usd,
+        plan.overflow_cost_usd,
+        plan,
     )
 
 
@@ -245,7 +288,9 @@ def _raw_candidate(inp: EndpointWeekInput, serverless: float) -> _Plan:
     """Cheapest of serverless, the R* plan and (offline endpoints whose jobs batch can take) batch; ties keep
     that order."""
     plans = [_Plan("serverless", 0, serverless)]
-    if inp.curve is not None and inp.curve.r_star > 0:
+    if inp.families is not None:
+        plans.extend(_from_family(plan) for plan in inp.families.plans())
+    elif inp.curve is not None and inp.curve.r_star > 0:
         plans.append(_reserved_plan(inp.curve, inp.curve.r_star, inp.curve.mode))
     if inp.batch_eligible and inp.batch_discount is not None:
         plans.append(_Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount)))
@@ -275,20 +320,42 @@ def _current_plan(inp: EndpointWeekInput, serverless: float, reasons: list[str])
     return _reserved_plan(inp.curve, assumed, "dedicated")
 
 
+def _settings(plan: _Plan) -> tuple[object, ...]:
+    """A reserved plan's family and settings (replicas, min, max, window cells)."""
+    family = plan.family
+    if family is None:
+        return (FIXED, plan.replicas, plan.replicas, plan.replicas, None)
+    cells = family.window.cells if family.window is not None else None
+    return (family.family, family.replicas, family.min_replicas, family.max_replicas, cells)
+
+
 def _same_plan(current: _Plan, raw: _Plan) -> bool:
-    """Whether the raw candidate is the plan already running (reserved plans: same replica count)."""
+    """Whether the raw candidate is the plan already running (reserved plans: same family and settings)."""
     if current.mode in RESERVED_MODES and raw.mode in RESERVED_MODES:
-        return current.replicas == raw.replicas
+        return _settings(current) == _settings(raw)
     return current.mode == raw.mode
 
 
-def _weeks_in_a_row(raw_mode: str, history: Sequence[str | None], family: Sequence[str] = ()) -> int:
-    """Weeks in a row, this one included, whose raw mode was ``raw_mode`` (or, when ``raw_mode`` is in
-    ``family``, any mode of ``family``: an SLO move counts the weeks whose raw candidate reserved capacity)."""
-    accepted = set(family) if raw_mode in family else {raw_mode}
+def _same_family(current: _Plan, raw: _Plan) -> bool:
+    """Whether both plans reserve capacity in the same family (a change of settings is a tuning, not a move)."""
+    return (
+        current.mode in RESERVED_MODES
+        and raw.mode in RESERVED_MODES
+        and _settings(current)[0] == _settings(raw)[0]
+    )
+
+
+def _weeks_in_a_row(raw_key: str, history: Sequence[str | None], any_reserved: bool = False) -> int:
+    """Weeks in a row, this one included, whose raw candidate had the key ``raw_key`` (mode and family, see
+    ``plan_key``), or, with ``any_reserved`` (an SLO move), any plan reserving capacity."""
     seen = 1
-    for mode in history:
-        if mode not in accepted:
+    for key in history:
+        if key is None:
+            break
+        if key in RESERVED_MODES:
+            key = plan_key(key, FIXED)  # a week recorded before plan families: its reserved plans were fixed
+        same = key.split("/")[0] in RESERVED_MODES if any_reserved else key == raw_key
+        if not same:
             break
         seen += 1
     return seen
@@ -318,14 +385,30 @@ def _utilization_text(utilization: float, target: float) -> str:
 
 
 def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
-    """``4 replicas of 2×H100-80GB at 65% of full capacity (81% of the 80% planning target)`` / ``batch at 50%
+    """``4 replicas of 2×H100-80GB at 65% of full capacity (81% of the 80% planning target)`` /
+    ``autoscale 1–4 replicas of 1×H100-80GB (scale up after 1 min, down after 10 min; 310 replica-hours) at ...`` /
+    ``scheduled 2 replicas of 1×H100-80GB Mon–Fri 08:00–20:00 UTC (120 replica-hours) at ...`` / ``batch at 50%
     off`` / ``serverless``."""
     if plan.mode in RESERVED_MODES and inp.offer is not None:
         offer = inp.offer
-        return (
-            f"{_plural(plan.replicas, 'replica')} of {offer.gpus_per_replica}×{offer.gpu_type} at "
-            f"{_utilization_text(plan.utilization or 0.0, offer.target_utilization)}"
-        )
+        hardware = f"{offer.gpus_per_replica}×{offer.gpu_type}"
+        load = _utilization_text(plan.utilization or 0.0, offer.target_utilization)
+        family = plan.family
+        if family is not None and family.family == "autoscale":
+            windows = (
+                f"scale up after {inp.provider.scale_up_window_minutes} min, down after "
+                f"{inp.provider.scale_down_window_minutes} min"
+            )
+            return (
+                f"autoscale {family.min_replicas}–{family.max_replicas} replicas of {hardware} ({windows}; "
+                f"{family.replica_hours:,.0f} replica-hours) at {load}"
+            )
+        if family is not None and family.family == "scheduled" and family.window is not None:
+            return (
+                f"scheduled {_plural(plan.replicas, 'replica')} of {hardware} {family.window.label} "
+                f"({family.replica_hours:,.0f} replica-hours) at {load}"
+            )
+        return f"{_plural(plan.replicas, 'replica')} of {hardware} at {load}"
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
@@ -424,7 +507,14 @@ def _choose_action(
     if _same_plan(current, raw):
         return "stay", []
     saving = current.cost_usd - raw.cost_usd
-    seen = _weeks_in_a_row(raw.mode, history, RESERVED_MODES if slo_move else ())
+    if _same_family(current, raw) and slo_hold is None:
+        # new settings within the running family: a tuning, applied without waiting for persistence
+        if saving >= threshold or slo_move:
+            return TUNE, []
+        if saving < 0:
+            return "hold", [f"it would cost {format_usd(-saving)} more than the current plan"]
+        return "hold", [f"saving {format_usd(saving)} below the {format_usd(threshold)} threshold"]
+    seen = _weeks_in_a_row(raw.key, history, any_reserved=slo_move)
     saves_enough = slo_move or saving >= threshold
     if saves_enough and seen >= persistence_weeks and slo_hold is None:
         return "migrate", []
@@ -463,8 +553,33 @@ def _ms(value: float) -> str:
 
 
 def _plan_name(plan: _Plan) -> str:
-    """``serverless`` / ``batch`` / ``2 replicas``: a plan named in a comparison."""
-    return _plural(plan.replicas, "replica") if plan.mode in RESERVED_MODES else plan.mode
+    """``serverless`` / ``batch`` / ``2 replicas`` / ``autoscale 1–4 replicas``: a plan named in a comparison."""
+    if plan.mode not in RESERVED_MODES:
+        return plan.mode
+    if plan.family is not None and plan.family.family != FIXED:
+        return plan.family.settings_text()
+    return _plural(plan.replicas, "replica")
+
+
+def _options_sentence(inp: EndpointWeekInput, serverless: float, chosen: _Plan) -> str | None:
+    """``options: autoscale 1–4 replicas, scale up after 1 min, down after 10 min $1,210/week vs fixed 3
+    replicas $1,540 vs serverless $2,141``: every family's best against serverless (and batch where eligible),
+    the chosen plan first."""
+    if inp.families is None or not inp.families.plans():
+        return None
+    options: list[tuple[str, float]] = []
+    for family in inp.families.plans():
+        options.append((family.settings_text(inp.provider), family.total_cost_usd))
+    options.append(("serverless", serverless))
+    if inp.batch_eligible and inp.batch_discount is not None:
+        options.append(("batch", batch_cost_usd(serverless, inp.batch_discount)))
+    chosen_text = (
+        chosen.family.settings_text(inp.provider)
+        if chosen.family is not None
+        else ("serverless" if chosen.mode == "serverless" else chosen.mode)
+    )
+    options.sort(key=lambda option: (option[0] != chosen_text, option[1]))
+    return "options: " + " vs ".join(f"{text} {format_usd(cost)}/week" for text, cost in options)
 
 
 @dataclass(frozen=True)
@@ -508,7 +623,7 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
         f"of {status.hours_with_requests} hours (worst hour; {_ms(status.week_ms or 0.0)} for the week, "
         f"{share:.0%} of serverless requests in breached hours)"
     )
-    choice = slo_plan(inp.curve, slo.max_overflow_share) if inp.curve is not None else None
+    choice = _slo_choice(inp, slo.max_overflow_share)
     if inp.curve is None or choice is None:
         why = (
             f"model {inp.model} has no dedicated (GPU) price in the rate card"
@@ -518,10 +633,10 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
         return _SloOutcome(
             cheapest, False, 0.0, [f"{breach}; {why}, so no plan can reserve capacity to meet it"]
         )
-    plan = _reserved_plan(inp.curve, choice.replicas, choice.mode)
+    plan, within_cap = choice
     premium = max(0.0, plan.cost_usd - cheapest.cost_usd)
     overflow = plan.overflow_share or 0.0
-    name = _plural(plan.replicas, "replica")
+    name = _plan_name(plan)
     verb = "costs" if plan.replicas == 1 else "cost"
     money = (
         f"{name} {verb} {format_usd(premium)}/week more than {_plan_name(cheapest)}"
@@ -534,7 +649,7 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
         f"{format_usd(plan.cost_usd)}/week{_cost_parts(plan)}"
     )
     sentence += f"; {overflow:.0%} still overflow to serverless" if overflow > 0 else ""
-    if not choice.within_cap:
+    if not within_cap:
         sentence += (
             f"; even full coverage leaves {overflow:.0%} overflowing, above the {slo.max_overflow_share:.0%} cap, "
             f"so full coverage is taken"
@@ -545,6 +660,22 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
         f"{offer.replica_capacity_tps:,.0f} weighted tokens/s is defined at a target latency"
     )
     return _SloOutcome(plan, True, premium, [breach, sentence, assumption])
+
+
+def _slo_choice(inp: EndpointWeekInput, max_overflow_share: float) -> tuple[_Plan, bool] | None:
+    """The cheapest reserving plan whose overflow share is within the cap — over the families held to the cap
+    when given, else over the fixed plans — and whether it holds the cap (False: full coverage, nothing holds
+    it). None when there is nothing to reserve for."""
+    if inp.curve is None:
+        return None
+    if inp.slo_families is not None and inp.slo_families.plans():
+        cheapest = inp.slo_families.cheapest()
+        assert cheapest is not None
+        return _from_family(cheapest), True
+    choice = slo_plan(inp.curve, max_overflow_share)
+    if choice is None:
+        return None
+    return _reserved_plan(inp.curve, choice.replicas, choice.mode), choice.within_cap
 
 
 def _slo_hold(inp: EndpointWeekInput, current: _Plan, raw: _Plan) -> str | None:
@@ -632,6 +763,9 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         reasons.append(_candidate_sentence(inp, raw, current))
         reasons.extend(slo.reasons if slo is not None else [])
     reasons.extend(_batch_sentences(inp))
+    options = _options_sentence(inp, serverless, raw)
+    if options is not None:
+        reasons.append(options)
 
     saving = current.cost_usd - raw.cost_usd
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * current.cost_usd)
@@ -646,7 +780,12 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
     )
     reasons.extend(f"held: {why}" for why in held_reasons)
     batch_upper_bound = _batch_upper_bound(inp, serverless, current, reasons)
-    recommended = raw if action == "migrate" else current
+    recommended = raw if action in ("migrate", TUNE) else current
+    if action == TUNE:
+        reasons.append(
+            f"tuning within the {raw.family_name} family: {_plan_name(current)} → {_plan_name(raw)} "
+            f"(a change of settings, not a migration)"
+        )
     if recommended.mode in RESERVED_MODES and inp.offer is not None:
         reasons.append(
             f"replica capacity {inp.offer.replica_capacity_tps:,.0f} weighted tokens/s is a rate-card assumption "
@@ -681,4 +820,28 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         batch_eligible=inp.batch_eligible,
         slo_status=inp.slo_status.status if inp.slo is not None and inp.slo_status is not None else None,
         slo_premium_usd=slo.premium_usd if slo is not None else None,
+        **_family_columns(recommended),
+        raw_family=raw.family_name,
+        raw_plan=_plan_name(raw),
     )
+
+
+def _family_columns(plan: _Plan) -> dict[str, object]:
+    """The recommended plan's family and settings as recommendation columns (None unless it reserves)."""
+    family = plan.family if plan.mode in RESERVED_MODES else None
+    if plan.mode in RESERVED_MODES and family is None:
+        return {"plan_family": FIXED, "min_replicas": plan.replicas, "max_replicas": plan.replicas}
+    if family is None:
+        return {}
+    window = family.window
+    return {
+        "plan_family": family.family,
+        "min_replicas": family.min_replicas,
+        "max_replicas": family.max_replicas,
+        "schedule_window": window.label if window is not None else None,
+        "schedule_cells": [c for c, inside in enumerate(window.cells) if inside]
+        if window is not None
+        else None,
+        "replica_hours": family.replica_hours,
+        "cold_start_overflow_usd": family.cold_start_overflow_usd,
+    }

@@ -4,7 +4,8 @@ minute, built from the minute rollups. The plan step, the backtest and the chart
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -55,3 +56,20 @@ def endpoint_series(
         cost[index] = rows["cost"].to_numpy()
         series[endpoint] = EndpointSeries(demand, cost)
     return series
+
+
+def week_cells(covered_days: list[date], time_zone: str) -> np.ndarray:
+    """The weekday-hour cell (weekday·24 + hour, Monday = 0, in ``time_zone``) of every covered minute, in the
+    order of ``endpoint_series``'s arrays (covered days sorted, 1,440 UTC minutes each)."""
+    if not covered_days:
+        return np.zeros(0, dtype=np.int64)
+    zone = ZoneInfo(time_zone)
+    starts = [datetime.combine(day, time(), tzinfo=UTC) for day in sorted(covered_days)]
+    minutes = np.concatenate(
+        [np.datetime64(start.replace(tzinfo=None), "m") + np.arange(MINUTES_PER_DAY) for start in starts]
+    ).astype("datetime64[ms]")
+    frame = pl.DataFrame({"minute": minutes}).with_columns(
+        local=pl.col("minute").dt.replace_time_zone("UTC").dt.convert_time_zone(zone.key)
+    )
+    cells = (frame["local"].dt.weekday().cast(pl.Int64) - 1) * 24 + frame["local"].dt.hour().cast(pl.Int64)
+    return cells.to_numpy()

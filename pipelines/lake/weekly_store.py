@@ -24,6 +24,7 @@ WEEKLY_TABLES = (
     "model_spend_concentration",
     "model_spend_concentration_summary",
     "plan_curve",
+    "plan_options",
     "recommendations",
     "batch_jobs",
     "slo_status",

@@ -14,13 +14,29 @@ import polars as pl
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.vocabulary import is_reserved
-from pipelines.domain.cost_model import PlanCurve, plan_curve
+from pipelines.domain.cost_model import DedicatedOffer, PlanCurve, plan_curve
 from pipelines.domain.jobs import BatchLimits, summarize_runs
-from pipelines.domain.policy import Decision, EndpointWeekInput, PolicySettings, cost_of_plan, decide
+from pipelines.domain.plan_families import (
+    FamilyOptions,
+    FamilyPlan,
+    ScheduleWindow,
+    cost_of_setting,
+    family_options,
+    propose_windows,
+)
+from pipelines.domain.policy import (
+    Decision,
+    EndpointWeekInput,
+    PolicySettings,
+    cost_of_plan,
+    decide,
+    plan_key,
+)
 from pipelines.domain.profile_metrics import burst_reason
+from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
-from pipelines.lake.series import EndpointSeries, endpoint_series
+from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 from pipelines.weekly.jobs import jobs_frame, week_runs
@@ -32,17 +48,23 @@ class WeekPlans:
     """The plan step's outputs for one week."""
 
     curves: pl.DataFrame
+    options: pl.DataFrame
     recommendations: pl.DataFrame
     jobs: pl.DataFrame
     slo_status: pl.DataFrame
 
 
 def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
-    """Raw modes of the ``weeks`` previous weeks per endpoint, most recent first (None where there was none)."""
+    """Raw candidates of the ``weeks`` previous weeks per endpoint as persistence keys (mode and family, e.g.
+    ``hybrid/autoscale``), most recent first (None where there was none)."""
     history: dict[str, list[str | None]] = {}
     for back in range(1, weeks + 1):
         table = read_week_table(home, "recommendations", week_start - timedelta(days=7 * back))
-        raw_by_endpoint = dict(table.select("endpoint", "raw_mode").iter_rows()) if table is not None else {}
+        raw_by_endpoint: dict[str, str | None] = {}
+        if table is not None:
+            family = table["raw_family"] if "raw_family" in table.columns else [None] * table.height
+            for endpoint, mode, family_ in zip(table["endpoint"], table["raw_mode"], family, strict=True):
+                raw_by_endpoint[endpoint] = plan_key(mode, family_)
         for endpoint in set(history) | set(raw_by_endpoint):
             history.setdefault(endpoint, [None] * (back - 1)).append(raw_by_endpoint.get(endpoint))
     return history
@@ -91,6 +113,9 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     runs = week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    provider = provider_for(settings)
+    zone = schedule_time_zone(settings)
+    cells = week_cells(rollups.covered_days, zone)
     policy = policy_settings(settings)
     deployments = settings.deployments
     history = _history(home, week_start, policy.persistence_weeks - 1)
@@ -99,6 +124,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     slos = endpoint_slos(settings, profiles["endpoint"].to_list())
     statuses = week_slo_statuses(slos, rollups.latency_hours)
     curve_rows: list[dict[str, Any]] = []
+    option_rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     for profile in profiles.iter_rows(named=True):
         endpoint = profile["endpoint"]
@@ -106,6 +132,9 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
         priced = bool(profile["priced"]) and profile["model"] in terms
         curve = None
+        families = slo_families = None
+        slo = slos.get(endpoint)
+        status = statuses.get(endpoint)
         if priced and model_terms_.offer is not None:
             curve = plan_curve(
                 endpoint_series_.demand_tps,
@@ -114,54 +143,180 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                 covered_hours,
             )
             curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], curve))
-        decisions.append(
-            decide(
-                EndpointWeekInput(
-                    endpoint=endpoint,
-                    model=profile["model"],
-                    week_start=week_start,
-                    current_mode=profile["current_mode"],
-                    latency_class=profile["latency_class"],
-                    coverage_days=int(profile["coverage_days"]),
-                    covered_hours=covered_hours,
-                    priced=priced,
-                    serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
-                    curve=curve,
-                    offer=model_terms_.offer,
-                    batch_discount=model_terms_.batch_discount,
-                    declared_replicas=deployments.get(endpoint),
-                    history_raw_modes=history.get(endpoint, []),
-                    stability_class=profile["stability_class"],
-                    baseline_ratio=profile["baseline_ratio"],
-                    burst_class=profile["burst_class"],
-                    peak_to_mean=profile["peak_to_mean"],
-                    jobs=summarize_runs(runs[endpoint]) if endpoint in runs else None,
-                    batch_limits=BatchLimits(
-                        max_tokens_per_job=model_terms_.batch_max_tokens_per_job,
-                        completion_window_hours=model_terms_.batch_completion_window_hours,
-                        deadline_hours=settings.jobs.deadline_hours(endpoint),
-                    ),
-                    offline_share=profile["offline_share"],
-                    burst_reason=burst_reason(
-                        profile["burst_class"],
-                        profile["burstiness_an"],
-                        profile["peak_to_mean"],
-                        profile["p99_to_mean"],
-                        thresholds,
-                    )
-                    if profile["burst_class"] is not None
-                    else None,
-                    slo=slos.get(endpoint),
-                    slo_status=statuses.get(endpoint),
+            windows = endpoint_windows(endpoint_series_, model_terms_.offer, cells, zone, settings, endpoint)
+            families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd, curve,
+                                      provider, windows, cells)  # fmt: skip
+            if slo is not None and status is not None and status.status == "breached":
+                slo_families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd,
+                                              curve, provider, windows, cells, slo.max_overflow_share)  # fmt: skip
+        decision = decide(
+            EndpointWeekInput(
+                endpoint=endpoint,
+                model=profile["model"],
+                week_start=week_start,
+                current_mode=profile["current_mode"],
+                latency_class=profile["latency_class"],
+                coverage_days=int(profile["coverage_days"]),
+                covered_hours=covered_hours,
+                priced=priced,
+                serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
+                curve=curve,
+                offer=model_terms_.offer,
+                batch_discount=model_terms_.batch_discount,
+                declared_replicas=deployments.get(endpoint),
+                history_raw_modes=history.get(endpoint, []),
+                stability_class=profile["stability_class"],
+                baseline_ratio=profile["baseline_ratio"],
+                burst_class=profile["burst_class"],
+                peak_to_mean=profile["peak_to_mean"],
+                jobs=summarize_runs(runs[endpoint]) if endpoint in runs else None,
+                batch_limits=BatchLimits(
+                    max_tokens_per_job=model_terms_.batch_max_tokens_per_job,
+                    completion_window_hours=model_terms_.batch_completion_window_hours,
+                    deadline_hours=settings.jobs.deadline_hours(endpoint),
                 ),
-                policy,
-            )
+                offline_share=profile["offline_share"],
+                burst_reason=burst_reason(
+                    profile["burst_class"],
+                    profile["burstiness_an"],
+                    profile["peak_to_mean"],
+                    profile["p99_to_mean"],
+                    thresholds,
+                )
+                if profile["burst_class"] is not None
+                else None,
+                slo=slo,
+                slo_status=status,
+                families=families,
+                slo_families=slo_families,
+                provider=provider,
+            ),
+            policy,
         )
+        decisions.append(decision)
+        if priced:
+            option_rows.extend(
+                _option_rows(
+                    week_start, endpoint, profile["model"], endpoint_series_, model_terms_, families, decision
+                )  # fmt: skip
+            )
     return WeekPlans(
         curves=pl.DataFrame(curve_rows, schema=CURVE_SCHEMA),
+        options=pl.DataFrame(option_rows, schema=OPTIONS_SCHEMA),
         recommendations=pl.DataFrame([asdict(d) for d in decisions], schema=RECOMMENDATION_SCHEMA),
         jobs=jobs_frame(week_start, runs),
         slo_status=_slo_status_frame(week_start, slos, statuses),
+    )
+
+
+def provider_for(settings: Settings) -> ProviderProfile:
+    """The provider profile the families are costed with."""
+    del settings
+    return TOGETHER_DEFAULT
+
+
+def schedule_time_zone(settings: Settings) -> str:
+    """The IANA time zone schedule windows are written in (hours of the day, weekdays)."""
+    del settings
+    return "UTC"
+
+
+def endpoint_windows(
+    series: EndpointSeries,
+    offer: DedicatedOffer,
+    cells: np.ndarray,
+    zone: str,
+    settings: Settings,
+    endpoint: str,
+) -> list[ScheduleWindow]:
+    """The schedule windows tried for ``endpoint``: the ones proposed from its week's hourly profile
+    (docs/cost-model.md#scheduled)."""
+    del settings, endpoint
+    return propose_windows(series.demand_tps, series.serverless_cost_usd, offer, cells, zone)
+
+
+OPTIONS_SCHEMA = {
+    "week_start": pl.Date,
+    "endpoint": pl.String,
+    "model": pl.String,
+    "family": pl.String,
+    "replicas": pl.Int64,
+    "min_replicas": pl.Int64,
+    "max_replicas": pl.Int64,
+    "window": pl.String,
+    "total_cost_usd": pl.Float64,
+    "reserved_cost_usd": pl.Float64,
+    "overflow_cost_usd": pl.Float64,
+    "replica_hours": pl.Float64,
+    "utilization": pl.Float64,
+    "overflow_share": pl.Float64,
+    "cold_start_overflow_usd": pl.Float64,
+    "is_cheapest": pl.Boolean,
+    "is_recommended": pl.Boolean,
+}
+
+
+def _option_rows(
+    week_start: date,
+    endpoint: str,
+    model: str,
+    series: EndpointSeries,
+    terms: ModelTerms,
+    families: FamilyOptions | None,
+    decision: Decision,
+) -> list[dict[str, Any]]:
+    """One ``plan_options`` row per option of the endpoint-week: serverless, batch (when its jobs allow it), and
+    the best setting of each reserving family (docs/cost-model.md#plan-families)."""
+    base = {"week_start": week_start, "endpoint": endpoint, "model": model}
+    serverless = float(series.serverless_cost_usd.sum())
+    rows: list[dict[str, Any]] = [
+        {**base, "family": "serverless", "replicas": 0, "total_cost_usd": serverless, "reserved_cost_usd": 0.0,
+         "overflow_cost_usd": serverless, "replica_hours": 0.0, "overflow_share": 1.0 if serverless else 0.0,
+         "cold_start_overflow_usd": 0.0}
+    ]  # fmt: skip
+    if decision.batch_eligible and terms.batch_discount is not None:
+        batch = serverless * (1 - terms.batch_discount)
+        rows.append({**base, "family": "batch", "replicas": 0, "total_cost_usd": batch, "reserved_cost_usd": 0.0,
+                     "overflow_cost_usd": batch, "replica_hours": 0.0, "overflow_share": 1.0 if batch else 0.0,
+                     "cold_start_overflow_usd": 0.0})  # fmt: skip
+    for plan in families.plans() if families is not None else []:
+        rows.append({**base, **_family_row(plan)})
+    cheapest = min(row["total_cost_usd"] for row in rows)
+    for row in rows:
+        row["is_cheapest"] = row["total_cost_usd"] <= cheapest + 1e-9 * max(1.0, cheapest)
+        row["is_recommended"] = _is_recommended(row, decision)
+    first_cheapest = next(row for row in rows if row["is_cheapest"])
+    for row in rows:
+        row["is_cheapest"] = row is first_cheapest
+    return rows
+
+
+def _family_row(plan: FamilyPlan) -> dict[str, Any]:
+    return {
+        "family": plan.family,
+        "replicas": plan.replicas,
+        "min_replicas": plan.min_replicas,
+        "max_replicas": plan.max_replicas,
+        "window": plan.window.label if plan.window is not None else None,
+        "total_cost_usd": plan.total_cost_usd,
+        "reserved_cost_usd": plan.reserved_cost_usd,
+        "overflow_cost_usd": plan.overflow_cost_usd,
+        "replica_hours": plan.replica_hours,
+        "utilization": plan.utilization,
+        "overflow_share": plan.overflow_share,
+        "cold_start_overflow_usd": plan.cold_start_overflow_usd,
+    }
+
+
+def _is_recommended(row: dict[str, Any], decision: Decision) -> bool:
+    """Whether the option row is the plan the decision recommends (same family and settings)."""
+    if decision.plan_family is None:
+        return row["family"] == decision.recommended_mode
+    return (
+        row["family"] == decision.plan_family
+        and row["min_replicas"] == decision.min_replicas
+        and row["max_replicas"] == decision.max_replicas
+        and row["window"] == decision.schedule_window
     )
 
 
@@ -262,6 +417,15 @@ RECOMMENDATION_SCHEMA = {
     "batch_eligible": pl.Boolean,
     "slo_status": pl.String,
     "slo_premium_usd": pl.Float64,
+    "plan_family": pl.String,
+    "min_replicas": pl.Int64,
+    "max_replicas": pl.Int64,
+    "schedule_window": pl.String,
+    "schedule_cells": pl.List(pl.Int64),
+    "replica_hours": pl.Float64,
+    "cold_start_overflow_usd": pl.Float64,
+    "raw_family": pl.String,
+    "raw_plan": pl.String,
 }
 
 
@@ -298,7 +462,8 @@ BACKTEST_SCHEMA = {
 
 def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
     """Last week's recommended plan of each endpoint, costed on this week's traffic, against this week's best plan
-    in hindsight (the cheapest of serverless, R* replicas and, where this week's jobs allowed it, batch): regret in USD."""
+    in hindsight (the cheapest of serverless, the best setting of every plan family and, where this week's jobs allowed
+    it, batch): regret in USD."""
     last_week = read_week_table(home, "recommendations", week_start - timedelta(days=7))
     this_week = read_week_table(home, "recommendations", week_start)
     if last_week is None or this_week is None:
@@ -308,6 +473,9 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
     covered_hours = 24.0 * len(rollups.covered_days)
+    provider = provider_for(settings)
+    zone = schedule_time_zone(settings)
+    cells = week_cells(rollups.covered_days, zone)
     by_endpoint = {row["endpoint"]: row for row in profiles.iter_rows(named=True)}
     # batch is a hindsight candidate only where this week's jobs allowed it (its recommendations say)
     eligible = dict(this_week.select("endpoint", "batch_eligible").iter_rows())
@@ -323,14 +491,24 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
             mode == "batch" and terms_.batch_discount is None
         ):
             continue
-        plan_cost = cost_of_plan(mode, plan["replicas"] or 0, s.demand_tps, s.serverless_cost_usd, terms_.offer,
-                                 covered_hours, terms_.batch_discount)  # fmt: skip
+        family = plan.get("plan_family")
+        if is_reserved(mode) and family is not None and terms_.offer is not None:
+            plan_cost = cost_of_setting(family, plan["replicas"], plan["min_replicas"], plan["max_replicas"],
+                                        plan["schedule_cells"], s.demand_tps, s.serverless_cost_usd, terms_.offer,
+                                        provider, cells).total_cost_usd  # fmt: skip
+        else:
+            plan_cost = cost_of_plan(mode, plan["replicas"] or 0, s.demand_tps, s.serverless_cost_usd,
+                                     terms_.offer, covered_hours, terms_.batch_discount)  # fmt: skip
         candidates = {"serverless": float(s.serverless_cost_usd.sum())}
         if terms_.offer is not None:
             curve = plan_curve(s.demand_tps, s.serverless_cost_usd, terms_.offer, covered_hours)
-            candidates[curve.mode] = min(
-                candidates.get(curve.mode, np.inf), float(curve.total_cost_usd[curve.r_star])
-            )
+            windows = endpoint_windows(s, terms_.offer, cells, zone, settings, plan["endpoint"])
+            best = family_options(
+                s.demand_tps, s.serverless_cost_usd, curve, provider, windows, cells
+            ).cheapest()
+            if best is not None:
+                hindsight_mode = "hybrid" if best.has_overflow else "dedicated"
+                candidates[hindsight_mode] = best.total_cost_usd
         if terms_.batch_discount is not None and eligible.get(plan["endpoint"], False):
             candidates["batch"] = candidates["serverless"] * (1 - terms_.batch_discount)
         hindsight_mode = min(candidates, key=candidates.__getitem__)

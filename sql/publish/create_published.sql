@@ -16,6 +16,7 @@ SELECT
     CAST($model_spend_concentration_rows AS BIGINT) AS model_spend_concentration_rows,
     CAST($model_spend_concentration_summary_rows AS BIGINT) AS model_spend_concentration_summary_rows,
     CAST($plan_curve_rows AS BIGINT) AS plan_curve_rows,
+    CAST($plan_options_rows AS BIGINT) AS plan_options_rows,
     CAST($recommendations_rows AS BIGINT) AS recommendations_rows,
     CAST($batch_jobs_rows AS BIGINT) AS batch_jobs_rows,
     CAST($slo_status_rows AS BIGINT) AS slo_status_rows,
