@@ -20,6 +20,32 @@ def _money(value: float | None) -> str:
     return "" if value is None else format_usd(value)
 
 
+def _recommended(row: dict) -> str:
+    """``hybrid``, ``hybrid (autoscale)``, or for a held row ``serverless (raw: hybrid autoscale)``."""
+    if row["action"] == "hold":
+        family = (
+            f" {row['raw_plan'].split(' ')[0]}"
+            if (row.get("raw_plan") or "").startswith(("autoscale", "scheduled"))
+            else ""
+        )
+        return f"{row['current_mode']} (raw: {row['raw_mode']}{family})"
+    family = row.get("plan_family")
+    return (
+        f"{row['recommended_mode']} ({family})"
+        if family in ("autoscale", "scheduled")
+        else row["recommended_mode"]
+    )
+
+
+def _replicas(row: dict) -> str | int | None:
+    """``3``, ``1–4`` for an autoscaler, ``2 Mon–Fri 08:00–20:00 UTC`` for a schedule; None when none reserved."""
+    if row.get("plan_family") == "autoscale":
+        return f"{row['min_replicas']}–{row['max_replicas']}"
+    if row.get("plan_family") == "scheduled":
+        return f"{row['replicas']} {row['schedule_window']}"
+    return row["replicas"] or None
+
+
 def _slo_label(row: dict) -> str:
     """``p95 ttft_ms <= 600 ms``."""
     return f"{row['percentile']} {row['metric']} <= {row['threshold_ms']:,.0f} ms"
@@ -99,8 +125,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
          "confidence"],
         [
-            [r["endpoint"], r["current_mode"], r["recommended_mode"] if r["action"] != "hold" else
-             f"{r['current_mode']} (raw: {r['raw_mode']})", r["action"], r["replicas"] or None,
+            [r["endpoint"], r["current_mode"], _recommended(r), r["action"], _replicas(r),
              _money(r["current_cost_usd"]), _money(r["recommended_cost_usd"]), _money(r["savings_usd"]),
              f"{r['savings_pct']:.0%}" if r["savings_pct"] is not None else "", r["confidence"]]
             for r in rows

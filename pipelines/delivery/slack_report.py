@@ -117,6 +117,10 @@ def migration_reason(row: Mapping[str, Any]) -> str:
     if mode in RESERVED_MODES:
         replicas = int(row["replicas"] or 0)
         what = f"{replicas} replica{'s' if replicas != 1 else ''} of {row['gpu_type'] or 'GPU'}"
+        if row.get("plan_family") == "autoscale":
+            what = f"autoscale {row['min_replicas']}–{row['max_replicas']} replicas of {row['gpu_type'] or 'GPU'}"
+        elif row.get("plan_family") == "scheduled" and row.get("schedule_window"):
+            what += f" {row['schedule_window']}"
         if row["utilization"] is not None:
             what += f" at {row['utilization']:.0%} utilization"
         overflow = row["overflow_share"] or 0.0
@@ -180,7 +184,7 @@ def build_week_report(
     lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``)."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
-    migrate_rows = [r for r in rows if r["action"] == "migrate"]
+    migrate_rows = [r for r in rows if r["action"] in ("migrate", "tune")]  # a tuning is a change to make too
     listed = sorted(
         (r for r in migrate_rows if not settings.excludes(r["endpoint"]) and r["savings_usd"] >= settings.min_saving_usd),
         key=lambda r: (-r["savings_usd"], r["endpoint"]),

@@ -408,6 +408,26 @@ def _billed_window_minutes(mask: np.ndarray, profile: ProviderProfile) -> int:
     return int(touched.sum()) * MINUTES_PER_HOUR
 
 
+def _bands(cells_on: np.ndarray, minutes: np.ndarray, zone_label: str, what: str) -> list[ScheduleWindow]:
+    """The Mon–Fri and daily bands of ``cells_on`` (168 booleans): every hour of the day from the first to the last
+    hour that is on for at least half of the covered weekdays (Monday to Friday)."""
+    covered_weekdays = (minutes.reshape(7, 24).sum(axis=1) > 0)[:5]
+    if not covered_weekdays.any():
+        return []
+    weekday_hours = cells_on.reshape(7, 24)[:5][covered_weekdays].mean(axis=0) >= 0.5
+    if not weekday_hours.any():
+        return []
+    first, last = int(np.argmax(weekday_hours)), int(23 - np.argmax(weekday_hours[::-1]))
+    band = np.zeros(24, dtype=bool)
+    band[first : last + 1] = True
+    hours = f"{first:02d}:00–{last + 1:02d}:00"
+    weekdays = np.concatenate([np.tile(band, 5), np.zeros(48, dtype=bool)])
+    return [
+        ScheduleWindow(tuple(bool(c) for c in weekdays), f"Mon–Fri {hours} {zone_label}{what}"),
+        ScheduleWindow(tuple(bool(c) for c in np.tile(band, 7)), f"daily {hours} {zone_label}{what}"),
+    ]
+
+
 def propose_windows(
     demand_tps: np.ndarray,
     serverless_cost: np.ndarray,
@@ -415,13 +435,15 @@ def propose_windows(
     cell_of_minute: np.ndarray,
     zone_label: str,
 ) -> list[ScheduleWindow]:
-    """Candidate windows from the endpoint's week, hour-of-week cell by cell (see docs/cost-model.md#scheduled):
+    """Candidate windows from the endpoint's week, hour-of-week cell by cell (see docs/cost-model.md#scheduled).
 
-    a cell *carries a replica* when one replica there saves more serverless cost than it costs (the serverless
+    A cell *carries a replica* when one replica there saves more serverless cost than it costs (the serverless
     cost of the demand one replica would serve, Σ_m min(D_m, K·u)/D_m·S_m over the cell's minutes, exceeds the
-    replica's price for the cell's minutes). Proposed: (1) the band from the first to the last hour of day carried
-    on at least half of the covered weekdays, Monday to Friday; (2) that band every day; (3) the carried cells
-    themselves. Windows with the same cells are kept once (the first name); none when no cell carries a replica.
+    replica's price for the cell's minutes); a cell is *active* when it has any demand. Proposed, in this order:
+    the Mon–Fri band and the daily band of the carried cells (every hour of the day from the first to the last hour
+    carried on at least half of the covered weekdays), the carried cells themselves, and the two bands of the
+    active cells (the hours with traffic: what an SLO may need). A window with the same cells as an earlier one is
+    kept once, and a window of all 168 hours is left out (it is the fixed plan plus a warm-up).
     """
     demand = np.asarray(demand_tps, dtype=np.float64)
     cost = np.asarray(serverless_cost, dtype=np.float64)
@@ -433,29 +455,18 @@ def propose_windows(
     minutes = np.bincount(cells, minlength=HOURS_PER_WEEK)
     price = minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
     carried = (saving > price) & (minutes > 0)
-    if not carried.any():
-        return []
+    active = np.bincount(cells, weights=(demand > 0).astype(np.float64), minlength=HOURS_PER_WEEK) > 0
     windows: list[ScheduleWindow] = []
-    by_day = carried.reshape(7, 24)
-    covered_weekdays = (minutes.reshape(7, 24).sum(axis=1) > 0)[:5]
-    if covered_weekdays.any():
-        weekday_hours = by_day[:5][covered_weekdays].mean(axis=0) >= 0.5
-        if weekday_hours.any():
-            first, last = int(np.argmax(weekday_hours)), int(23 - np.argmax(weekday_hours[::-1]))
-            band = np.zeros(24, dtype=bool)
-            band[first : last + 1] = True
-            hours = f"{first:02d}:00–{last + 1:02d}:00"
-            weekdays = np.concatenate([np.tile(band, 5), np.zeros(48, dtype=bool)])
-            windows.append(ScheduleWindow(tuple(bool(c) for c in weekdays), f"Mon–Fri {hours} {zone_label}"))
-            windows.append(
-                ScheduleWindow(tuple(bool(c) for c in np.tile(band, 7)), f"daily {hours} {zone_label}")
-            )
-    windows.append(
-        ScheduleWindow(tuple(bool(c) for c in carried), f"{int(carried.sum())} busiest hours of the week")
-    )
+    if carried.any():
+        windows.extend(_bands(carried, minutes, zone_label, ""))
+        label = f"{int(carried.sum())} busiest hours of the week"
+        windows.append(ScheduleWindow(tuple(bool(c) for c in carried), label))
+    if active.any():
+        windows.extend(_bands(active, minutes, zone_label, " (hours with traffic)"))
     unique: dict[tuple[bool, ...], ScheduleWindow] = {}
     for window in windows:
-        unique.setdefault(window.cells, window)
+        if window.hours_per_week < HOURS_PER_WEEK:
+            unique.setdefault(window.cells, window)
     return list(unique.values())
 
 

@@ -569,6 +569,8 @@ def _options_sentence(inp: EndpointWeekInput, serverless: float, chosen: _Plan) 
         return None
     options: list[tuple[str, float]] = []
     for family in inp.families.plans():
+        if family.family == "autoscale" and family.min_replicas == family.max_replicas:
+            continue  # autoscale(R, R) is fixed(R), already listed
         options.append((family.settings_text(inp.provider), family.total_cost_usd))
     options.append(("serverless", serverless))
     if inp.batch_eligible and inp.batch_discount is not None:

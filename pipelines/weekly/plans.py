@@ -280,6 +280,8 @@ def _option_rows(
                      "overflow_cost_usd": batch, "replica_hours": 0.0, "overflow_share": 1.0 if batch else 0.0,
                      "cold_start_overflow_usd": 0.0})  # fmt: skip
     for plan in families.plans() if families is not None else []:
+        if plan.family == "autoscale" and plan.min_replicas == plan.max_replicas:
+            continue  # autoscale(R, R) is fixed(R): the fixed row already says it
         rows.append({**base, **_family_row(plan)})
     cheapest = min(row["total_cost_usd"] for row in rows)
     for row in rows:

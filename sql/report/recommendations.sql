@@ -13,7 +13,12 @@ SELECT
     confidence,
     reasons,
     slo_status,
-    slo_premium_usd
+    slo_premium_usd,
+    plan_family,
+    min_replicas,
+    max_replicas,
+    schedule_window,
+    raw_plan
 FROM recommendations
 WHERE week_start = CAST($week_start AS DATE)
 ORDER BY savings_usd DESC NULLS LAST, current_cost_usd DESC NULLS LAST, endpoint
