@@ -9,8 +9,9 @@ window W_down and cold start C (minutes), on the replicas each minute needs, n_m
 * else, if desired was below running in each of the last W_down minutes, stop one replica (the most recently
   started first) from minute m+1, and count the W_down minutes afresh.
 
-The loop over minutes is compiled with numba (one pass, O(minutes)); ``simulate_reference`` is the same rules
-written plainly in Python, kept for the tests that check the compiled kernel against it.
+The loop over minutes is compiled with numba (one pass, O(minutes)), and costs the run in the same pass for the
+search (``simulate_totals``); ``simulate_reference`` is the same rules written plainly in Python, kept for the tests
+that check the compiled kernel against it.
 """
 
 from __future__ import annotations
@@ -30,17 +31,37 @@ class AutoscaleTrace:
 
 
 @njit(cache=True, nogil=True)
-def _simulate(
+def _served(ready: int, demand: float, per_replica_tps: float) -> float:  # pragma: no cover - compiled
+    """φ: the served fraction of a minute with ``ready`` replicas (1 when idle and one is ready, 0 with none)."""
+    if ready <= 0:
+        return 0.0
+    if demand <= 0.0:
+        return 1.0
+    return min(1.0, ready * per_replica_tps / demand)
+
+
+@njit(cache=True, nogil=True)
+def _run(
     needed: np.ndarray,
+    demand: np.ndarray,
+    cost: np.ndarray,
+    per_replica_tps: float,
     min_replicas: int,
     max_replicas: int,
     up_window: int,
     down_window: int,
     cold_start: int,
+    hourly: bool,
     running_out: np.ndarray,
     ready_out: np.ndarray,
-) -> None:  # pragma: no cover - compiled; checked against simulate_reference
+) -> tuple[float, float, float, float]:  # pragma: no cover - compiled; checked against simulate_reference
+    """The autoscaler over the week, one pass: writes running / ready per minute when the output arrays have the
+    minutes' length (they may be empty), and returns (billed replica-minutes, overflow USD, cold-start overflow USD,
+    served weighted tokens/s summed over minutes). ``demand`` and ``cost`` may be empty when only the trace is
+    wanted."""
     minutes = needed.size
+    priced = demand.size == minutes
+    trace = running_out.size == minutes
     # ready-at minute of each running replica, oldest first (a stack: the last started stops first)
     ready_at = np.empty(max(max_replicas, 1), dtype=np.int64)
     running = min_replicas
@@ -49,11 +70,31 @@ def _simulate(
     ready = running  # replicas ready_at[0:ready] serve; ready_at is non-decreasing along the stack
     up_streak = 0
     down_streak = 0
+    billed = 0.0
+    hour_peak = 0
+    overflow = 0.0
+    cold_overflow = 0.0
+    served = 0.0
     for m in range(minutes):
         while ready < running and ready_at[ready] <= m:
             ready += 1
-        running_out[m] = running
-        ready_out[m] = ready
+        if trace:
+            running_out[m] = running
+            ready_out[m] = ready
+        if hourly:
+            if m % 60 == 0 and m > 0:
+                billed += 60.0 * hour_peak
+                hour_peak = 0
+            hour_peak = max(hour_peak, running)
+        else:
+            billed += running
+        if priced:
+            d = demand[m]
+            phi = _served(ready, d, per_replica_tps)
+            overflow += (1.0 - phi) * cost[m]
+            cold_overflow += (_served(running, d, per_replica_tps) - phi) * cost[m]
+            if ready > 0:
+                served += min(d, ready * per_replica_tps)
         desired = min(max(needed[m], min_replicas), max_replicas)
         up_streak = up_streak + 1 if desired > running else 0
         down_streak = down_streak + 1 if desired < running else 0
@@ -68,6 +109,57 @@ def _simulate(
             running -= 1
             ready = min(ready, running)
             down_streak = 0
+    if hourly and minutes > 0:
+        billed += 60.0 * hour_peak
+    return billed, overflow, cold_overflow, served
+
+
+_EMPTY_FLOAT = np.zeros(0, dtype=np.float64)
+_EMPTY_INT = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class AutoscaleTotals:
+    """The week's totals of one autoscaler run: billed replica-minutes, overflow and cold-start overflow (USD),
+    and served weighted tokens (summed weighted tokens/s over minutes × 60)."""
+
+    billed_replica_minutes: float
+    overflow_usd: float
+    cold_start_overflow_usd: float
+    served_weighted_tokens: float
+
+
+def simulate_totals(
+    needed: np.ndarray,
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    per_replica_tps: float,
+    min_replicas: int,
+    max_replicas: int,
+    up_window: int,
+    down_window: int,
+    cold_start: int,
+    hourly: bool,
+) -> AutoscaleTotals:
+    """Run the autoscaler and cost it in the same pass, without keeping the per-minute trace (the search's inner
+    loop): ``needed`` from ``replicas_needed``, demand in weighted tokens/s and serverless cost in USD per minute,
+    K·u in ``per_replica_tps``; under ``hourly`` billing each clock hour is billed at its most running replicas."""
+    _check(min_replicas, max_replicas, up_window, down_window, cold_start)
+    billed, overflow, cold, served = _run(
+        np.ascontiguousarray(needed, dtype=np.int64),
+        np.ascontiguousarray(demand_tps, dtype=np.float64),
+        np.ascontiguousarray(serverless_cost, dtype=np.float64),
+        float(per_replica_tps),
+        min_replicas,
+        max_replicas,
+        up_window,
+        down_window,
+        cold_start,
+        hourly,
+        _EMPTY_INT,
+        _EMPTY_INT,
+    )
+    return AutoscaleTotals(billed, max(0.0, overflow), max(0.0, cold), served * 60.0)
 
 
 def replicas_needed(demand_tps: np.ndarray, planned_replica_tps: float) -> np.ndarray:
@@ -96,7 +188,8 @@ def simulate(
     needed = np.ascontiguousarray(needed, dtype=np.int64)
     running = np.empty(needed.size, dtype=np.int64)
     ready = np.empty(needed.size, dtype=np.int64)
-    _simulate(needed, min_replicas, max_replicas, up_window, down_window, cold_start, running, ready)
+    _run(needed, _EMPTY_FLOAT, _EMPTY_FLOAT, 1.0, min_replicas, max_replicas, up_window, down_window, cold_start,
+         False, running, ready)  # fmt: skip
     return AutoscaleTrace(running, ready)
 
 

@@ -19,11 +19,11 @@ costed for every R at once from sorted demand; autoscale is searched by branch a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.domain.autoscaler import AutoscaleTrace, replicas_needed, simulate
+from pipelines.domain.autoscaler import AutoscaleTrace, replicas_needed, simulate, simulate_totals
 from pipelines.domain.cost_model import DedicatedOffer, PlanCurve, plan_curve
 from pipelines.domain.provider import ProviderProfile
 
@@ -243,12 +243,34 @@ def autoscale_plan(
     profile: ProviderProfile,
     min_replicas: int,
     max_replicas: int,
+    needed: np.ndarray | None = None,
 ) -> FamilyPlan:
-    """Cost (USD per week) of ``autoscale(min_replicas, max_replicas)`` on the week's traffic."""
-    trace = simulate_autoscale(demand_tps, offer, profile, min_replicas, max_replicas)
-    plan = cost_trace(AUTOSCALE, trace.running, trace.ready, demand_tps, serverless_cost, offer, profile,
-                      min_replicas=min_replicas, max_replicas=max_replicas)  # fmt: skip
-    return replace(plan, replicas=max_replicas)
+    """Cost (USD per week) of ``autoscale(min_replicas, max_replicas)`` on the week's traffic, simulated and costed
+    in one compiled pass (``needed``: the replicas each minute needs, when already computed)."""
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    if needed is None:
+        needed = replicas_needed(demand, offer.planned_replica_tps)
+    totals = simulate_totals(needed, demand, serverless_cost, offer.planned_replica_tps, min_replicas, max_replicas,
+                             profile.scale_up_window_minutes, profile.scale_down_window_minutes,
+                             profile.cold_start_minutes, profile.billing_granularity_minutes == MINUTES_PER_HOUR)  # fmt: skip
+    reserved = totals.billed_replica_minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
+    all_tokens = float(demand.sum()) * 60
+    capacity = totals.billed_replica_minutes * offer.replica_capacity_tps * 60
+    served = min(totals.served_weighted_tokens, all_tokens)
+    return FamilyPlan(
+        family=AUTOSCALE,
+        replicas=max_replicas,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        window=None,
+        reserved_cost_usd=reserved,
+        overflow_cost_usd=totals.overflow_usd,
+        total_cost_usd=reserved + totals.overflow_usd,
+        replica_hours=totals.billed_replica_minutes / MINUTES_PER_HOUR,
+        utilization=min(served / capacity, offer.target_utilization) if capacity else None,
+        overflow_share=min(1.0, max(0.0, 1.0 - served / all_tokens)) if all_tokens > 0 else 0.0,
+        cold_start_overflow_usd=totals.cold_start_overflow_usd,
+    )
 
 
 @dataclass(frozen=True)
@@ -301,6 +323,7 @@ def best_autoscale(
             candidates.append(_as_autoscale(plan))
     simulated = 0
     best = _cheapest(candidates)
+    needed = replicas_needed(demand_tps, offer.planned_replica_tps)
     order = np.argsort(bound, kind="stable")
     for index in order:
         low, high = int(lows[index]), int(highs[index])
@@ -308,7 +331,7 @@ def best_autoscale(
             continue
         if best is not None and bound[index] > best.total_cost_usd + _TIE * max(1.0, best.total_cost_usd):
             break
-        plan = autoscale_plan(demand_tps, serverless_cost, offer, profile, low, high)
+        plan = autoscale_plan(demand_tps, serverless_cost, offer, profile, low, high, needed)
         simulated += 1
         if _within(plan, max_overflow_share):
             best = _cheapest([plan] if best is None else [best, plan])
