@@ -43,7 +43,9 @@ class ProviderProfile:
                 f"got {self.billing_granularity_minutes}"
             )
         if self.min_replicas_while_running < 0:
-            raise ValueError(f"min_replicas_while_running must be >= 0, got {self.min_replicas_while_running}")
+            raise ValueError(
+                f"min_replicas_while_running must be >= 0, got {self.min_replicas_while_running}"
+            )
         if self.cold_start_minutes < 0:
             raise ValueError(f"cold_start_minutes must be >= 0, got {self.cold_start_minutes}")
         if self.scale_up_window_minutes < 1 or self.scale_down_window_minutes < 1:

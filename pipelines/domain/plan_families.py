@@ -1,0 +1,529 @@
+"""Plan families: the ways a dedicated endpoint can be bought, each costed minute by minute on one week's demand
+(see docs/cost-model.md#plan-families).
+
+* ``fixed(R)``: R replicas running for every covered minute (the plan curve of ``cost_model``);
+* ``autoscale(min, max)``: an autoscaler between min and max replicas, simulated on the demand (``autoscaler``);
+* ``scheduled(R, window)``: R replicas during a recurring window of weekday × hour cells, none outside it.
+
+Every family is a pair of per-minute replica counts: *running* (billed) and *ready* (serving). A ready replica
+serves up to K·u weighted tokens/s; demand above the ready capacity overflows to serverless, O_m = (1 − φ_m)·S_m
+with φ_m = min(1, ready_m·K·u / D_m) (1 when D_m = 0 and a replica is ready, 0 when none is). A replica is billed
+for every minute it runs (per-minute billing), or each clock hour at the most replicas that ran in it (hourly
+billing). Money in USD per week, demand in weighted tokens per second, durations in minutes.
+
+The best setting of each family is the cheapest of its grid (ties: fewer replica-hours). Fixed and scheduled are
+costed for every R at once from sorted demand; autoscale is searched by branch and bound over
+1 <= min <= max <= R_full (0 <= min with scale-to-zero), which provably returns the grid's minimum: see
+``best_autoscale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from pipelines.domain.autoscaler import AutoscaleTrace, replicas_needed, simulate
+from pipelines.domain.cost_model import DedicatedOffer, PlanCurve, plan_curve
+from pipelines.domain.provider import ProviderProfile
+
+FIXED = "fixed"
+AUTOSCALE = "autoscale"
+SCHEDULED = "scheduled"
+FAMILIES = (FIXED, AUTOSCALE, SCHEDULED)
+
+MINUTES_PER_HOUR = 60
+HOURS_PER_WEEK = 168
+_TIE = 1e-9  # relative tolerance under which two totals count as equal
+
+
+@dataclass(frozen=True)
+class ScheduleWindow:
+    """A recurring window: ``cells[c]`` is True for the weekday × hour cells (c = weekday·24 + hour, Monday = 0,
+    in the schedule's time zone) in which replicas run; ``label`` says it in words ("Mon–Fri 08:00–20:00 UTC")."""
+
+    cells: tuple[bool, ...]
+    label: str
+
+    def __post_init__(self) -> None:
+        if len(self.cells) != HOURS_PER_WEEK:
+            raise ValueError(f"a window has {HOURS_PER_WEEK} weekday-hour cells, got {len(self.cells)}")
+
+    @property
+    def hours_per_week(self) -> int:
+        """Hours of the week inside the window."""
+        return sum(self.cells)
+
+    def minute_mask(self, cell_of_minute: np.ndarray) -> np.ndarray:
+        """Which covered minutes fall inside the window, given each minute's weekday-hour cell (0..167)."""
+        return np.asarray(self.cells, dtype=bool)[np.asarray(cell_of_minute, dtype=np.int64)]
+
+
+@dataclass(frozen=True)
+class FamilyPlan:
+    """One costed setting of a plan family for one endpoint-week.
+
+    ``replicas``: the most replicas the plan runs (fixed and scheduled R; autoscale max). ``min_replicas`` /
+    ``max_replicas``: the autoscaler's bounds (fixed: R and R). ``window``: the scheduled window (else None).
+    ``replica_hours``: billed replica-hours. ``utilization``: served weighted tokens / (billed replica-minutes ×
+    K × 60), None when nothing is billed. ``overflow_share``: weighted tokens served on serverless (overflow and,
+    for scheduled plans, all traffic outside the window) / all weighted tokens. ``cold_start_overflow_usd``: the
+    part of the overflow cost the starting replicas would have served had they been ready.
+    """
+
+    family: str
+    replicas: int
+    min_replicas: int
+    max_replicas: int
+    window: ScheduleWindow | None
+    reserved_cost_usd: float
+    overflow_cost_usd: float
+    total_cost_usd: float
+    replica_hours: float
+    utilization: float | None
+    overflow_share: float
+    cold_start_overflow_usd: float = 0.0
+
+    @property
+    def has_overflow(self) -> bool:
+        """Whether some weighted tokens go to serverless (the plan is hybrid rather than dedicated)."""
+        return self.overflow_share > 1e-12
+
+    def settings_text(self, profile: ProviderProfile | None = None) -> str:
+        """The settings to apply, in words: ``fixed 3 replicas``, ``autoscale 1–4 replicas`` (with the windows
+        when a profile is given), ``scheduled 2 replicas Mon–Fri 08:00–20:00 UTC``."""
+        if self.family == AUTOSCALE:
+            text = f"autoscale {self.min_replicas}–{self.max_replicas} replicas"
+            if profile is not None:
+                text += (
+                    f", scale up after {profile.scale_up_window_minutes} min, down after "
+                    f"{profile.scale_down_window_minutes} min"
+                )
+            return text
+        count = f"{self.replicas} replica" + ("" if self.replicas == 1 else "s")
+        if self.family == SCHEDULED and self.window is not None:
+            return f"scheduled {count} {self.window.label}"
+        return f"{self.family} {count}"
+
+
+def _billed_replica_minutes(running: np.ndarray, profile: ProviderProfile) -> float:
+    """Billed replica-minutes: Σ running (per-minute billing), or per clock hour the most replicas that ran in it
+    × 60 (hourly billing; the covered minutes are whole days, so every 60 minutes from the first are one hour)."""
+    if profile.billing_granularity_minutes == 1 or running.size == 0:
+        return float(running.sum())
+    hours = running.size // MINUTES_PER_HOUR
+    per_hour = running[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR).max(axis=1)
+    tail = running[hours * MINUTES_PER_HOUR :]
+    return float(per_hour.sum() * MINUTES_PER_HOUR + (tail.max() * MINUTES_PER_HOUR if tail.size else 0))
+
+
+def _served_fraction(ready: np.ndarray, demand: np.ndarray, offer: DedicatedOffer) -> np.ndarray:
+    """φ_m = min(1, ready_m·K·u / D_m); 1 where D_m = 0 and a replica is ready; 0 where no replica is ready."""
+    capacity = ready * offer.planned_replica_tps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(demand > 0, np.minimum(1.0, capacity / demand), 1.0)
+    return np.where(ready > 0, fraction, 0.0)
+
+
+def cost_trace(
+    family: str,
+    running: np.ndarray,
+    ready: np.ndarray,
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    window: ScheduleWindow | None = None,
+) -> FamilyPlan:
+    """Cost (USD per week) of any plan given as running and ready replicas per covered minute, on the week's
+    demand (weighted tokens/s) and serverless cost (USD per minute)."""
+    running = np.asarray(running, dtype=np.int64)
+    ready = np.asarray(ready, dtype=np.int64)
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    cost = np.asarray(serverless_cost, dtype=np.float64)
+    billed_minutes = _billed_replica_minutes(running, profile)
+    reserved = billed_minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
+    served_fraction = _served_fraction(ready, demand, offer)
+    overflow = float(((1.0 - served_fraction) * cost).sum())
+    cold_start = float(((_served_fraction(running, demand, offer) - served_fraction) * cost).sum())
+    served_tokens = float((np.minimum(demand, ready * offer.planned_replica_tps) * (ready > 0)).sum()) * 60
+    all_tokens = float(demand.sum()) * 60
+    capacity_tokens = billed_minutes * offer.replica_capacity_tps * 60
+    return FamilyPlan(
+        family=family,
+        replicas=int(running.max()) if running.size else 0,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        window=window,
+        reserved_cost_usd=reserved,
+        overflow_cost_usd=overflow,
+        total_cost_usd=reserved + overflow,
+        replica_hours=billed_minutes / MINUTES_PER_HOUR,
+        utilization=min(served_tokens / capacity_tokens, offer.target_utilization)
+        if capacity_tokens
+        else None,
+        overflow_share=min(1.0, max(0.0, 1.0 - served_tokens / all_tokens)) if all_tokens > 0 else 0.0,
+        cold_start_overflow_usd=max(0.0, cold_start),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- fixed
+
+
+def fixed_plan(curve: PlanCurve, replicas: int, profile: ProviderProfile) -> FamilyPlan:
+    """fixed(R) read off the plan curve (R >= 1): R replicas all week (the same under minute or hourly billing)."""
+    cost = curve.plan(replicas)
+    minutes = curve.covered_hours * MINUTES_PER_HOUR
+    return FamilyPlan(
+        family=FIXED,
+        replicas=replicas,
+        min_replicas=replicas,
+        max_replicas=replicas,
+        window=None,
+        reserved_cost_usd=cost.reserved_cost_usd,
+        overflow_cost_usd=cost.overflow_cost_usd,
+        total_cost_usd=cost.total_cost_usd,
+        replica_hours=replicas * minutes / MINUTES_PER_HOUR,
+        utilization=cost.utilization,
+        overflow_share=cost.overflow_share,
+    )
+
+
+def _cheapest(plans: list[FamilyPlan]) -> FamilyPlan | None:
+    """The cheapest plan; totals within rounding tie, and ties go to fewer replica-hours (then the first)."""
+    if not plans:
+        return None
+    best = min(plan.total_cost_usd for plan in plans)
+    tied = [plan for plan in plans if plan.total_cost_usd <= best + _TIE * max(1.0, abs(best))]
+    return min(tied, key=lambda plan: (plan.replica_hours, plan.max_replicas, plan.min_replicas))
+
+
+def _within(plan: FamilyPlan, max_overflow_share: float | None) -> bool:
+    return max_overflow_share is None or plan.overflow_share <= max_overflow_share + 1e-12
+
+
+def best_fixed(
+    curve: PlanCurve, profile: ProviderProfile, max_overflow_share: float | None = None
+) -> FamilyPlan | None:
+    """The cheapest fixed(R) with R >= 1 (optionally with overflow share <= ``max_overflow_share``); None when the
+    curve has no R >= 1 or no R holds the cap."""
+    plans = [fixed_plan(curve, r, profile) for r in range(1, curve.r_full + 1)]
+    return _cheapest([plan for plan in plans if _within(plan, max_overflow_share)])
+
+
+# ----------------------------------------------------------------------------------------------- autoscale
+
+
+def simulate_autoscale(
+    demand_tps: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    min_replicas: int,
+    max_replicas: int,
+) -> AutoscaleTrace:
+    """Running and ready replicas per covered minute of ``autoscale(min_replicas, max_replicas)`` on the week's
+    demand (weighted tokens/s), with the profile's windows and cold start."""
+    return simulate(
+        replicas_needed(demand_tps, offer.planned_replica_tps),
+        min_replicas,
+        max_replicas,
+        profile.scale_up_window_minutes,
+        profile.scale_down_window_minutes,
+        profile.cold_start_minutes,
+    )
+
+
+def autoscale_plan(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    min_replicas: int,
+    max_replicas: int,
+) -> FamilyPlan:
+    """Cost (USD per week) of ``autoscale(min_replicas, max_replicas)`` on the week's traffic."""
+    trace = simulate_autoscale(demand_tps, offer, profile, min_replicas, max_replicas)
+    plan = cost_trace(AUTOSCALE, trace.running, trace.ready, demand_tps, serverless_cost, offer, profile,
+                      min_replicas=min_replicas, max_replicas=max_replicas)  # fmt: skip
+    return replace(plan, replicas=max_replicas)
+
+
+@dataclass(frozen=True)
+class AutoscaleSearch:
+    """The best autoscale setting and how much work finding it took: ``settings_in_grid`` pairs (min, max),
+    ``settings_simulated`` of them simulated (the rest pruned by their lower bound)."""
+
+    best: FamilyPlan | None
+    settings_in_grid: int
+    settings_simulated: int
+
+
+def best_autoscale(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    curve: PlanCurve,
+    profile: ProviderProfile,
+    max_overflow_share: float | None = None,
+) -> AutoscaleSearch:
+    """The cheapest autoscale(min, max) over the grid lowest_min <= min <= max <= R_full, max >= 1 (optionally only
+    settings whose overflow share is <= ``max_overflow_share``), found by branch and bound.
+
+    Lower bound of a setting: min replicas run all week, so it pays at least min·g·P·H; at most max replicas are
+    ever ready, so its overflow is at least fixed(max)'s (overflow falls as capacity rises, minute by minute). Both
+    come from the plan curve without simulating. Settings are simulated in increasing bound and the search stops
+    at the first bound above the best total found (within rounding, so ties are still seen): every pruned setting
+    costs at least its bound, hence more than the best. Settings with min = max = R are fixed(R) exactly and are
+    taken from the curve. Under a cap, a setting whose fixed(max) already overflows more than the cap cannot hold
+    it and is skipped.
+    """
+    r_full = curve.r_full
+    lowest = profile.lowest_min_replicas
+    if r_full < 1 or lowest > r_full:
+        return AutoscaleSearch(None, 0, 0)
+    offer = curve.offer
+    lows, highs = np.meshgrid(np.arange(lowest, r_full + 1), np.arange(1, r_full + 1), indexing="ij")
+    keep = lows <= highs
+    lows, highs = lows[keep], highs[keep]
+    grid = int(lows.size)
+    bound = lows * offer.replica_usd_per_hour * curve.covered_hours + curve.overflow_cost_usd[highs]
+    feasible = (
+        np.ones(grid, dtype=bool)
+        if max_overflow_share is None
+        else curve.overflow_share[highs] <= max_overflow_share + 1e-12
+    )
+    candidates: list[FamilyPlan] = []
+    for r in range(max(1, lowest), r_full + 1):  # min = max = R: fixed(R), known without simulating
+        plan = fixed_plan(curve, r, profile)
+        if _within(plan, max_overflow_share):
+            candidates.append(_as_autoscale(plan))
+    simulated = 0
+    best = _cheapest(candidates)
+    order = np.argsort(bound, kind="stable")
+    for index in order:
+        low, high = int(lows[index]), int(highs[index])
+        if not feasible[index] or (low == high and low >= 1):
+            continue
+        if best is not None and bound[index] > best.total_cost_usd + _TIE * max(1.0, best.total_cost_usd):
+            break
+        plan = autoscale_plan(demand_tps, serverless_cost, offer, profile, low, high)
+        simulated += 1
+        if _within(plan, max_overflow_share):
+            best = _cheapest([plan] if best is None else [best, plan])
+    return AutoscaleSearch(best, grid, simulated)
+
+
+def _as_autoscale(plan: FamilyPlan) -> FamilyPlan:
+    """fixed(R) seen as autoscale(R, R): the same replicas every minute, the same cost."""
+    return FamilyPlan(AUTOSCALE, plan.replicas, plan.replicas, plan.replicas, None, plan.reserved_cost_usd,
+                      plan.overflow_cost_usd, plan.total_cost_usd, plan.replica_hours, plan.utilization,
+                      plan.overflow_share)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- scheduled
+
+
+def scheduled_replicas(in_window: np.ndarray, replicas: int) -> np.ndarray:
+    """Ready replicas per covered minute of a scheduled plan: ``replicas`` inside the window, 0 outside (int64)."""
+    return np.where(np.asarray(in_window, dtype=bool), replicas, 0).astype(np.int64)
+
+
+def window_starts(in_window: np.ndarray) -> int:
+    """How many times the window opens over the covered minutes: window minutes whose preceding covered minute is
+    outside it (the first covered minute counts when it is inside)."""
+    mask = np.asarray(in_window, dtype=bool)
+    if mask.size == 0:
+        return 0
+    return int(mask[0]) + int((mask[1:] & ~mask[:-1]).sum())
+
+
+def _warm_up_minutes(profile: ProviderProfile) -> int:
+    """Billed minutes of warm-up before each window start: the cold start C, rounded up to whole hours under
+    hourly billing."""
+    cold = profile.cold_start_minutes
+    if profile.billing_granularity_minutes == 1 or cold == 0:
+        return cold
+    return -(-cold // MINUTES_PER_HOUR) * MINUTES_PER_HOUR
+
+
+def scheduled_curve(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    window: ScheduleWindow,
+    cell_of_minute: np.ndarray,
+    max_replicas: int,
+) -> list[FamilyPlan]:
+    """scheduled(R, window) for R = 1..max_replicas at once: inside the window R replicas are billed and serve
+    (the plan curve of the window's minutes), outside it all traffic is serverless, and each window start adds
+    the warm-up minutes of R replicas (``_warm_up_minutes``). Empty when the window holds no covered minute."""
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    cost = np.asarray(serverless_cost, dtype=np.float64)
+    mask = window.minute_mask(cell_of_minute)
+    window_minutes = int(mask.sum())
+    if window_minutes == 0 or max_replicas < 1:
+        return []
+    inside = plan_curve(demand[mask], cost[mask], offer, window_minutes / MINUTES_PER_HOUR)
+    outside_cost = float(cost[~mask].sum())
+    all_tokens = float(demand.sum()) * 60
+    warm_up = window_starts(mask) * _warm_up_minutes(profile)
+    billed_window_minutes = _billed_window_minutes(mask, profile)
+    inside_tokens = float(demand[mask].sum()) * 60
+    plans = []
+    for r in range(1, max_replicas + 1):
+        cost_r = inside.plan(r)
+        billed = r * (billed_window_minutes + warm_up)
+        reserved = billed * offer.replica_usd_per_hour / MINUTES_PER_HOUR
+        overflow = cost_r.overflow_cost_usd + outside_cost
+        served = inside_tokens * (1.0 - cost_r.overflow_share)
+        capacity = billed * offer.replica_capacity_tps * 60
+        plans.append(
+            FamilyPlan(
+                family=SCHEDULED,
+                replicas=r,
+                min_replicas=0,
+                max_replicas=r,
+                window=window,
+                reserved_cost_usd=reserved,
+                overflow_cost_usd=overflow,
+                total_cost_usd=reserved + overflow,
+                replica_hours=billed / MINUTES_PER_HOUR,
+                utilization=min(served / capacity, offer.target_utilization) if capacity else None,
+                overflow_share=min(1.0, (all_tokens - served) / all_tokens) if all_tokens > 0 else 0.0,
+            )
+        )
+    return plans
+
+
+def _billed_window_minutes(mask: np.ndarray, profile: ProviderProfile) -> int:
+    """Billed minutes of one replica over the window's covered minutes: the minutes themselves, or, under hourly
+    billing, 60 for every clock hour the window touches."""
+    if profile.billing_granularity_minutes == 1:
+        return int(mask.sum())
+    hours = mask.size // MINUTES_PER_HOUR
+    touched = mask[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR).any(axis=1)
+    return int(touched.sum()) * MINUTES_PER_HOUR
+
+
+def propose_windows(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    offer: DedicatedOffer,
+    cell_of_minute: np.ndarray,
+    zone_label: str,
+) -> list[ScheduleWindow]:
+    """Candidate windows from the endpoint's week, hour-of-week cell by cell (see docs/cost-model.md#scheduled):
+
+    a cell *carries a replica* when one replica there saves more serverless cost than it costs (the serverless
+    cost of the demand one replica would serve, Σ_m min(D_m, K·u)/D_m·S_m over the cell's minutes, exceeds the
+    replica's price for the cell's minutes). Proposed: (1) the band from the first to the last hour of day carried
+    on at least half of the covered weekdays, Monday to Friday; (2) that band every day; (3) the carried cells
+    themselves. Windows with the same cells are kept once (the first name); none when no cell carries a replica.
+    """
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    cost = np.asarray(serverless_cost, dtype=np.float64)
+    cells = np.asarray(cell_of_minute, dtype=np.int64)
+    per_replica = offer.planned_replica_tps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        served = np.where(demand > 0, np.minimum(demand, per_replica) / demand, 0.0) * cost
+    saving = np.bincount(cells, weights=served, minlength=HOURS_PER_WEEK)
+    minutes = np.bincount(cells, minlength=HOURS_PER_WEEK)
+    price = minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
+    carried = (saving > price) & (minutes > 0)
+    if not carried.any():
+        return []
+    windows: list[ScheduleWindow] = []
+    by_day = carried.reshape(7, 24)
+    covered_weekdays = (minutes.reshape(7, 24).sum(axis=1) > 0)[:5]
+    if covered_weekdays.any():
+        weekday_hours = by_day[:5][covered_weekdays].mean(axis=0) >= 0.5
+        if weekday_hours.any():
+            first, last = int(np.argmax(weekday_hours)), int(23 - np.argmax(weekday_hours[::-1]))
+            band = np.zeros(24, dtype=bool)
+            band[first : last + 1] = True
+            hours = f"{first:02d}:00–{last + 1:02d}:00"
+            weekdays = np.concatenate([np.tile(band, 5), np.zeros(48, dtype=bool)])
+            windows.append(ScheduleWindow(tuple(bool(c) for c in weekdays), f"Mon–Fri {hours} {zone_label}"))
+            windows.append(
+                ScheduleWindow(tuple(bool(c) for c in np.tile(band, 7)), f"daily {hours} {zone_label}")
+            )
+    windows.append(
+        ScheduleWindow(tuple(bool(c) for c in carried), f"{int(carried.sum())} busiest hours of the week")
+    )
+    unique: dict[tuple[bool, ...], ScheduleWindow] = {}
+    for window in windows:
+        unique.setdefault(window.cells, window)
+    return list(unique.values())
+
+
+def best_scheduled(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    curve: PlanCurve,
+    profile: ProviderProfile,
+    windows: list[ScheduleWindow],
+    cell_of_minute: np.ndarray,
+    max_overflow_share: float | None = None,
+) -> FamilyPlan | None:
+    """The cheapest scheduled(R, window) over R = 1..R_full and the given windows (optionally with overflow share
+    <= ``max_overflow_share``); None when there is no window or no demand."""
+    plans: list[FamilyPlan] = []
+    for window in windows:
+        plans.extend(
+            scheduled_curve(
+                demand_tps, serverless_cost, curve.offer, profile, window, cell_of_minute, curve.r_full
+            )
+        )
+    return _cheapest([plan for plan in plans if _within(plan, max_overflow_share)])
+
+
+# ----------------------------------------------------------------------------------------------- all families
+
+
+@dataclass(frozen=True)
+class FamilyOptions:
+    """The best setting of each reserving family for one endpoint-week (None where the family has none), with the
+    autoscale search's work."""
+
+    fixed: FamilyPlan | None
+    autoscale: FamilyPlan | None
+    scheduled: FamilyPlan | None
+    autoscale_settings_in_grid: int = 0
+    autoscale_settings_simulated: int = 0
+
+    def plans(self) -> list[FamilyPlan]:
+        """The families' best plans that exist, in the order fixed, autoscale, scheduled."""
+        return [plan for plan in (self.fixed, self.autoscale, self.scheduled) if plan is not None]
+
+    def cheapest(self) -> FamilyPlan | None:
+        """The cheapest of the families' best plans; exact ties keep the order fixed, autoscale, scheduled."""
+        plans = self.plans()
+        if not plans:
+            return None
+        best = min(plan.total_cost_usd for plan in plans)
+        return next(p for p in plans if p.total_cost_usd <= best + _TIE * max(1.0, abs(best)))
+
+
+def family_options(
+    demand_tps: np.ndarray,
+    serverless_cost: np.ndarray,
+    curve: PlanCurve,
+    profile: ProviderProfile,
+    windows: list[ScheduleWindow],
+    cell_of_minute: np.ndarray,
+    max_overflow_share: float | None = None,
+) -> FamilyOptions:
+    """Best fixed, autoscale and scheduled plan of one endpoint-week (each optionally held to an overflow cap)."""
+    search = best_autoscale(demand_tps, serverless_cost, curve, profile, max_overflow_share)
+    return FamilyOptions(
+        fixed=best_fixed(curve, profile, max_overflow_share),
+        autoscale=search.best,
+        scheduled=best_scheduled(
+            demand_tps, serverless_cost, curve, profile, windows, cell_of_minute, max_overflow_share
+        ),  # fmt: skip
+        autoscale_settings_in_grid=search.settings_in_grid,
+        autoscale_settings_simulated=search.settings_simulated,
+    )
