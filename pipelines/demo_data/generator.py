@@ -554,7 +554,7 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
                 "expected_fixed_only_mode": "serverless",
                 "expected_plan_family": ["scheduled", "autoscale"],
                 "expected_recommended_mode": ["dedicated", "hybrid"],
-                "business_hours": "Mon-Fri 08:00-19:00 UTC",
+                "expected_schedule_window": "Mon–Fri 08:00–19:00 UTC",  # the window proposed from its hours
             },
         ),
     )
