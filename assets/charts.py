@@ -20,7 +20,9 @@ from pipelines.ops.resources import ModeshiftResource
     kinds={"matplotlib", "png"},
     description="PNG charts under MODESHIFT_HOME/reports/<week>/ for the week's top endpoints by spend "
     "(slack.top_n, slack.exclude_endpoints): per-minute weighted demand against the recommended reserved capacity "
-    "(replicas × K × u) with the overflow shaded, and total cost vs replicas with R* marked; plus overview.png, "
+    "(replicas × K × u; an autoscaler's ready capacity as a step line with its cold-start overflow minutes marked, "
+    "a scheduled plan's inside its window) with the overflow shaded, total cost vs replicas with R* marked, and the "
+    "plan options compared (plan_options: reserved / overflow per family, cheapest and recommended marked); plus overview.png, "
     "the picture the weekly Slack report uploads.",
 )
 def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
@@ -65,4 +67,6 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         metadata[f"demand_{index}"] = MetadataValue.path(str(written.demand[endpoint]))
         if endpoint in written.curve:
             metadata[f"cost_curve_{index}"] = MetadataValue.path(str(written.curve[endpoint]))
+        if endpoint in written.options:
+            metadata[f"options_{index}"] = MetadataValue.path(str(written.options[endpoint]))
     return MaterializeResult(metadata=metadata)

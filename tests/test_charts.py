@@ -19,19 +19,28 @@ from pipelines.delivery.charts import (
     CurveChart,
     DemandChart,
     EndpointCharts,
+    PlanCapacity,
+    cell_of_minute,
     curve_chart,
     curve_png,
     demand_png,
     hourly_mean,
     load_week_charts,
+    options_chart,
+    options_png,
     overview_png,
+    plan_capacity,
+    recommended_family,
     reserved_capacity_tps,
     slugify,
     week_overview_png,
+    window_from_label,
     write_week_charts,
 )
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
-from pipelines.lake.weekly_store import read_week_table
+from pipelines.domain.plan_families import propose_windows, simulate_autoscale
+from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint, write_week_table
 from pipelines.ops.resources import ModeshiftResource
 
 WEEK = date(2026, 11, 9)
@@ -191,3 +200,242 @@ def test_the_slack_report_uploads_the_overview_weekly_charts_wrote(built_home):
     again = week_overview_png(built_home, settings, WEEK, endpoints)
     assert again == overview_png(load_week_charts(built_home, settings, WEEK, endpoints), WEEK)
     assert written.overview.read_bytes() == again
+
+
+# --- plan families: varying capacity, cold starts, options --------------------------------------------------------
+
+
+def _square_demand() -> np.ndarray:
+    """5 minutes at 5 weighted tokens/s, 6 at 25, then 20 at 5 (one replica of K·u = 10 serves 10/s)."""
+    return np.array([5.0] * 5 + [25.0] * 6 + [5.0] * 20)
+
+
+def test_an_autoscalers_ready_capacity_and_its_cold_start_minutes_known_answer():
+    """From 1 to 3 replicas: the autoscaler sees 3 needed at minute 5 (W_up = 1) and starts 2, billed from
+    minute 6 and serving from 8 (C = 2): minute 5 overflows before anything starts (not a cold start), minutes 6
+    and 7 overflow while the replicas start (cold start), from 8 the ready capacity (30/s) serves everything."""
+    offer = DedicatedOffer("H100", 1, 1.0, replica_capacity_tps=12.5, target_utilization=0.8)
+    profile = ProviderProfile(
+        "test", cold_start_minutes=2, scale_up_window_minutes=1, scale_down_window_minutes=3
+    )
+    demand = _square_demand()
+    trace = simulate_autoscale(demand, offer, profile, 1, 3)
+    capacity = PlanCapacity.autoscale(trace.running, trace.ready, offer.planned_replica_tps, "autoscale 1–3")
+    assert capacity.capacity_tps[:11].tolist() == [10.0] * 8 + [30.0] * 3
+    assert np.flatnonzero(capacity.cold_start_overflow(demand)).tolist() == [6, 7]
+    assert capacity.overflow_tps(demand)[:11].tolist() == [0.0] * 5 + [15.0] * 3 + [0.0] * 3
+    chart = DemandChart("chat", WEEK, DAYS[:1], demand, "hybrid", 3, 0.0, plan=capacity)
+    assert np.flatnonzero(chart.cold_start_minutes).tolist() == [6, 7]
+    assert chart.overflow_share == pytest.approx(45.0 / demand.sum())
+    # the same autoscaler as a held candidate of a fixed plan: its cold starts are still marked
+    held = DemandChart("chat", WEEK, DAYS[:1], demand, "dedicated", 3, 30.0, candidate=capacity)
+    assert np.flatnonzero(held.cold_start_minutes).tolist() == [6, 7] and held.overflow_tps.sum() == 0.0
+    assert not _demand().cold_start_minutes.any()  # a fixed plan has none
+
+
+def test_a_scheduled_plan_has_capacity_only_inside_its_window():
+    demand = np.array([30.0, 30.0, 5.0, 30.0, 30.0])
+    in_window = np.array([False, True, True, True, False])
+    capacity = PlanCapacity.scheduled(in_window, 2, 10.0, "scheduled 2")
+    assert np.isnan(capacity.capacity_tps[[0, 4]]).all() and capacity.capacity_tps[1:4].tolist() == [20.0] * 3
+    # outside the window all traffic is plain serverless (not overflow); inside, the demand above 20/s
+    assert capacity.overflow_tps(demand).tolist() == [0.0, 10.0, 0.0, 10.0, 0.0]
+    assert not capacity.cold_start_overflow(demand).any()
+
+
+def test_plan_capacities_refuse_inconsistent_arrays():
+    with pytest.raises(ValueError, match="ready replicas"):
+        PlanCapacity.autoscale(np.array([1, 1]), np.array([1, 2]), 10.0, "x")
+    with pytest.raises(ValueError, match="one length"):
+        PlanCapacity.autoscale(np.array([1, 1]), np.array([1]), 10.0, "x")
+    with pytest.raises(ValueError, match="minutes"):
+        DemandChart("chat", WEEK, DAYS, np.zeros(5), "hybrid", 1, 0.0,
+                    plan=PlanCapacity.scheduled(np.ones(4, dtype=bool), 1, 10.0, "x"))  # fmt: skip
+
+
+def test_window_labels_of_the_plan_families_give_back_their_cells():
+    """The weekday band propose_windows names "Mon–Fri 08:00–19:00 UTC" (for demand that one replica pays for
+    only on weekdays 08-19) reads back to the same cells; daily bands too; labels without hours do not."""
+    minute = np.arange(7 * 1440)
+    cells = (minute // 1440) * 24 + (minute % 1440) // 60
+    busy = (minute // 1440 < 5) & (minute % 1440 >= 8 * 60) & (minute % 1440 < 19 * 60)
+    demand = np.where(busy, 9_000.0, 10.0)
+    offer = DedicatedOffer("H100", 1, 1.0, replica_capacity_tps=12_500.0, target_utilization=0.8)
+    proposed = propose_windows(demand, demand * 1e-3, offer, cells, "UTC")
+    assert proposed[0].label == "Mon–Fri 08:00–19:00 UTC"
+    for window in proposed[:2]:
+        parsed = window_from_label(window.label)
+        assert parsed is not None and parsed[0].cells == window.cells and parsed[1] == "UTC"
+    daily = window_from_label("daily 08:00-20:00 Europe/Berlin")
+    assert daily is not None and daily[0].hours_per_week == 84 and daily[1] == "Europe/Berlin"
+    assert window_from_label("37 busiest hours of the week") is None
+    assert window_from_label("Mon–Fri 20:00–08:00 UTC") is None
+
+
+def test_cell_of_minute_is_the_local_weekday_hour():
+    monday, tuesday = date(2026, 11, 9), date(2026, 11, 10)
+    utc = cell_of_minute((monday, tuesday), "UTC")
+    assert utc.size == 2 * 1440 and (utc[0], utc[59], utc[60], utc[1440]) == (0, 0, 1, 24)
+    berlin = cell_of_minute((monday,), "Europe/Berlin")  # UTC+1 in November
+    assert (berlin[0], berlin[23 * 60 - 1], berlin[23 * 60]) == (1, 23, 24)
+    kolkata = cell_of_minute((date(2026, 11, 15),), "Asia/Kolkata")  # a Sunday; UTC+5:30
+    assert (kolkata[0], kolkata[29], kolkata[30], kolkata[18 * 60 + 29], kolkata[18 * 60 + 30]) == (
+        6 * 24 + 5, 6 * 24 + 5, 6 * 24 + 6, 6 * 24 + 23, 0)  # fmt: skip
+    with pytest.raises(ValueError, match="time zone"):
+        cell_of_minute((monday,), "Mars/Olympus")
+
+
+def _option_rows() -> pl.DataFrame:
+    """plan_options rows of 'chat' (the demo's office-copilot, week 2026-11-09, in USD) and one of 'other'."""
+    return pl.DataFrame(
+        {
+            "endpoint": ["chat"] * 5 + ["other"],
+            "family": ["batch", "scheduled", "serverless", "autoscale", "fixed", "serverless"],
+            "replicas": [None, 3, None, 3, 1, None],
+            "min_replicas": [None, None, None, 1, None, None],
+            "max_replicas": [None, None, None, 3, None, None],
+            "window": [None, "Mon–Fri 08:00–19:00 UTC", None, None, None, None],
+            "reserved_cost_usd": [0.0, 1825.42, 0.0, 3077.51, 1844.64, 0.0],
+            "overflow_cost_usd": [0.0, 949.55, 4914.86, 951.32, 3281.73, 9.0],
+            "total_cost_usd": [2457.43, 2774.97, 4914.86, 4028.83, 5126.37, 9.0],
+            "is_cheapest": [False, True, False, False, False, True],
+        },
+        schema_overrides={"replicas": pl.Int64, "min_replicas": pl.Int64, "max_replicas": pl.Int64},
+    )
+
+
+def test_options_chart_orders_the_families_and_marks_cheapest_and_recommended():
+    chart = options_chart("chat", WEEK, _option_rows(), "autoscale")
+    assert chart is not None
+    assert chart.families == ("serverless", "fixed", "autoscale", "scheduled", "batch")
+    assert chart.labels == (
+        "serverless",
+        "fixed 1",
+        "autoscale 1–3",
+        "scheduled 3\nMon–Fri 08:00–19:00 UTC",
+        "batch",
+    )
+    assert chart.cheapest == 3  # flagged is_cheapest (batch is cheaper, but the endpoint is interactive)
+    assert chart.recommended == 2
+    assert chart.total_cost_usd.tolist() == [4914.86, 5126.37, 4028.83, 2774.97, 2457.43]
+    assert chart.other_cost_usd.tolist() == pytest.approx([0.0, 0.0, 0.0, 0.0, 2457.43])  # the batch price
+    assert options_chart("chat", WEEK, _option_rows(), "none of them").recommended is None
+    unflagged = options_chart("chat", WEEK, _option_rows().with_columns(is_cheapest=pl.lit(False)), None)
+    assert unflagged.cheapest == 4  # no flag: the lowest total
+    assert options_chart("missing", WEEK, _option_rows(), None) is None
+
+
+def test_recommended_family_reads_the_plan_family_or_the_mode():
+    assert recommended_family({"plan_family": "scheduled", "recommended_mode": "hybrid"}) == "scheduled"
+    assert recommended_family({"recommended_mode": "hybrid"}) == "fixed"  # before the plan families
+    assert recommended_family({"plan_family": None, "recommended_mode": "serverless"}) == "serverless"
+    assert recommended_family({"recommended_mode": "batch"}) == "batch"
+
+
+def test_plan_capacity_from_table_settings():
+    demand = _square_demand()
+    offer = DedicatedOffer("H100", 1, 1.0, replica_capacity_tps=12.5, target_utilization=0.8)
+    profile = ProviderProfile(
+        "test", cold_start_minutes=2, scale_up_window_minutes=1, scale_down_window_minutes=3
+    )
+    days = (date(2026, 11, 9),)
+    auto = plan_capacity(
+        {"family": "autoscale", "min_replicas": 1, "max_replicas": 3}, demand, offer, profile, days
+    )
+    trace = simulate_autoscale(demand, offer, profile, 1, 3)
+    assert auto is not None and auto.label == "autoscale 1–3 replicas"
+    assert np.array_equal(auto.running_replicas, trace.running) and np.array_equal(
+        auto.ready_replicas, trace.ready
+    )
+    day = np.zeros(1440)
+    settings = {"family": "scheduled", "replicas": 2, "window": "daily 08:00–20:00 UTC"}
+    scheduled = plan_capacity(settings, day, offer, profile, days)
+    assert scheduled is not None and scheduled.label == "scheduled 2 replicas daily 08:00–20:00 UTC"
+    assert np.flatnonzero(scheduled.in_plan).tolist() == list(range(8 * 60, 20 * 60))
+    assert set(scheduled.ready_replicas[scheduled.in_plan].tolist()) == {2}
+    unreadable = dict(settings, window="12 busiest hours of the week")
+    assert plan_capacity(unreadable, day, offer, profile, days) is None
+    assert plan_capacity({"family": "fixed", "replicas": 2}, day, offer, profile, days) is None
+
+
+def test_family_pictures_are_pngs_of_the_stated_size_and_the_same_bytes_every_time():
+    demand = np.zeros(7 * 1440)
+    demand[:31] = _square_demand()
+    running, ready = np.ones(demand.size, dtype=np.int64), np.ones(demand.size, dtype=np.int64)
+    running[6:11], ready[8:11] = 3, 3
+    auto = PlanCapacity.autoscale(running, ready, 10.0, "autoscale 1–3 replicas")
+    window = np.zeros(demand.size, dtype=bool)
+    window[480:1140] = True
+    scheduled = PlanCapacity.scheduled(window, 2, 10.0, "scheduled 2 replicas Mon–Fri 08:00–19:00 UTC")
+    with_plan = DemandChart("chat", WEEK, DAYS, demand, "hybrid", 3, 0.0, plan=auto, candidate=scheduled)
+    options = options_chart("chat", WEEK, _option_rows(), "autoscale")
+    assert options is not None
+    assert _png_size(demand_png(with_plan)) == (1100, 360) and demand_png(with_plan) == demand_png(with_plan)
+    assert demand_png(with_plan) != demand_png(_demand())
+    assert _png_size(options_png(options)) == (600, 360) and options_png(options) == options_png(options)
+    charts = [EndpointCharts(with_plan, None, options), EndpointCharts(_demand("b"), None)]
+    overview = overview_png(charts, WEEK)
+    assert _png_size(overview) == (1500, 680) and overview == overview_png(charts, WEEK)
+
+
+def _with_family_tables(home) -> None:
+    """Give the built home's week the plan-family tables: steady-big keeps its recommended fixed replica while the
+    cheapest option is autoscale 0–1 (it starts cold: minute 0 has no replica, minutes 1-5 one starting); nightly
+    is recommended 1 replica scheduled daily 02:00–03:00 UTC."""
+    recommendations = read_week_table(home, "recommendations", WEEK)
+    fingerprint = recorded_week_fingerprint(home, "recommendations", WEEK)
+    family = {"steady-big": "fixed", "nightly": "scheduled"}
+    window = {"nightly": "daily 02:00–03:00 UTC"}
+    recommendations = recommendations.with_columns(
+        plan_family=pl.col("endpoint").replace_strict(family, default=None),
+        min_replicas=pl.lit(None, dtype=pl.Int64),
+        max_replicas=pl.lit(None, dtype=pl.Int64),
+        schedule_window=pl.col("endpoint").replace_strict(window, default=None),
+        replicas=pl.when(pl.col("endpoint") == "nightly").then(1).otherwise(pl.col("replicas")),
+    )
+    write_week_table(home, "recommendations", WEEK, recommendations, fingerprint)
+    options = pl.DataFrame(
+        {
+            "week_start": [WEEK] * 4,
+            "endpoint": ["steady-big"] * 3 + ["nightly"],
+            "model": ["meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"] * 4,
+            "family": ["serverless", "fixed", "autoscale", "scheduled"],
+            "replicas": [None, 1, 1, 1],
+            "min_replicas": [None, 1, 0, None],
+            "max_replicas": [None, 1, 1, 1],
+            "window": [None, None, None, "daily 02:00–03:00 UTC"],
+            "total_cost_usd": [3000.0, 922.32, 921.0, 40.0],
+            "reserved_cost_usd": [0.0, 922.32, 920.0, 40.0],
+            "overflow_cost_usd": [3000.0, 0.0, 1.0, 0.0],
+            "is_cheapest": [False, False, True, True],
+        },
+        schema_overrides={"replicas": pl.Int64, "min_replicas": pl.Int64, "max_replicas": pl.Int64},
+    )
+    write_week_table(home, "plan_options", WEEK, options, "test")
+
+
+def test_week_charts_draw_the_plan_families_of_the_weekly_tables(built_home):
+    _with_family_tables(built_home)
+    charts = load_week_charts(built_home, Settings.load(built_home), WEEK, ["steady-big", "nightly"])
+    steady = charts[0].demand
+    assert steady.reserved_tps == pytest.approx(32_000.0) and steady.plan is None  # the fixed plan, as before
+    assert steady.candidate is not None and steady.candidate.label == "autoscale 0–1 replicas"
+    assert steady.cheapest_tps is None
+    capacity = steady.candidate.capacity_tps
+    assert capacity[:6].tolist() == [0.0] * 6 and set(capacity[6:].tolist()) == {32_000.0}  # C = 5 minutes
+    assert np.flatnonzero(steady.cold_start_minutes).tolist() == [1, 2, 3, 4, 5]
+    assert charts[0].options is not None and charts[0].options.families == (
+        "serverless",
+        "fixed",
+        "autoscale",
+    )
+    assert charts[0].options.recommended == 1 and charts[0].options.cheapest == 2
+    nightly = charts[1].demand
+    assert nightly.plan is not None and nightly.plan.label == "scheduled 1 replica daily 02:00–03:00 UTC"
+    assert nightly.plan.in_plan.sum() == 7 * 60
+    assert np.all((np.flatnonzero(nightly.plan.in_plan) % 1440) // 60 == 2)
+    assert nightly.overflow_share == 0.0  # 383/s in its window, one replica serves 32,000/s
+    assert charts[1].options is not None and charts[1].options.recommended == 0
+    written = write_week_charts(built_home, WEEK, charts)
+    assert sorted(written.options) == ["nightly", "steady-big"]
+    assert all(_png_size(path.read_bytes()) == (600, 360) for path in written.options.values())

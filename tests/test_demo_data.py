@@ -6,6 +6,7 @@ are for scale 1 and are only checked here for not depending on the scale.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
+from pipelines.core.settings import shipped_rate_card_path
 from pipelines.demo_data.generator import (
     API_KEY_PREFIX,
     CANARY,
@@ -31,17 +34,24 @@ from pipelines.demo_data.generator import (
     DemoManifest,
     FlashCrowds,
     NightlyWindow,
+    OfficeBursts,
     SporadicHours,
     endpoint_designs,
+    endpoint_minute_tokens,
     expected_outcomes,
     generate_demo,
     midnight_rows,
 )
+from pipelines.domain.cost_model import plan_curve, serverless_cost_usd, weighted_demand_tps
+from pipelines.domain.plan_families import family_options, propose_windows
+from pipelines.domain.provider import TOGETHER_DEFAULT
+from pipelines.lake.rate_card import load_rate_card, model_terms
 
 SCALE = 0.02
 ISO_MS_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 FIRST_DAY = date(2026, 10, 26)
 ALL_DAYS = [FIRST_DAY + timedelta(days=i) for i in range(21)]
+DAYS_IN_DEMO = len(ALL_DAYS)
 # Serverless list prices of the shipped rate card, USD per million tokens (input = output for these models).
 PRICE_PER_MTOK = {MODEL_8B: 0.18, MODEL_70B: 0.88, MODEL_405B: 3.50}
 
@@ -262,6 +272,146 @@ def test_sporadic_hours_are_weekday_working_hours_only() -> None:
     assert np.all(rates[rates > 0] == pytest.approx(0.2))
 
 
+def test_office_bursts_are_weekday_business_hours_with_short_bursts() -> None:
+    shape = OfficeBursts(per_minute=20.0, floor_per_minute=0.05)
+    minutes = np.arange(MINUTES)
+    rates = shape.rates(minutes, np.random.default_rng(3))
+    day, hour = minutes // 1440, (minutes % 1440) // 60
+    inside = (day % 7 < 5) & (hour >= 8) & (hour < 19)
+    assert np.all(rates[~inside] == 0.05)  # nights and weekends: the floor, never a burst
+    bursting = rates > 20.0
+    assert np.all(inside[bursting]) and np.all(rates[inside & ~bursting] == 20.0)
+    assert rates[bursting].min() >= 60.0 and rates[bursting].max() <= 100.0  # 3-5x the daytime level
+    weekdays = 15
+    assert (
+        weekdays * 1 * 10 * 0.5 <= bursting.sum() <= weekdays * 3 * 40
+    )  # 1-3 bursts of 10-40 min (overlaps merge)
+    per_day = np.array([bursting[d * 1440 : (d + 1) * 1440].sum() for d in range(DAYS_IN_DEMO)])
+    assert np.all(per_day[(np.arange(DAYS_IN_DEMO) % 7) < 5] >= 10) and np.all(per_day[5::7] == 0)
+
+
+def test_endpoint_minute_tokens_are_the_written_ok_requests(all_rows: list[dict[str, Any]]) -> None:
+    tokens_in, tokens_out = endpoint_minute_tokens("office-copilot", scale=SCALE)
+    expected_in, expected_out = np.zeros(MINUTES), np.zeros(MINUTES)
+    start = datetime(2026, 10, 26, tzinfo=UTC)
+    for row in all_rows:
+        if row["endpoint"] == "office-copilot" and row["ok"]:
+            minute = int((_ts(row) - start).total_seconds() // 60)
+            expected_in[minute] += row["input_tokens"]
+            expected_out[minute] += row["output_tokens"]
+    assert expected_in.sum() > 0
+    assert np.array_equal(tokens_in, expected_in) and np.array_equal(tokens_out, expected_out)
+    with pytest.raises(ValueError, match="no demo endpoint"):
+        endpoint_minute_tokens("nope")
+
+
+@functools.cache
+def _office_copilot_week_costs(week: int) -> dict[str, Any]:
+    """USD per week of office-copilot in demo week ``week`` (0-2) at scale 1, from the shipped rate card:
+    serverless, the best fixed plan (plan_curve: R replicas all week) and the best scheduled plan, costed here as
+    R replicas for the weekday 08-19 UTC hours only (R·g·P·window hours), serverless outside the window and the
+    overflow above R·K·u inside it (plan_curve on the window's minutes); plus the plan families' best settings
+    (family_options, together's profile, the windows proposed from the week)."""
+    tokens_in, tokens_out = endpoint_minute_tokens("office-copilot")
+    week_start = FIRST_DAY + timedelta(days=7 * week)
+    card = load_rate_card(shipped_rate_card_path())
+    row = card.filter(
+        (pl.col("model") == MODEL_70B)
+        & (pl.col("effective_from") <= week_start)
+        & (pl.col("effective_to").is_null() | (pl.col("effective_to") > week_start))
+    ).row(0, named=True)
+    offer = model_terms(card, week_start)[MODEL_70B].offer
+    assert offer is not None
+    week_minutes = slice(week * 7 * 1440, (week + 1) * 7 * 1440)
+    tokens_in, tokens_out = tokens_in[week_minutes], tokens_out[week_minutes]
+    demand = weighted_demand_tps(tokens_in, tokens_out, row["output_weight"])
+    cost = serverless_cost_usd(tokens_in, tokens_out, row["input_usd_per_mtok"], row["output_usd_per_mtok"])
+    fixed = plan_curve(demand, cost, offer, covered_hours=168.0)
+    minute = np.arange(7 * 1440)
+    window = (minute // 1440 < 5) & (minute % 1440 >= 8 * 60) & (minute % 1440 < 19 * 60)
+    cell_of_minute = (minute // 1440) * 24 + (minute % 1440) // 60
+    families = family_options(
+        demand, cost, fixed, TOGETHER_DEFAULT, propose_windows(demand, cost, offer, cell_of_minute, "UTC"),
+        cell_of_minute,
+    )  # fmt: skip
+    assert families.fixed is not None and families.autoscale is not None and families.scheduled is not None
+    assert families.scheduled.window is not None
+    window_hours = window.sum() / 60.0
+    assert window_hours == 55.0
+    inside = plan_curve(demand[window], cost[window], offer, covered_hours=window_hours)
+    outside_usd = float(cost[~window].sum())
+    scheduled = {
+        replicas: replicas * offer.replica_usd_per_hour * window_hours
+        + inside.plan(replicas).overflow_cost_usd
+        + outside_usd
+        for replicas in range(1, inside.r_full + 1)
+    }
+    best_replicas = min(scheduled, key=scheduled.__getitem__)
+    return {
+        "serverless": float(cost.sum()),
+        "fixed_replicas": float(fixed.r_star),
+        "fixed": fixed.cheapest.total_cost_usd,
+        "fixed_one_replica": fixed.plan(1).total_cost_usd,
+        "scheduled_replicas": float(best_replicas),
+        "scheduled": float(scheduled[best_replicas]),
+        "outside_window": outside_usd,
+        "warm_up": 5 * TOGETHER_DEFAULT.cold_start_minutes * best_replicas * offer.replica_usd_per_hour / 60,
+        "families_cheapest": families.cheapest(),
+        "families_fixed": families.fixed.total_cost_usd,
+        "families_autoscale": families.autoscale.total_cost_usd,
+        "families_autoscale_bounds": (families.autoscale.min_replicas, families.autoscale.max_replicas),
+        "families_scheduled": families.scheduled.total_cost_usd,
+        "families_scheduled_replicas": families.scheduled.replicas,
+        "families_window": families.scheduled.window.label,
+    }
+
+
+@pytest.mark.parametrize("week", [0, 1, 2])
+def test_office_copilot_needs_replicas_in_business_hours_only(week: int) -> None:
+    """The business-hours endpoint is sized so that replicas held all week lose to serverless (or win by at most
+    5 %), while replicas in the weekday 08-19 UTC window only beat both by more than 30 %; it needs more than one
+    replica in the window (so an autoscaler with min 1 has room to scale)."""
+    costs = _office_copilot_week_costs(week)
+    assert costs["fixed"] >= 0.95 * costs["serverless"], costs
+    assert costs["fixed_one_replica"] > costs["serverless"], costs  # one replica all week already loses
+    assert costs["scheduled"] <= 0.7 * min(costs["serverless"], costs["fixed"]), costs
+    assert costs["scheduled_replicas"] >= 2, costs
+    assert costs["outside_window"] < 0.01 * costs["serverless"], costs  # near zero at night and at weekends
+
+
+@pytest.mark.parametrize("week", [0, 1, 2])
+def test_office_copilot_is_best_on_the_plan_families_of_its_ground_truth(week: int) -> None:
+    """The plan families agree with the hand-made sizing: their scheduled plan is the business-hours window
+    proposed from the week, costing what the sizing computed plus the warm-up (the cold start of R replicas
+    before each of the 5 window starts); an autoscaler with min 1 and max a few also beats fixed and serverless
+    by more than 10 %; the cheapest family is one the ground truth names."""
+    costs = _office_copilot_week_costs(week)
+    truth = expected_outcomes()["office-copilot"]
+    assert costs["families_window"] == truth["expected_schedule_window"]
+    assert costs["families_scheduled_replicas"] == costs["scheduled_replicas"]
+    assert round(costs["families_scheduled"], 2) == round(costs["scheduled"] + costs["warm_up"], 2)
+    assert costs["families_fixed"] == pytest.approx(
+        costs["fixed_one_replica"]
+    )  # the best fixed plan reserving
+    low, high = costs["families_autoscale_bounds"]
+    assert low == 1 and 2 <= high <= 5, costs
+    assert costs["families_autoscale"] <= 0.9 * min(costs["serverless"], costs["families_fixed"]), costs
+    assert costs["families_cheapest"].family in truth["expected_plan_family"]
+
+
+def test_office_copilot_ground_truth_names_the_families_that_beat_fixed(demo: DemoManifest) -> None:
+    entry = demo.ground_truth["endpoints"]["office-copilot"]
+    assert entry["model"] == MODEL_70B and entry["current_mode"] == "serverless"
+    assert entry["expected_fixed_only_mode"] == "serverless"
+    assert entry["expected_plan_family"] == ["scheduled", "autoscale"]
+    assert entry["expected_schedule_window"] == "Mon–Fri 08:00–19:00 UTC"
+    assert (entry["stability_class"], entry["burst_class"], entry["latency_class"]) == (
+        "variable",
+        "bursty",
+        "interactive",
+    )
+
+
 def test_designed_volume_is_between_one_and_two_and_a_half_million_rows() -> None:
     minutes = np.arange(MINUTES)
     expected = sum(
@@ -302,7 +452,7 @@ def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) ->
     names = set(truth["endpoints"])
     assert names == set(truth["rows_by_endpoint"])
     assert {f"tail-{i:02d}" for i in range(10)} <= names
-    assert len(names) == 19
+    assert len(names) == 20
 
 
 @pytest.mark.parametrize(
@@ -318,6 +468,7 @@ def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) ->
         ("tail-04", MODEL_UNPRICED, "serverless", "unpriced"),
         ("voice-assist", MODEL_70B, "serverless", ["dedicated", "hybrid"]),
         ("offline-trickle", MODEL_70B, "serverless", "serverless"),
+        ("office-copilot", MODEL_70B, "serverless", ["dedicated", "hybrid"]),
     ],
 )
 def test_ground_truth_states_the_brief_for_each_shape(

@@ -1,7 +1,7 @@
 """Deterministic demo traffic with known answers: three ISO weeks of canonical JSONL request logs plus ground truth.
 
 ``generate_demo`` writes one gzip-compressed JSONL file per UTC day from Monday 2026-10-26 to Sunday 2026-11-15
-(``requests-YYYY-MM-DD.jsonl.gz``) and ``ground_truth.json``. Seventeen endpoints each have a known shape: an
+(``requests-YYYY-MM-DD.jsonl.gz``) and ``ground_truth.json``. Twenty endpoints each have a known shape: an
 arrival process built minute by minute (expected requests per minute, then Poisson counts, then uniform
 millisecond offsets inside the minute) and lognormal token counts per request, all drawn from numpy generators
 seeded by ``seed``. The ground truth states, per endpoint, the classes (docs/metrics.md#classes) and the mode
@@ -122,6 +122,41 @@ class BusinessHours:
         """The business-hours rate or the off-hours floor (requests per minute)."""
         inside = _business_hours(minutes, self.first_hour, self.end_hour)
         return np.where(inside, self.per_minute, self.floor_per_minute)
+
+
+@dataclass(frozen=True)
+class OfficeBursts:
+    """An office tool: ``per_minute`` Monday to Friday in [first_hour, end_hour) UTC, ``floor_per_minute`` at
+    night and at weekends, plus short bursts on every weekday (all rates in requests per minute).
+
+    Each weekday gets between ``bursts_per_day[0]`` and ``bursts_per_day[1]`` bursts (inclusive); a burst lasts
+    ``burst_minutes`` (inclusive range), lies wholly inside the business hours and runs at a random multiple in
+    ``multiplier`` of ``per_minute`` (a meeting ending, a team-wide prompt, a report deadline). Bursts may overlap:
+    the later one's rate wins.
+    """
+
+    per_minute: float
+    floor_per_minute: float
+    first_hour: int = 8
+    end_hour: int = 19
+    bursts_per_day: tuple[int, int] = (1, 3)
+    burst_minutes: tuple[int, int] = (10, 40)
+    multiplier: tuple[float, float] = (3.0, 5.0)
+
+    def rates(self, minutes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The business-hours rate (with its bursts) or the off-hours floor (requests per minute)."""
+        inside = _business_hours(minutes, self.first_hour, self.end_hour)
+        rates = np.where(inside, self.per_minute, self.floor_per_minute)
+        for day in range(DAYS):
+            if day % 7 >= 5:
+                continue  # 2026-10-26 is a Monday: days 5 and 6 of each week are the weekend
+            for _ in range(int(rng.integers(self.bursts_per_day[0], self.bursts_per_day[1] + 1))):
+                length = int(rng.integers(self.burst_minutes[0], self.burst_minutes[1] + 1))
+                start = day * 1440 + int(rng.integers(self.first_hour * 60, self.end_hour * 60 - length + 1))
+                factor = float(rng.uniform(*self.multiplier))
+                burst = (minutes >= start) & (minutes < start + length)
+                rates[burst] = self.per_minute * factor
+        return rates
 
 
 @dataclass(frozen=True)
@@ -494,6 +529,34 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
                 "expected_runs_per_week": {"min": 50},
             },
         ),
+        EndpointDesign(
+            name="office-copilot",
+            model=MODEL_70B,
+            client="team-workplace",
+            deployment_mode="serverless",
+            # ~25 k weighted tokens/s on weekdays 08-19 UTC (~29 k with the bursts: 3 replicas at K·u = 9,600),
+            # 3 requests an hour otherwise, and 1-3 bursts of 3-5x the daytime level for 10-40 minutes a weekday
+            shape=OfficeBursts(per_minute=22.0, floor_per_minute=0.05),
+            # answers over a user's documents, mail threads and meeting notes: long prompts, short answers
+            input_tokens=Lognormal(median=60_000, sigma=0.3),
+            output_tokens=Lognormal(median=400, sigma=0.5),
+            cached_share=0.3,
+            signals=Signals(1.0, 0.0, 0.6, 0.0),
+            error_rate=0.01,
+            billed=True,
+            expected={
+                "stability_class": "variable",
+                "burst_class": "bursty",
+                "latency_class": "interactive",
+                # Replicas held all week lose to serverless (the nights and weekends are idle), so a model that
+                # costs only fixed plans keeps it on serverless; replicas in business hours only (scheduled) or
+                # an autoscaler beat both (tests/test_demo_data.py sizes it with the cost model).
+                "expected_fixed_only_mode": "serverless",
+                "expected_plan_family": ["scheduled", "autoscale"],
+                "expected_recommended_mode": ["dedicated", "hybrid"],
+                "expected_schedule_window": "Mon–Fri 08:00–19:00 UTC",  # the window proposed from its hours
+            },
+        ),
     )
 
 
@@ -596,6 +659,26 @@ def _endpoint_requests(
         "interactive_code": interactive,
         "billed_cost_usd": np.round(billed, 9),
     }
+
+
+def endpoint_minute_tokens(
+    name: str, seed: int = DEFAULT_SEED, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(input tokens, output tokens) of the ok requests of demo endpoint ``name`` in each minute of the three
+    weeks (float64 arrays of ``MINUTES`` values, minute 0 = Monday 2026-10-26 00:00 UTC): the same requests
+    ``build_requests`` writes, summed per minute as the minute rollups sum them (for sizing an endpoint with the
+    cost model without running the pipeline)."""
+    designs = endpoint_designs()
+    index = next((i for i, design in enumerate(designs) if design.name == name), None)
+    if index is None:
+        raise ValueError(f"no demo endpoint is named {name!r}")
+    design = designs[index]
+    columns = _endpoint_requests(design, index, seed, scale, _serverless_prices([design.model]))
+    ok = columns["ok"]
+    minute = (columns["ts_ms"][ok] - START_MS) // MS_PER_MINUTE
+    tokens_in = np.bincount(minute, weights=columns["input_tokens"][ok], minlength=MINUTES)
+    tokens_out = np.bincount(minute, weights=columns["output_tokens"][ok], minlength=MINUTES)
+    return tokens_in.astype(np.float64), tokens_out.astype(np.float64)
 
 
 def _nullable_bool(code_column: str) -> pl.Expr:
@@ -758,6 +841,11 @@ def ground_truth(
             "the raw candidate (docs/cost-model.md#raw-candidate: the cheapest plan) in every week; a list "
             "holds the acceptable values. Whether the recommendation migrates also depends on history "
             "(persistence_weeks)."
+        ),
+        "expected_plan_family_means": (
+            "the plan family (fixed, autoscale or scheduled: docs/cost-model.md) of that cheapest plan once the "
+            "plan families are costed; expected_fixed_only_mode is the raw candidate's mode when only fixed "
+            "plans (R replicas all week) are costed."
         ),
         "weeks": [(START.date() + timedelta(days=7 * week)).isoformat() for week in range(WEEKS)],
         "days": [day.isoformat() for day in demo_days()],
