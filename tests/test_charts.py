@@ -20,7 +20,6 @@ from pipelines.delivery.charts import (
     DemandChart,
     EndpointCharts,
     PlanCapacity,
-    cell_of_minute,
     curve_chart,
     curve_png,
     demand_png,
@@ -40,6 +39,7 @@ from pipelines.delivery.charts import (
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
 from pipelines.domain.plan_families import propose_windows, simulate_autoscale
 from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.series import week_cells
 from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint, write_week_table
 from pipelines.ops.resources import ModeshiftResource
 
@@ -272,17 +272,17 @@ def test_window_labels_of_the_plan_families_give_back_their_cells():
     assert window_from_label("Mon–Fri 20:00–08:00 UTC") is None
 
 
-def test_cell_of_minute_is_the_local_weekday_hour():
+def test_week_cells_is_the_local_weekday_hour():
     monday, tuesday = date(2026, 11, 9), date(2026, 11, 10)
-    utc = cell_of_minute((monday, tuesday), "UTC")
+    utc = week_cells((monday, tuesday), "UTC")
     assert utc.size == 2 * 1440 and (utc[0], utc[59], utc[60], utc[1440]) == (0, 0, 1, 24)
-    berlin = cell_of_minute((monday,), "Europe/Berlin")  # UTC+1 in November
+    berlin = week_cells((monday,), "Europe/Berlin")  # UTC+1 in November
     assert (berlin[0], berlin[23 * 60 - 1], berlin[23 * 60]) == (1, 23, 24)
-    kolkata = cell_of_minute((date(2026, 11, 15),), "Asia/Kolkata")  # a Sunday; UTC+5:30
+    kolkata = week_cells((date(2026, 11, 15),), "Asia/Kolkata")  # a Sunday; UTC+5:30
     assert (kolkata[0], kolkata[29], kolkata[30], kolkata[18 * 60 + 29], kolkata[18 * 60 + 30]) == (
         6 * 24 + 5, 6 * 24 + 5, 6 * 24 + 6, 6 * 24 + 23, 0)  # fmt: skip
     with pytest.raises(ValueError, match="time zone"):
-        cell_of_minute((monday,), "Mars/Olympus")
+        week_cells((monday,), "Mars/Olympus")
 
 
 def _option_rows() -> pl.DataFrame:

@@ -176,10 +176,7 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
             assert profiles[endpoint][column] in accepted(expected[column]), (endpoint, column)
         wanted = accepted(expected["expected_recommended_mode"])
         if "expected_plan_family" in expected:
-            if "plan_family" in recs[endpoint]:
-                assert recs[endpoint]["plan_family"] in expected["expected_plan_family"], endpoint
-            else:  # a weekly step that costs fixed plans only (R replicas all week): what it must conclude
-                wanted = accepted(expected["expected_fixed_only_mode"])
+            assert recs[endpoint]["plan_family"] in expected["expected_plan_family"], endpoint
         if wanted == ["unpriced"]:
             assert recs[endpoint]["raw_mode"] is None
         else:

@@ -21,10 +21,9 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import matplotlib
 import numpy as np
@@ -50,7 +49,7 @@ from pipelines.domain.plan_families import (
 )
 from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
 from pipelines.lake.rate_card import load_rate_card, model_terms
-from pipelines.lake.series import endpoint_series
+from pipelines.lake.series import endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint
 
@@ -322,6 +321,13 @@ def options_chart(
 _WINDOW_LABEL = re.compile(r"^(Mon[–-]Fri|daily) (\d\d):00[–-](\d\d):00 (\S+)$")
 
 
+def zone_of_label(label: str) -> str:
+    """The time zone a window label ends with (``Mon–Fri 08:00–20:00 Europe/Berlin`` → Europe/Berlin); UTC when
+    the label names none (e.g. "37 busiest hours of the week", whose cells are in the schedule time zone)."""
+    last = label.replace(" (hours with traffic)", "").split(" ")[-1]
+    return last if "/" in last or last == "UTC" else "UTC"
+
+
 def window_from_label(label: str) -> tuple[ScheduleWindow, str] | None:
     """The weekday × hour window and time zone of a band label as the plan families name it
     (``Mon–Fri 08:00–20:00 UTC``, ``daily 08:00–20:00 Europe/Berlin``); None for any other label (e.g. "37
@@ -338,25 +344,6 @@ def window_from_label(label: str) -> tuple[ScheduleWindow, str] | None:
     if days != "daily":
         week[5 * 24 :] = False
     return ScheduleWindow(tuple(bool(cell) for cell in week), label), zone
-
-
-def cell_of_minute(covered_days: tuple[date, ...] | list[date], zone: str) -> np.ndarray:
-    """The weekday × hour cell (weekday·24 + hour, Monday = 0, in time zone ``zone``) of every covered minute, in
-    the order of the dense series (covered days in order, 1440 UTC minutes each). Raises ValueError for an unknown
-    zone."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {zone!r}") from error
-    cells = np.empty(len(covered_days) * MINUTES_PER_DAY, dtype=np.int64)
-    for position, day in enumerate(covered_days):
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        for hour in range(24):  # every zone's offset is a whole number of 15 minutes: look it up per quarter
-            for quarter in range(4):
-                local = (start + timedelta(hours=hour, minutes=15 * quarter)).astimezone(tz)
-                offset = position * MINUTES_PER_DAY + hour * 60 + quarter * 15
-                cells[offset : offset + 15] = local.weekday() * 24 + local.hour
-    return cells
 
 
 def reserved_capacity_tps(replicas: int, replica_capacity_tps: float, target_utilization: float) -> float:
@@ -612,11 +599,17 @@ def plan_capacity(
                                       f"autoscale {low}–{high} replicas")  # fmt: skip
     if family == SCHEDULED and settings.get("window") and settings.get("replicas"):
         parsed = window_from_label(str(settings["window"]))
-        if parsed is None:
+        cells = settings.get("window_cells")
+        if cells is not None:  # the window's own cells, whatever its label says
+            chosen = {int(c) for c in cells}
+            zone = parsed[1] if parsed is not None else zone_of_label(str(settings["window"]))
+            window = ScheduleWindow(tuple(c in chosen for c in range(168)), str(settings["window"]))
+        elif parsed is None:
             return None
-        window, zone = parsed
+        else:
+            window, zone = parsed
         replicas = int(settings["replicas"])
-        mask = window.minute_mask(cell_of_minute(covered_days, zone))
+        mask = window.minute_mask(week_cells(list(covered_days), zone))
         count = f"{replicas} replica" + ("" if replicas == 1 else "s")
         return PlanCapacity.scheduled(mask, replicas, offer.planned_replica_tps,
                                       f"scheduled {count} {window.label}")  # fmt: skip
@@ -631,6 +624,7 @@ def _recommended_settings(row: dict[str, Any]) -> dict[str, Any]:
         "min_replicas": row.get("min_replicas"),
         "max_replicas": row.get("max_replicas"),
         "window": row.get("schedule_window"),
+        "window_cells": row.get("schedule_cells"),
     }
 
 

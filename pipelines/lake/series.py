@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import polars as pl
@@ -60,10 +60,14 @@ def endpoint_series(
 
 def week_cells(covered_days: list[date], time_zone: str) -> np.ndarray:
     """The weekday-hour cell (weekday·24 + hour, Monday = 0, in ``time_zone``) of every covered minute, in the
-    order of ``endpoint_series``'s arrays (covered days sorted, 1,440 UTC minutes each)."""
+    order of ``endpoint_series``'s arrays (covered days sorted, 1,440 UTC minutes each). ValueError for an unknown
+    zone."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {time_zone!r}") from error
     if not covered_days:
         return np.zeros(0, dtype=np.int64)
-    zone = ZoneInfo(time_zone)
     starts = [datetime.combine(day, time(), tzinfo=UTC) for day in sorted(covered_days)]
     minutes = np.concatenate(
         [np.datetime64(start.replace(tzinfo=None), "m") + np.arange(MINUTES_PER_DAY) for start in starts]

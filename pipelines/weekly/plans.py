@@ -244,6 +244,7 @@ OPTIONS_SCHEMA = {
     "min_replicas": pl.Int64,
     "max_replicas": pl.Int64,
     "window": pl.String,
+    "window_cells": pl.List(pl.Int64),
     "total_cost_usd": pl.Float64,
     "reserved_cost_usd": pl.Float64,
     "overflow_cost_usd": pl.Float64,
@@ -300,6 +301,9 @@ def _family_row(plan: FamilyPlan) -> dict[str, Any]:
         "min_replicas": plan.min_replicas,
         "max_replicas": plan.max_replicas,
         "window": plan.window.label if plan.window is not None else None,
+        "window_cells": [c for c, on in enumerate(plan.window.cells) if on]
+        if plan.window is not None
+        else None,
         "total_cost_usd": plan.total_cost_usd,
         "reserved_cost_usd": plan.reserved_cost_usd,
         "overflow_cost_usd": plan.overflow_cost_usd,
