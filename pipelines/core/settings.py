@@ -79,6 +79,12 @@ def shipped_rate_card_path() -> Path:
     return Path(str(resources.files("pipelines") / "config" / "rate_card.csv"))
 
 
+def shipped_replica_capacity_path() -> Path:
+    """Path of the replica capacity by request shape shipped with modeshift (CSV,
+    docs/cost-model.md#replica-capacity-by-request-shape)."""
+    return Path(str(resources.files("pipelines") / "config" / "replica_capacity.csv"))
+
+
 def shipped_provider_profiles_path() -> Path:
     """Path of the provider profiles shipped with modeshift (CSV, docs/cost-model.md#the-provider-profile)."""
     return Path(str(resources.files("pipelines") / "config" / "providers.csv"))
@@ -361,6 +367,7 @@ class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
     rate_card: str | None
+    replica_capacity: str | None
     provider: ProviderSettings
     ingest: IngestSettings
     profiles: ProfilesSettings
@@ -391,6 +398,14 @@ class Settings(_Section):
         return Path(self.rate_card).expanduser() if self.rate_card else shipped_rate_card_path()
 
     @property
+    def replica_capacity_path(self) -> Path:
+        """The replica capacity by request shape in force: ``replica_capacity`` when set (``~`` expanded), else the
+        shipped CSV."""
+        if self.replica_capacity:
+            return Path(self.replica_capacity).expanduser()
+        return shipped_replica_capacity_path()
+
+    @property
     def provider_profiles_path(self) -> Path:
         """The provider profiles file in force: ``provider.profiles`` when set (``~`` expanded), else the shipped
         CSV."""
@@ -419,6 +434,7 @@ class Settings(_Section):
         settings = cls.from_overrides(overrides, str(home.config_file))
         files = (
             ("The rate card", settings.rate_card_path, "rate_card"),
+            ("The replica capacity file", settings.replica_capacity_path, "replica_capacity"),
             ("The provider profiles file", settings.provider_profiles_path, "provider.profiles"),
         )
         for what, path, key in files:
