@@ -181,7 +181,7 @@ def test_weekly_charts_asset_writes_the_pictures_and_attaches_them(built_home):
     assert "steady-big" in metadata["demand_1"].value  # the top endpoint by spend comes first
     table = metadata["recommendations"].value
     assert table.splitlines()[2].startswith("| steady-big | serverless | dedicated | migrate | 1 |")
-    assert metadata["savings_usd"].value == pytest.approx(1984.35)
+    assert metadata["savings_usd"].value == pytest.approx(2236.35)  # 2,906.67 − 670.32 (one H100 at $3.99)
 
 
 def test_the_slack_report_uploads_the_overview_weekly_charts_wrote(built_home):

@@ -48,6 +48,7 @@ def test_sql_files_load_from_an_installed_wheel(tmp_path):
     assert shipped_sql == {p.relative_to(ROOT).as_posix() for p in (ROOT / "sql").rglob("*.sql")}
     assert len(shipped_sql) > 30
     assert "pipelines/config/rate_card.csv" in names
+    assert "pipelines/config/replica_capacity.csv" in names and "pipelines/config/providers.csv" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (

@@ -2,7 +2,8 @@
 
 Known answers come from the ``built_home`` traffic (tests/conftest.py), computed by hand:
 * steady-big: 1 request a minute (10,080 a week) of 1,600,000 input + 2,000 output tokens at $0.18 per million
-  = $0.28836 a request, $2,906.6688 a week; one replica of one H100 at $5.49/h for 168 h = $922.32 a week.
+  = $0.28836 a request, $2,906.6688 a week; one replica of one H100 at $3.99/h (the shipped card from 2026-11-01) for 168 h = $670.32 a
+  week.
 * nightly: 20 requests a day (hour 2, every third minute), 140 a week of 20,500 tokens = $0.5166 a week.
 * small-chat: every seventh minute, 1,440 a week of 600 tokens = $0.15552 a week.
 * unpriced: every 97th minute of the two weeks, 208 requests (no price).
@@ -45,7 +46,7 @@ DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 BIG_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 
 STEADY_BIG_USD_PER_WEEK = 10_080 * (1_600_000 + 2_000) * 0.18 / 1e6  # 2906.6688
-ONE_H100_USD_PER_WEEK = 1 * 1 * 5.49 * 168  # 922.32
+ONE_H100_USD_PER_WEEK = 1 * 1 * 3.99 * 168  # 670.32
 NIGHTLY_USD_PER_WEEK = 140 * (20_000 + 500) * 0.18 / 1e6  # 0.5166
 SMALL_CHAT_USD_PER_WEEK = 1_440 * (500 + 100) * 0.18 / 1e6  # 0.15552
 REQUESTS = 20_160 + 2_880 + 280 + 208  # 23,528
@@ -338,7 +339,7 @@ def test_the_duckdb_cli_opens_the_file_and_runs_the_documented_queries(built_hom
     )
     assert top[0]["current_cost_usd"] == round(STEADY_BIG_USD_PER_WEEK, 2)
     assert top[0]["recommended_cost_usd"] == round(ONE_H100_USD_PER_WEEK, 2)
-    assert top[0]["savings_usd"] == round(STEADY_BIG_USD_PER_WEEK - ONE_H100_USD_PER_WEEK, 2)  # 1984.35
+    assert top[0]["savings_usd"] == round(STEADY_BIG_USD_PER_WEEK - ONE_H100_USD_PER_WEEK, 2)  # 2236.35
     assert top[0]["savings_percent"] == round(100 * (1 - ONE_H100_USD_PER_WEEK / STEADY_BIG_USD_PER_WEEK), 1)
 
     trend = _cli_rows(

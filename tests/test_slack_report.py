@@ -113,7 +113,7 @@ def _rematerialize_recommendations(instance: DagsterInstance, home: Home, week: 
 
 def test_report_numbers_are_the_recommendation_tables_and_the_hand_computed_costs(built_home):
     """steady-big: 10,080 minutes × 1,602,000 tokens × $0.18/M = $2,906.6688 on serverless; one H100 for 168 h at
-    $5.49 = $922.32; saving $1,984.3488. nightly: 140 requests × 20,500 tokens × $0.18/M = $0.5166, batch at 50 %
+    $3.99 (the shipped card from 2026-11-01) = $670.32; saving $2,236.3488. nightly: 140 requests × 20,500 tokens × $0.18/M = $0.5166, batch at 50 %
     off would save $0.2583 (held: below the $50 threshold)."""
     week = date(2026, 11, 9)
     recommendations = read_week_table(built_home, "recommendations", week)
@@ -127,9 +127,9 @@ def test_report_numbers_are_the_recommendation_tables_and_the_hand_computed_cost
     )
     assert report.total_spend_usd == pytest.approx(float(recommendations["current_cost_usd"].sum()))
     assert report.total_spend_usd == pytest.approx(2906.6688 + 0.5166 + 0.15552)
-    assert report.potential_savings_usd == pytest.approx(2906.6688 - 922.32)
+    assert report.potential_savings_usd == pytest.approx(2906.6688 - 670.32)
     assert [(m.endpoint, m.recommended_mode) for m in report.migrations] == [("steady-big", "dedicated")]
-    assert report.migrations[0].savings_usd == pytest.approx(1984.3488)
+    assert report.migrations[0].savings_usd == pytest.approx(2236.3488)
     assert report.migrations[0].reason == "1 replica of H100-80GB at 67% utilization, no overflow"
     assert [(h.endpoint, h.raw_mode) for h in report.held] == [("nightly", "batch")]
     assert report.held[0].potential_saving_usd == pytest.approx(0.2583)
@@ -152,7 +152,7 @@ def test_noise_controls_hide_small_excluded_and_surplus_rows(built_home):
     default = report(ReportSettings())  # $50 minimum: the $0.26 held candidate is not listed
     assert [m.endpoint for m in default.migrations] == ["steady-big"] and default.held == ()
     assert default.hidden_held == 1
-    big_minimum = report(ReportSettings(min_saving_usd=2000.0))
+    big_minimum = report(ReportSettings(min_saving_usd=2500.0))  # above the $2,236 saving
     assert big_minimum.migrations == () and big_minimum.hidden_migrations == 1
     excluded = report(ReportSettings(min_saving_usd=0.0, exclude_endpoints=("steady-*",)))
     assert excluded.migrations == () and excluded.hidden_migrations == 1
@@ -220,10 +220,10 @@ def test_the_message_carries_the_numbers_of_the_recommendations_parquet(reportin
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert f"spend {format_usd(total)}/week" in message["text"] and format_usd(total) == "$2,907"
     assert (
-        f"potential savings {format_usd(saving)}/week" in message["text"] and format_usd(saving) == "$1,984"
+        f"potential savings {format_usd(saving)}/week" in message["text"] and format_usd(saving) == "$2,236"
     )
     assert f"*Potential savings*\\n{format_usd(saving)}/week ({saving / total:.0%})" in text
-    assert "`steady-big`: serverless → dedicated, saves *$1,984/week* (68%)" in text
+    assert "`steady-big`: serverless → dedicated, saves *$2,236/week* (77%)" in text
     assert "`steady-big` $2,907 (99.98%)" in text
 
 
@@ -422,7 +422,7 @@ def test_sensors_bind_to_the_modeshift_resource_in_definitions():
 def test_load_week_report_reads_only_the_weekly_parquet(reporting_home):
     reporting_home.warehouse.unlink()  # the sensor must not need the pipeline's DuckDB file
     report = load_week_report(reporting_home, Settings.load(reporting_home), date(2026, 11, 9))
-    assert report.potential_savings_usd == pytest.approx(1984.3488)
+    assert report.potential_savings_usd == pytest.approx(2236.3488)
 
 
 def test_a_week_without_slos_has_no_slo_section(built_home):

@@ -79,6 +79,17 @@ def shipped_rate_card_path() -> Path:
     return Path(str(resources.files("pipelines") / "config" / "rate_card.csv"))
 
 
+def shipped_replica_capacity_path() -> Path:
+    """Path of the replica capacity by request shape shipped with modeshift (CSV,
+    docs/cost-model.md#replica-capacity-by-request-shape)."""
+    return Path(str(resources.files("pipelines") / "config" / "replica_capacity.csv"))
+
+
+def shipped_provider_profiles_path() -> Path:
+    """Path of the provider profiles shipped with modeshift (CSV, docs/cost-model.md#the-provider-profile)."""
+    return Path(str(resources.files("pipelines") / "config" / "providers.csv"))
+
+
 # ------------------------------------------------------------------------------------------------- field types
 
 
@@ -266,6 +277,43 @@ class JobsSettings(_Section):
         return None
 
 
+# The billing granularities a provider profile may have (minutes); pipelines.domain.provider holds the same tuple
+# (core may not import the domain; a test checks that they agree).
+BILLING_GRANULARITIES_MINUTES = (1, 60)
+
+
+def _billing_granularity(value: int) -> int:
+    if value not in BILLING_GRANULARITIES_MINUTES:
+        choices = " or ".join(str(choice) for choice in BILLING_GRANULARITIES_MINUTES)
+        raise ValueError(f"must be {choices} (minutes)", "1 = billed per minute, 60 = per clock hour")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a name, not empty")
+    return value
+
+
+MinutesOfADay = Annotated[WholeNumber, Field(ge=0, le=1440)]
+WindowMinutes = Annotated[WholeNumber, Field(ge=1, le=1440)]
+
+
+class ProviderSettings(_Section):
+    """The provider whose dedicated-endpoint terms the plan families use (docs/cost-model.md#the-provider-profile):
+    its ``name`` in the profiles file (``profiles``: a CSV path, null = the shipped one), and optional overrides
+    of the profile's cold start and autoscaler windows (whole minutes, at most a day), scale-to-zero, and billing
+    granularity (1 or 60 minutes). null keeps the profile's value."""
+
+    name: Annotated[str, AfterValidator(_not_blank)]
+    profiles: str | None = None
+    cold_start_minutes: MinutesOfADay | None = None
+    scale_up_window_minutes: WindowMinutes | None = None
+    scale_down_window_minutes: WindowMinutes | None = None
+    scale_to_zero: bool | None = None
+    billing_granularity_minutes: Annotated[WholeNumber, AfterValidator(_billing_granularity)] | None = None
+
+
 SLO_METRICS = ("ttft", "latency")
 SLO_PERCENTILES = ("p50", "p95", "p99")
 DEFAULT_MAX_OVERFLOW_SHARE = 0.05
@@ -319,6 +367,8 @@ class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
     rate_card: str | None
+    replica_capacity: str | None
+    provider: ProviderSettings
     ingest: IngestSettings
     profiles: ProfilesSettings
     policy: PolicySettingsSection
@@ -347,6 +397,22 @@ class Settings(_Section):
         """The rate card in force: ``rate_card`` when set (``~`` expanded), else the shipped CSV."""
         return Path(self.rate_card).expanduser() if self.rate_card else shipped_rate_card_path()
 
+    @property
+    def replica_capacity_path(self) -> Path:
+        """The replica capacity by request shape in force: ``replica_capacity`` when set (``~`` expanded), else the
+        shipped CSV."""
+        if self.replica_capacity:
+            return Path(self.replica_capacity).expanduser()
+        return shipped_replica_capacity_path()
+
+    @property
+    def provider_profiles_path(self) -> Path:
+        """The provider profiles file in force: ``provider.profiles`` when set (``~`` expanded), else the shipped
+        CSV."""
+        if self.provider.profiles:
+            return Path(self.provider.profiles).expanduser()
+        return shipped_provider_profiles_path()
+
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], origin: str = "config.yaml") -> Settings:
         """The shipped defaults overlaid with ``overrides`` (a mapping shaped like config.yaml), validated; every
@@ -366,11 +432,17 @@ class Settings(_Section):
         if home.config_file.exists():
             overrides = _read_yaml(home.config_file.read_text(encoding="utf-8"), str(home.config_file))
         settings = cls.from_overrides(overrides, str(home.config_file))
-        if not settings.rate_card_path.is_file():
-            raise ModeshiftError(
-                f"The rate card {settings.rate_card_path} does not exist.",
-                "Point 'rate_card' in config.yaml to a CSV file, or remove the key to use the shipped one.",
-            )
+        files = (
+            ("The rate card", settings.rate_card_path, "rate_card"),
+            ("The replica capacity file", settings.replica_capacity_path, "replica_capacity"),
+            ("The provider profiles file", settings.provider_profiles_path, "provider.profiles"),
+        )
+        for what, path, key in files:
+            if not path.is_file():
+                raise ModeshiftError(
+                    f"{what} {path} does not exist.",
+                    f"Point '{key}' in config.yaml to a CSV file, or remove the key to use the shipped one.",
+                )
         return settings
 
 

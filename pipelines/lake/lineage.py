@@ -15,7 +15,9 @@ from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import manifest_path as day_manifest_path
+from pipelines.lake.providers import provider_profiles_fingerprint
 from pipelines.lake.rate_card import rate_card_fingerprint
+from pipelines.lake.replica_capacity import replica_capacity_fingerprint
 from pipelines.lake.weekly_store import recorded_week_fingerprint
 
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
@@ -65,13 +67,18 @@ def weeks_with_data(home: Home) -> list[date]:
 
 
 def week_fingerprint(home: Home, settings: Settings, week_start: date, previous: str | None) -> str:
-    """What a week's outputs must be built from: its days' rollups, the settings, and the previous week's outputs
-    (``previous``, since week-over-week change and the policy's history read it)."""
+    """What a week's outputs must be built from: its days' rollups, the settings, the provider profiles and replica
+    capacity files, and the previous week's outputs (``previous``, since week-over-week change and the policy's
+    history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
     settings_part = settings.model_dump(
-        mode="json", include={"profiles", "policy", "deployments", "jobs", "slos"}
+        mode="json", include={"profiles", "policy", "deployments", "jobs", "slos", "provider"}
     )
-    return fingerprint([WEEK_VERSION, days, settings_part, previous])
+    files = {
+        "provider_profiles": provider_profiles_fingerprint(settings.provider_profiles_path),
+        "replica_capacity": replica_capacity_fingerprint(settings.replica_capacity_path),
+    }
+    return fingerprint([WEEK_VERSION, days, settings_part, files, previous])
 
 
 def expected_week_fingerprints(home: Home, settings: Settings) -> dict[date, str]:

@@ -100,12 +100,13 @@ def rate_card_fingerprint(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ModelTerms:
-    """What the rate card offers for one model in a given week."""
+    """What the rate card offers for one model in a given week (``model``: its name; None when built by hand)."""
 
     offer: DedicatedOffer | None
     batch_discount: float | None
     batch_max_tokens_per_job: float = 30e9
     batch_completion_window_hours: float = 24.0
+    model: str | None = None
 
 
 def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
@@ -139,5 +140,6 @@ def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
             discount,
             float(row["batch_max_tokens_per_job"]),
             float(row["batch_completion_window_hours"]),
+            row["model"],
         )
     return terms
