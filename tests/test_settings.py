@@ -91,7 +91,8 @@ def test_a_valid_override_applies_and_the_rest_keeps_its_default(home: Home) -> 
     assert settings.slack.top_n == 7 and type(settings.slack.top_n) is int  # 7.0 is unambiguously 7
     assert ReportSettings.from_settings(settings) == ReportSettings(top_n=7, exclude_endpoints=("test-*",))
     assert RetryPolicy.from_settings(settings).backoff_seconds == 0.0
-    assert settings.deployments == {"chat-prod": 2, "123": 1}
+    assert {name: d.replicas for name, d in settings.deployments.items()} == {"chat-prod": 2, "123": 1}
+    assert settings.deployment_of("chat-prod").family == "fixed" and settings.deployment_of("other") is None
     assert settings.ingest.start_date == date(2026, 1, 5)
     assert settings.analytics.keep_snapshots == 2 and settings.slack.min_saving_usd == 50.0
     home.config_file.write_text("slack:\n  exclude_endpoints:\n", encoding="utf-8")  # an empty list
@@ -163,7 +164,10 @@ def test_an_unknown_key_is_named_with_the_nearest_valid_key(home: Home, text: st
         ("slack:\n  exclude_endpoints: test-*\n", 'slack.exclude_endpoints must be a list, got "test-*".'),
         ("slack:\n  exclude_endpoints: [a, 7]\n", "slack.exclude_endpoints[1] must be text, got 7."),
         ("policy: 5\n", "policy must be a mapping of settings, got 5."),
-        ("deployments:\n  chat: two\n", 'deployments.chat must be a whole number, got "two".'),
+        (
+            "deployments:\n  chat: two\n",
+            'deployments.chat must be a whole number (replicas) or a mapping (min_replicas/max_replicas or replicas/window), got "two".',
+        ),
         (
             "ingest:\n  start_date: yesterday\n",
             'ingest.start_date must be a date written YYYY-MM-DD, got "yesterday".',

@@ -63,3 +63,55 @@ class DedupeWindow:
             )
         days.discard(day)
         return sorted(days)
+
+
+HOURS_PER_WEEK = 168
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_window(text: str) -> tuple[bool, ...]:
+    """The weekday × hour cells (168 booleans, cell = weekday·24 + hour, Monday = 0) of a schedule window written
+    as ``DAYS HH:MM-HH:MM``: DAYS is ``daily``, ``weekdays``, ``weekends``, a range ``Mon-Fri`` or a list
+    ``Mon,Wed,Fri``; the hours are whole, the end may be 24:00, and an end before the start wraps past midnight
+    (``Mon-Fri 20:00-08:00`` runs each of those evenings into the next morning). En dashes are accepted. ValueError
+    with the reason for anything else."""
+    normalized = " ".join(text.replace("–", "-").replace("—", "-").split()).lower()
+    parts = normalized.split(" ")
+    if len(parts) != 2:
+        raise ValueError(f"{text!r} is not 'DAYS HH:MM-HH:MM' (e.g. 'Mon-Fri 08:00-20:00')")
+    days_text, hours_text = parts
+    named = {"daily": _WEEKDAYS, "weekdays": _WEEKDAYS[:5], "weekends": _WEEKDAYS[5:]}
+    if days_text in named:
+        days = [_WEEKDAYS.index(day) for day in named[days_text]]
+    elif "-" in days_text and "," not in days_text:
+        first, _, last = days_text.partition("-")
+        if first not in _WEEKDAYS or last not in _WEEKDAYS:
+            raise ValueError(f"{text!r}: days must be Mon..Sun, daily, weekdays or weekends")
+        start, end = _WEEKDAYS.index(first), _WEEKDAYS.index(last)
+        days = [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
+    else:
+        names = days_text.split(",")
+        if any(name not in _WEEKDAYS for name in names):
+            raise ValueError(f"{text!r}: days must be Mon..Sun, daily, weekdays or weekends")
+        days = [_WEEKDAYS.index(name) for name in names]
+    start_hour, end_hour = _hour_range(text, hours_text)
+    cells = [False] * HOURS_PER_WEEK
+    length = (end_hour - start_hour) % 24 or 24
+    for day in days:
+        for offset in range(length):
+            cells[(day * 24 + start_hour + offset) % HOURS_PER_WEEK] = True
+    return tuple(cells)
+
+
+def _hour_range(text: str, hours_text: str) -> tuple[int, int]:
+    """(start hour, end hour) of ``HH:MM-HH:MM`` with whole hours; the end may be 24:00."""
+    start_text, dash, end_text = hours_text.partition("-")
+    hours = []
+    for value in (start_text, end_text):
+        hour, colon, minute = value.partition(":")
+        if not dash or not colon or not hour.isdigit() or minute != "00":
+            raise ValueError(f"{text!r}: hours must be whole, as HH:00-HH:00 (e.g. 08:00-20:00)")
+        hours.append(int(hour))
+    if not 0 <= hours[0] <= 23 or not 0 <= hours[1] <= 24 or hours[0] == hours[1] % 24 and hours[1] != 24:
+        raise ValueError(f"{text!r}: hours run from 00:00 to 24:00 and the window cannot be empty")
+    return hours[0], hours[1] % 24 if hours[1] != 24 else 24

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -33,7 +34,12 @@ from pydantic import (
     model_validator,
 )
 
-from pipelines.core.calendar import PARTITIONED_FUTURE_HOURS, PARTITIONS_START_DATE, DedupeWindow
+from pipelines.core.calendar import (
+    PARTITIONED_FUTURE_HOURS,
+    PARTITIONS_START_DATE,
+    DedupeWindow,
+    parse_window,
+)
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 
@@ -314,6 +320,95 @@ class ProviderSettings(_Section):
     billing_granularity_minutes: Annotated[WholeNumber, AfterValidator(_billing_granularity)] | None = None
 
 
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)"
+        ) from None
+    return value
+
+
+def _window_text(value: str) -> str:
+    parse_window(value)  # raises ValueError with the reason
+    return value
+
+
+WindowText = Annotated[str, AfterValidator(_window_text)]
+
+
+class SchedulesSettings(_Section):
+    """Scheduled plans (docs/cost-model.md#scheduled): the IANA ``time_zone`` their windows are written in, and
+    ``windows``: per endpoint name or glob pattern, a window the user declares (``Mon-Fri 08:00-20:00``), tried
+    beside the ones modeshift proposes."""
+
+    time_zone: Annotated[str, AfterValidator(_time_zone)]
+    windows: Annotated[dict[str, WindowText], BeforeValidator(_keys_as_text), BeforeValidator(_none_as_empty)]
+
+    def declared_window(self, endpoint: str) -> str | None:
+        """The declared window of ``endpoint``: the first ``windows`` key that is its name or a glob matching it."""
+        for pattern, window in self.windows.items():
+            if fnmatch.fnmatchcase(endpoint, pattern):
+                return window
+        return None
+
+
+class DeploymentSettings(_Section):
+    """How a dedicated endpoint runs today, when it is not a plain replica count: an autoscaler between
+    ``min_replicas`` and ``max_replicas``, or ``replicas`` on a ``window`` (a schedule, e.g. Mon-Fri 08:00-20:00
+    in schedules.time_zone). Give either min and max, or replicas (with or without a window)."""
+
+    replicas: Count | None = None
+    min_replicas: Annotated[WholeNumber, Field(ge=0)] | None = None
+    max_replicas: Count | None = None
+    window: WindowText | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> DeploymentSettings:
+        autoscale = self.min_replicas is not None or self.max_replicas is not None
+        if autoscale and (self.replicas is not None or self.window is not None):
+            raise ValueError(
+                "give min_replicas and max_replicas (autoscale) or replicas (fixed or with a window)"
+            )
+        if autoscale and (self.min_replicas is None or self.max_replicas is None):
+            raise ValueError("an autoscaled deployment needs both min_replicas and max_replicas")
+        if autoscale and self.min_replicas > self.max_replicas:  # type: ignore[operator]
+            raise ValueError("min_replicas must be <= max_replicas")
+        if not autoscale and self.replicas is None:
+            raise ValueError("give replicas, or min_replicas and max_replicas")
+        return self
+
+    @property
+    def family(self) -> str:
+        """``autoscale``, ``scheduled`` or ``fixed``."""
+        if self.min_replicas is not None:
+            return "autoscale"
+        return "scheduled" if self.window is not None else "fixed"
+
+    @property
+    def most_replicas(self) -> int:
+        """The most replicas the deployment runs."""
+        return int(self.max_replicas if self.max_replicas is not None else self.replicas)  # type: ignore[arg-type]
+
+
+def _count_as_fixed(value: Any) -> Any:
+    """A plain replica count (``chat-api: 3``) is a fixed deployment of that many replicas; anything but a count or
+    a mapping is refused here, so the message names the deployment rather than a field inside it."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(
+            "must be a whole number (replicas) or a mapping (min_replicas/max_replicas or replicas/window)"
+        )
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return {"replicas": int(value)}
+
+
+Deployment = Annotated[DeploymentSettings, BeforeValidator(_count_as_fixed)]
+
+
 SLO_METRICS = ("ttft", "latency")
 SLO_PERCENTILES = ("p50", "p95", "p99")
 DEFAULT_MAX_OVERFLOW_SHARE = 0.05
@@ -373,10 +468,16 @@ class Settings(_Section):
     profiles: ProfilesSettings
     policy: PolicySettingsSection
     analytics: AnalyticsSettings
-    deployments: Annotated[dict[str, Count], BeforeValidator(_keys_as_text)]
+    deployments: Annotated[dict[str, Deployment], BeforeValidator(_keys_as_text)]
+    schedules: SchedulesSettings
     jobs: JobsSettings
     slos: Annotated[dict[str, SloSettings], BeforeValidator(_keys_as_text), BeforeValidator(_none_as_empty)]
     slack: SlackSettings
+
+    def deployment_of(self, endpoint: str) -> DeploymentSettings | None:
+        """How ``endpoint`` is declared to run on dedicated capacity today (a plain count is a fixed deployment);
+        None when it is not declared."""
+        return self.deployments.get(endpoint)
 
     def slo_for(self, endpoint: str) -> tuple[str, SloSettings] | None:
         """The SLO of ``endpoint`` and the ``slos`` key it came from: the first key, in the order written, that is

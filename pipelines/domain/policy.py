@@ -93,6 +93,10 @@ class EndpointWeekInput:
     * ``families``: the best plan of each reserving family (docs/cost-model.md#plan-families); None = only the
       fixed plans of ``curve``. ``slo_families``: the same, each held to the SLO's overflow cap (used only when
       the SLO is breached). ``provider``: the provider profile the families were costed with.
+    * ``declared_plan``: the deployment ``deployments:`` declares (a fixed count, an autoscaler or a schedule),
+      costed on this week; it is the current plan of a dedicated endpoint when given (else ``declared_replicas``
+      fixed replicas). ``capacity_note``: the sentence saying where the replica capacity K comes from (the shape
+      of the endpoint's requests), replacing the generic assumption sentence.
     """
 
     endpoint: str
@@ -133,6 +137,8 @@ class EndpointWeekInput:
     families: FamilyOptions | None = None
     slo_families: FamilyOptions | None = None
     provider: ProviderProfile = TOGETHER_DEFAULT
+    declared_plan: FamilyPlan | None = None
+    capacity_note: str | None = None
 
     def __post_init__(self) -> None:
         if self.slo is not None and self.slo_status is None:
@@ -310,6 +316,8 @@ def _current_plan(inp: EndpointWeekInput, serverless: float, reasons: list[str])
         return _Plan("batch", 0, batch_cost_usd(serverless, inp.batch_discount))
     if inp.curve is None:
         return None
+    if inp.declared_plan is not None:
+        return _from_family(inp.declared_plan, "dedicated")
     if inp.declared_replicas is not None:
         return _reserved_plan(inp.curve, inp.declared_replicas, "dedicated")
     assumed = max(1, inp.curve.r_full)
@@ -790,8 +798,9 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         )
     if recommended.mode in RESERVED_MODES and inp.offer is not None:
         reasons.append(
-            f"replica capacity {inp.offer.replica_capacity_tps:,.0f} weighted tokens/s is a rate-card assumption "
-            f"until calibrated"
+            inp.capacity_note
+            or f"replica capacity {inp.offer.replica_capacity_tps:,.0f} weighted tokens/s is a rate-card "
+            f"assumption until calibrated"
         )
     confidence = _confidence(inp, action, saving, threshold, settings.persistence_weeks, reasons)
 

@@ -4,6 +4,7 @@ decide (docs/cost-model.md#the-policy), and backtest last week's recommendations
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipelines.core.calendar import parse_window
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.vocabulary import is_reserved
@@ -33,9 +35,11 @@ from pipelines.domain.policy import (
     plan_key,
 )
 from pipelines.domain.profile_metrics import burst_reason
-from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
+from pipelines.domain.provider import ProviderProfile
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
+from pipelines.lake.providers import provider_profile
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
+from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
@@ -113,11 +117,11 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     runs = week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    capacity = load_replica_capacity(settings.replica_capacity_path)
     provider = provider_for(settings)
     zone = schedule_time_zone(settings)
     cells = week_cells(rollups.covered_days, zone)
     policy = policy_settings(settings)
-    deployments = settings.deployments
     history = _history(home, week_start, policy.persistence_weeks - 1)
     covered_hours = 24.0 * len(rollups.covered_days)
     thresholds = profile_thresholds(settings)
@@ -132,18 +136,23 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
         priced = bool(profile["priced"]) and profile["model"] in terms
         curve = None
-        families = slo_families = None
+        families = slo_families = current_plan = None
         slo = slos.get(endpoint)
         status = statuses.get(endpoint)
-        if priced and model_terms_.offer is not None:
+        offer, capacity_note = endpoint_offer(
+            model_terms_, capacity, profile["input_tokens_p50"], profile["output_tokens_p50"]
+        )
+        deployment = settings.deployment_of(endpoint)
+        if priced and offer is not None:
             curve = plan_curve(
                 endpoint_series_.demand_tps,
                 endpoint_series_.serverless_cost_usd,
-                model_terms_.offer,
+                offer,
                 covered_hours,
             )
             curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], curve))
-            windows = endpoint_windows(endpoint_series_, model_terms_.offer, cells, zone, settings, endpoint)
+            windows = endpoint_windows(endpoint_series_, offer, cells, zone, settings, endpoint)
+            current_plan = declared_plan(settings, endpoint, endpoint_series_, offer, provider, cells)
             families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd, curve,
                                       provider, windows, cells)  # fmt: skip
             if slo is not None and status is not None and status.status == "breached":
@@ -161,9 +170,11 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                 priced=priced,
                 serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
                 curve=curve,
-                offer=model_terms_.offer,
+                offer=offer,
                 batch_discount=model_terms_.batch_discount,
-                declared_replicas=deployments.get(endpoint),
+                declared_replicas=deployment.most_replicas if deployment is not None else None,
+                declared_plan=current_plan,
+                capacity_note=capacity_note if offer is not None else None,
                 history_raw_modes=history.get(endpoint, []),
                 stability_class=profile["stability_class"],
                 baseline_ratio=profile["baseline_ratio"],
@@ -210,15 +221,38 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
 
 
 def provider_for(settings: Settings) -> ProviderProfile:
-    """The provider profile the families are costed with."""
-    del settings
-    return TOGETHER_DEFAULT
+    """The provider profile the families are costed with (``provider:`` settings over the profiles file)."""
+    return provider_profile(settings)
 
 
 def schedule_time_zone(settings: Settings) -> str:
     """The IANA time zone schedule windows are written in (hours of the day, weekdays)."""
-    del settings
-    return "UTC"
+    return settings.schedules.time_zone
+
+
+def declared_plan(
+    settings: Settings,
+    endpoint: str,
+    series: EndpointSeries,
+    offer: DedicatedOffer,
+    provider: ProviderProfile,
+    cells: np.ndarray,
+) -> FamilyPlan | None:
+    """The deployment ``deployments:`` declares for ``endpoint`` (fixed count, autoscaler or schedule), costed on
+    the week's traffic; None when none is declared."""
+    deployment = settings.deployment_of(endpoint)
+    if deployment is None:
+        return None
+    window_cells = None
+    if deployment.window is not None:
+        window_cells = [c for c, on in enumerate(parse_window(deployment.window)) if on]
+    plan = cost_of_setting(deployment.family, deployment.most_replicas, deployment.min_replicas or 0,
+                           deployment.most_replicas, window_cells, series.demand_tps, series.serverless_cost_usd,
+                           offer, provider, cells)  # fmt: skip
+    if plan.window is not None and deployment.window is not None:
+        label = f"{deployment.window} {settings.schedules.time_zone}"
+        plan = dataclasses.replace(plan, window=ScheduleWindow(plan.window.cells, label))
+    return plan
 
 
 def endpoint_windows(
@@ -229,10 +263,14 @@ def endpoint_windows(
     settings: Settings,
     endpoint: str,
 ) -> list[ScheduleWindow]:
-    """The schedule windows tried for ``endpoint``: the ones proposed from its week's hourly profile
-    (docs/cost-model.md#scheduled)."""
-    del settings, endpoint
-    return propose_windows(series.demand_tps, series.serverless_cost_usd, offer, cells, zone)
+    """The schedule windows tried for ``endpoint``: the one ``schedules.windows`` declares for it (first), then the
+    ones proposed from its week's hourly profile (docs/cost-model.md#scheduled)."""
+    windows = []
+    declared = settings.schedules.declared_window(endpoint)
+    if declared is not None:
+        windows.append(ScheduleWindow(parse_window(declared), f"{declared} {zone} (declared)"))
+    proposed = propose_windows(series.demand_tps, series.serverless_cost_usd, offer, cells, zone)
+    return windows + [w for w in proposed if all(w.cells != d.cells for d in windows)]
 
 
 OPTIONS_SCHEMA = {
@@ -478,6 +516,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    capacity = load_replica_capacity(settings.replica_capacity_path)
     covered_hours = 24.0 * len(rollups.covered_days)
     provider = provider_for(settings)
     zone = schedule_time_zone(settings)
@@ -491,24 +530,23 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
         if profile is None or not profile["priced"] or profile["model"] not in terms:
             continue  # no traffic this week, or nothing to price it with
         terms_ = terms[profile["model"]]
+        offer, _ = endpoint_offer(terms_, capacity, profile["input_tokens_p50"], profile["output_tokens_p50"])
         s = series[plan["endpoint"]]
         mode = plan["recommended_mode"]
-        if (is_reserved(mode) and terms_.offer is None) or (
-            mode == "batch" and terms_.batch_discount is None
-        ):
+        if (is_reserved(mode) and offer is None) or (mode == "batch" and terms_.batch_discount is None):
             continue
         family = plan.get("plan_family")
-        if is_reserved(mode) and family is not None and terms_.offer is not None:
+        if is_reserved(mode) and family is not None and offer is not None:
             plan_cost = cost_of_setting(family, plan["replicas"], plan["min_replicas"], plan["max_replicas"],
-                                        plan["schedule_cells"], s.demand_tps, s.serverless_cost_usd, terms_.offer,
+                                        plan["schedule_cells"], s.demand_tps, s.serverless_cost_usd, offer,
                                         provider, cells).total_cost_usd  # fmt: skip
         else:
             plan_cost = cost_of_plan(mode, plan["replicas"] or 0, s.demand_tps, s.serverless_cost_usd,
-                                     terms_.offer, covered_hours, terms_.batch_discount)  # fmt: skip
+                                     offer, covered_hours, terms_.batch_discount)  # fmt: skip
         candidates = {"serverless": float(s.serverless_cost_usd.sum())}
-        if terms_.offer is not None:
-            curve = plan_curve(s.demand_tps, s.serverless_cost_usd, terms_.offer, covered_hours)
-            windows = endpoint_windows(s, terms_.offer, cells, zone, settings, plan["endpoint"])
+        if offer is not None:
+            curve = plan_curve(s.demand_tps, s.serverless_cost_usd, offer, covered_hours)
+            windows = endpoint_windows(s, offer, cells, zone, settings, plan["endpoint"])
             best = family_options(
                 s.demand_tps, s.serverless_cost_usd, curve, provider, windows, cells
             ).cheapest()
