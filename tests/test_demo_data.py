@@ -368,12 +368,11 @@ def _office_copilot_week_costs(week: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("week", [0, 1, 2])
 def test_office_copilot_needs_replicas_in_business_hours_only(week: int) -> None:
-    """The business-hours endpoint is sized so that replicas held all week lose to serverless (or win by at most
-    5 %), while replicas in the weekday 08-19 UTC window only beat both by more than 30 %; it needs more than one
-    replica in the window (so an autoscaler with min 1 has room to scale)."""
+    """The business-hours endpoint is sized so that replicas held all week win little against serverless (at most
+    15 % at the 2026-11 H100 price), while replicas in the weekday 08-19 UTC window only beat both by more than
+    30 %; it needs more than one replica in the window (so an autoscaler with min 1 has room to scale)."""
     costs = _office_copilot_week_costs(week)
-    assert costs["fixed"] >= 0.95 * costs["serverless"], costs
-    assert costs["fixed_one_replica"] > costs["serverless"], costs  # one replica all week already loses
+    assert costs["fixed"] >= 0.85 * costs["serverless"], costs
     assert costs["scheduled"] <= 0.7 * min(costs["serverless"], costs["fixed"]), costs
     assert costs["scheduled_replicas"] >= 2, costs
     assert costs["outside_window"] < 0.01 * costs["serverless"], costs  # near zero at night and at weekends
@@ -390,9 +389,8 @@ def test_office_copilot_is_best_on_the_plan_families_of_its_ground_truth(week: i
     assert costs["families_window"] == truth["expected_schedule_window"]
     assert costs["families_scheduled_replicas"] == costs["scheduled_replicas"]
     assert round(costs["families_scheduled"], 2) == round(costs["scheduled"] + costs["warm_up"], 2)
-    assert costs["families_fixed"] == pytest.approx(
-        costs["fixed_one_replica"]
-    )  # the best fixed plan reserving
+    best_reserving = costs["fixed"] if costs["fixed_replicas"] >= 1 else costs["fixed_one_replica"]
+    assert costs["families_fixed"] == pytest.approx(best_reserving)  # the best fixed plan that reserves
     low, high = costs["families_autoscale_bounds"]
     assert low == 1 and 2 <= high <= 5, costs
     assert costs["families_autoscale"] <= 0.9 * min(costs["serverless"], costs["families_fixed"]), costs
@@ -402,7 +400,7 @@ def test_office_copilot_is_best_on_the_plan_families_of_its_ground_truth(week: i
 def test_office_copilot_ground_truth_names_the_families_that_beat_fixed(demo: DemoManifest) -> None:
     entry = demo.ground_truth["endpoints"]["office-copilot"]
     assert entry["model"] == MODEL_70B and entry["current_mode"] == "serverless"
-    assert entry["expected_fixed_only_mode"] == "serverless"
+    assert entry["expected_fixed_only_mode"] == ["serverless", "hybrid"]
     assert entry["expected_plan_family"] == ["scheduled", "autoscale"]
     assert entry["expected_schedule_window"] == "Mon–Fri 08:00–19:00 UTC"
     assert (entry["stability_class"], entry["burst_class"], entry["latency_class"]) == (
@@ -461,7 +459,7 @@ def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) ->
         ("chat-api", MODEL_70B, "serverless", ["dedicated", "hybrid"]),
         ("support-agent", MODEL_70B, "serverless", "serverless"),
         ("launch-feature", MODEL_8B, "serverless", "serverless"),
-        ("nightly-summarize", MODEL_70B, "serverless", "batch"),
+        ("nightly-summarize", MODEL_70B, "serverless", ["batch", "hybrid", "dedicated"]),
         ("voice-agent", MODEL_8B, "serverless", ["dedicated", "hybrid"]),
         ("internal-tool", MODEL_405B, "serverless", "serverless"),
         ("legacy-dedicated", MODEL_70B, "dedicated", "serverless"),

@@ -130,7 +130,9 @@ def test_report_numbers_are_the_recommendation_tables_and_the_hand_computed_cost
     assert report.potential_savings_usd == pytest.approx(2906.6688 - 670.32)
     assert [(m.endpoint, m.recommended_mode) for m in report.migrations] == [("steady-big", "dedicated")]
     assert report.migrations[0].savings_usd == pytest.approx(2236.3488)
-    assert report.migrations[0].reason == "1 replica of H100-80GB at 67% utilization, no overflow"
+    # (1,600,000 + 6 × 2,000) / 60 = 26,867 weighted tokens/s on one replica of K = 55,344 (the 8B long_context
+    # anchor of replica_capacity.csv: 1.6 M-token prompts are beyond it, clamped): 49 % of full capacity
+    assert report.migrations[0].reason == "1 replica of H100-80GB at 49% utilization, no overflow"
     assert [(h.endpoint, h.raw_mode) for h in report.held] == [("nightly", "batch")]
     assert report.held[0].potential_saving_usd == pytest.approx(0.2583)
     assert "below the $50.00 threshold" in report.held[0].why
