@@ -163,6 +163,24 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Print, per endpoint served on dedicated replicas with a declared replica count, the per-replica capacity its
+    traffic shows beside the card's assumption. Only reads: a home that does not exist is not created."""
+    from pipelines.delivery.calibration_report import render_calibration
+    from pipelines.lake.calibration import calibrate
+
+    home = Home.from_env()
+    if not home.root.is_dir():
+        raise ModeshiftError(
+            f"There is no modeshift home at {home.root}.",
+            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
+        )
+    settings = Settings.load(home)
+    result = calibrate(home, settings)
+    print(render_calibration(result.rows, result.other_endpoints), end="")
+    return 0
+
+
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
@@ -235,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
     report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
     report.set_defaults(handler=report_command)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="estimate what dedicated replicas sustain from the traffic they served, beside the card's capacity",
+    )
+    calibrate.set_defaults(handler=calibrate_command)
 
     status = commands.add_parser("status", help="what is landed, pending and failed")
     status.set_defaults(handler=status_command)
