@@ -145,12 +145,13 @@ def test_written_charts_stay_in_the_week_directory_and_stale_ones_go(home):
 def test_week_charts_of_the_built_home_carry_the_hand_computed_numbers(built_home):
     """steady-big sends one request a minute of 1,600,000 input and 2,000 output tokens: with output weight 6
     its weighted demand is (1,600,000 + 6 × 2,000) / 60 tokens/s in every minute; the recommended replica
-    (K = 40,000, u = 0.8) reserves 32,000 tokens/s, so nothing overflows."""
+    (K = 55,344 for such long prompts, the 8B long_context anchor of replica_capacity.csv, u = 0.8) reserves
+    44,275.2 tokens/s, so nothing overflows."""
     charts = load_week_charts(built_home, Settings.load(built_home), WEEK, ["steady-big", "nightly"])
     steady = charts[0].demand
     assert steady.demand_tps.size == 7 * 1440
     assert np.allclose(steady.demand_tps, (1_600_000 + 6 * 2_000) / 60)
-    assert steady.reserved_tps == pytest.approx(32_000.0)
+    assert steady.reserved_tps == pytest.approx(44_275.2)
     assert steady.overflow_share == 0.0
     recommendations = read_week_table(built_home, "recommendations", WEEK)
     row = recommendations.filter(pl.col("endpoint") == "steady-big").row(0, named=True)
@@ -418,11 +419,11 @@ def test_week_charts_draw_the_plan_families_of_the_weekly_tables(built_home):
     _with_family_tables(built_home)
     charts = load_week_charts(built_home, Settings.load(built_home), WEEK, ["steady-big", "nightly"])
     steady = charts[0].demand
-    assert steady.reserved_tps == pytest.approx(32_000.0) and steady.plan is None  # the fixed plan, as before
+    assert steady.reserved_tps == pytest.approx(44_275.2) and steady.plan is None  # the fixed plan, as before
     assert steady.candidate is not None and steady.candidate.label == "autoscale 0–1 replicas"
     assert steady.cheapest_tps is None
     capacity = steady.candidate.capacity_tps
-    assert capacity[:6].tolist() == [0.0] * 6 and set(capacity[6:].tolist()) == {32_000.0}  # C = 5 minutes
+    assert capacity[:6].tolist() == [0.0] * 6 and np.allclose(capacity[6:], 44_275.2)  # C = 5 minutes
     assert np.flatnonzero(steady.cold_start_minutes).tolist() == [1, 2, 3, 4, 5]
     assert charts[0].options is not None and charts[0].options.families == (
         "serverless",
@@ -434,7 +435,7 @@ def test_week_charts_draw_the_plan_families_of_the_weekly_tables(built_home):
     assert nightly.plan is not None and nightly.plan.label == "scheduled 1 replica daily 02:00–03:00 UTC"
     assert nightly.plan.in_plan.sum() == 7 * 60
     assert np.all((np.flatnonzero(nightly.plan.in_plan) % 1440) // 60 == 2)
-    assert nightly.overflow_share == 0.0  # 383/s in its window, one replica serves 32,000/s
+    assert nightly.overflow_share == 0.0  # 383/s in its window, one replica serves 44,275/s
     assert charts[1].options is not None and charts[1].options.recommended == 0
     written = write_week_charts(built_home, WEEK, charts)
     assert sorted(written.options) == ["nightly", "steady-big"]

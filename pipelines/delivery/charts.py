@@ -16,6 +16,7 @@ then loading from the weekly Parquet tables and the rollups and writing PNG file
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -47,7 +48,8 @@ from pipelines.domain.plan_families import (
     scheduled_replicas,
     simulate_autoscale,
 )
-from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
+from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.providers import provider_profile
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.series import endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
@@ -638,12 +640,16 @@ def load_week_charts(
     settings: Settings,
     week_start: date,
     endpoints: list[str],
-    profile: ProviderProfile = TOGETHER_DEFAULT,
+    profile: ProviderProfile | None = None,
 ) -> list[EndpointCharts]:
     """The pictures' data for ``endpoints`` (in that order) from the week's recommendations, plan_curve and
     plan_options Parquet tables, the daily rollups and the rate card; endpoints without a recommendation row are
     skipped. ``profile`` is the provider profile the plans were costed with (the autoscaler is simulated again on
-    it). A week without ``plan_options`` (written before the plan families) gets no options chart."""
+    it; default: the settings' provider). Capacity is drawn with the replica capacity K each recommendation was
+    costed with (its ``replica_capacity_tps``, from the request shape). A week without ``plan_options`` (written
+    before the plan families) gets no options chart."""
+    if profile is None:
+        profile = provider_profile(settings)
     recommendations = read_week_table(home, "recommendations", week_start)
     if recommendations is None:
         raise RuntimeError(f"week {week_start} has no recommendations yet")
@@ -662,6 +668,8 @@ def load_week_charts(
             continue
         terms_ = terms.get(row["model"])
         offer = terms_.offer if terms_ is not None else None
+        if offer is not None and row.get("replica_capacity_tps"):
+            offer = dataclasses.replace(offer, replica_capacity_tps=float(row["replica_capacity_tps"]))
         curve = curve_chart(endpoint, week_start, curves) if curves is not None else None
         demand = series[endpoint].demand_tps if endpoint in series else np.zeros(minutes)
         recommended = _recommended_settings(row)

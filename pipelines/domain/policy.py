@@ -203,6 +203,7 @@ class Decision:
     cold_start_overflow_usd: float | None = None
     raw_family: str | None = None
     raw_plan: str | None = None
+    replica_capacity_tps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -834,6 +835,7 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         **_family_columns(recommended),
         raw_family=raw.family_name,
         raw_plan=_plan_name(raw),
+        replica_capacity_tps=inp.offer.replica_capacity_tps if inp.offer is not None else None,
     )
 
 

@@ -470,6 +470,7 @@ RECOMMENDATION_SCHEMA = {
     "cold_start_overflow_usd": pl.Float64,
     "raw_family": pl.String,
     "raw_plan": pl.String,
+    "replica_capacity_tps": pl.Float64,
 }
 
 
