@@ -1,8 +1,18 @@
 """Generate synthetic canonical request logs of a given size (rows, endpoints, days) as JSONL and Parquet.
 
     python -m benchmarks.generate --rows 10000000 --endpoints 1000 --days 7 --out benchmarks/out/10m
+    python -m benchmarks.generate --saturate --rows 12000000 --endpoints 1000 --days 7 --out benchmarks/out/sat
 
-Arrivals are uniform over the days; endpoints follow a Zipf-like popularity; token counts are lognormal.
+Default: arrivals are uniform over the days; endpoints follow a Zipf-like popularity; token counts are lognormal
+(``--token-scale F`` multiplies both token counts by F).
+
+``--saturate``: every endpoint has at least one ok request in every minute of the days, and its per-minute weighted
+demand (input + output_weight x output tokens, the rate card's weight) follows its own shape: a daily cycle peaking at
+an endpoint-specific hour, quieter weekends, a few bursts and per-minute noise. Each endpoint's peak minute needs
+``--peak-replicas LO,HI`` replicas (log-uniform per endpoint, default 2,40) of its model at the rate card's planned
+capacity (replica_capacity_tps x target_utilization): the minute's tokens are scaled to its demand, so requests are
+large (hundreds of thousands of tokens each). Requests beyond the one per minute (``--rows`` minus endpoints x
+minutes) follow the demand.
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ import numpy as np
 import polars as pl
 
 START = datetime(2026, 10, 5, tzinfo=UTC)  # a Monday
+MINUTES_PER_DAY = 1440
+RATE_CARD = Path(__file__).resolve().parent.parent / "pipelines" / "config" / "rate_card.csv"
 MODELS = [
     "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
     "meta-llama/Llama-3.3-70B-Instruct-Turbo",
@@ -23,7 +35,13 @@ MODELS = [
 
 
 def synthetic_requests(
-    rows: int, endpoints: int, days: int, seed: int = 1, part: int = 0, parts: int = 1
+    rows: int,
+    endpoints: int,
+    days: int,
+    seed: int = 1,
+    part: int = 0,
+    parts: int = 1,
+    token_scale: float = 1.0,
 ) -> pl.DataFrame:
     """A frame of ``rows`` canonical requests over ``endpoints`` endpoints and ``days`` UTC days; with ``parts``
     > 1, part ``part`` (0-based) of a log shipped in ``parts`` files covering consecutive equal time spans, with
@@ -43,14 +61,112 @@ def synthetic_requests(
             .str.pad_start(5, "0")
             .str.replace(r"^", "ep-"),
             "model": pl.Series(np.array(MODELS)[endpoint_index % len(MODELS)]),
-            "input_tokens": rng.lognormal(6.5, 1.0, rows).astype(np.int64),
-            "output_tokens": rng.lognormal(5.0, 0.8, rows).astype(np.int64),
+            "input_tokens": (rng.lognormal(6.5, 1.0, rows) * token_scale).astype(np.int64),
+            "output_tokens": (rng.lognormal(5.0, 0.8, rows) * token_scale).astype(np.int64),
             "latency_ms": rng.lognormal(6.8, 0.5, rows).round(1),
             "ok": rng.random(rows) > 0.01,
             "stream": rng.random(rows) > 0.3,
             "client": pl.Series(rng.integers(0, 50, rows)).cast(pl.String).str.replace(r"^", "team-"),
         }
     )
+
+
+def planned_capacity(rate_card: Path = RATE_CARD) -> dict[str, tuple[float, float]]:
+    """Per model of ``MODELS``: (planned replica capacity K x u in weighted tokens/s, output weight) from the rate
+    card's newest row of that model."""
+    card = pl.read_csv(rate_card).sort("effective_from")
+    terms = {}
+    for model in MODELS:
+        row = card.filter(pl.col("model") == model).row(-1, named=True)
+        terms[model] = (
+            float(row["replica_capacity_tps"]) * float(row["target_utilization"]),
+            float(row["output_weight"]),
+        )
+    return terms
+
+
+def demand_shapes(rng: np.random.Generator, endpoints: int, days: int) -> np.ndarray:
+    """Per endpoint (rows) and minute of the days (columns, from a Monday 00:00 UTC): demand relative to the
+    endpoint's peak minute (max 1 per row, > 0 everywhere), float32.
+
+    A daily cycle floor + (1 - floor)·((1 + cos(2π(h − peak hour)/24))/2)^k, weekends scaled down, 0–10 bursts of
+    5–60 minutes at 1.5–4× and lognormal per-minute noise (σ 0.15)."""
+    minutes = days * MINUTES_PER_DAY
+    t = np.arange(minutes)
+    hour = (t % MINUTES_PER_DAY) / 60.0
+    weekend = (t // MINUTES_PER_DAY) % 7 >= 5
+    shapes = np.empty((endpoints, minutes), dtype=np.float32)
+    for e in range(endpoints):
+        floor = rng.uniform(0.05, 0.6)
+        cycle = ((1.0 + np.cos(2 * np.pi * (hour - rng.uniform(0, 24)) / 24)) / 2) ** rng.uniform(1, 4)
+        shape = floor + (1.0 - floor) * cycle
+        shape[weekend] *= rng.uniform(0.3, 1.0)
+        for _ in range(min(rng.poisson(4), 10)):
+            start = int(rng.integers(0, minutes))
+            shape[start : start + int(rng.integers(5, 61))] *= rng.uniform(1.5, 4.0)
+        shape *= rng.lognormal(0.0, 0.15, minutes)
+        shapes[e] = shape / shape.max()
+    return shapes
+
+
+def saturated_requests(
+    rows: int,
+    endpoints: int,
+    days: int,
+    seed: int = 1,
+    peak_replicas: tuple[int, int] = (2, 40),
+    token_scale: float = 1.0,
+) -> pl.DataFrame:
+    """About ``rows`` canonical requests (at least one per endpoint and minute, so at least endpoints x minutes)
+    whose per-minute weighted demand follows ``demand_shapes`` and peaks, per endpoint, at a demand needing
+    ``peak_replicas`` (log-uniform integers, inclusive) replicas of its model at the rate card's planned capacity
+    (``planned_capacity``); sorted by time. Only requests beyond the first of a minute may fail (1 %), so every
+    minute of every endpoint has ok demand."""
+    rng = np.random.default_rng(seed)
+    minutes = days * MINUTES_PER_DAY
+    cells = endpoints * minutes
+    if rows < cells:
+        raise SystemExit(f"--saturate needs --rows >= endpoints x minutes = {cells:,}")
+    terms = planned_capacity()
+    model_index = np.arange(endpoints) % len(MODELS)
+    capacity = np.array([terms[m][0] for m in MODELS])[model_index]
+    weight = np.array([terms[m][1] for m in MODELS])[model_index]
+    low, high = peak_replicas
+    replicas = np.clip(np.rint(np.exp(rng.uniform(np.log(low), np.log(high), endpoints))), low, high)
+    shapes = demand_shapes(rng, endpoints, days)
+    # weighted tokens per minute, minute-major (cell = minute·endpoints + endpoint): peak (R − 0.5)·K·u·60
+    demand = (shapes.T * ((replicas - 0.5) * capacity * 60.0)).ravel()
+    load = (shapes.T * replicas).ravel()
+    counts = 1 + rng.poisson(load * ((rows - cells) / load.sum()))
+    del shapes, load
+    cell = np.repeat(np.arange(cells), counts)
+    n = cell.size
+    first = np.zeros(n, dtype=bool)
+    first[np.cumsum(counts) - counts] = True
+    endpoint_index = cell % endpoints
+    base_in = rng.lognormal(6.5, 1.0, n)
+    base_out = rng.lognormal(5.0, 0.8, n)
+    base_weighted = base_in + weight[endpoint_index] * base_out
+    scale = (demand / np.bincount(cell, weights=base_weighted, minlength=cells))[cell] * token_scale
+    start_us = int(START.timestamp() * 1_000_000)
+    ts_us = start_us + (cell // endpoints) * 60_000_000 + rng.integers(0, 60_000_000, size=n)
+    return pl.DataFrame(
+        {
+            "request_id": pl.Series(np.arange(n)).cast(pl.String),
+            "ts": pl.Series(ts_us).cast(pl.Datetime("us", "UTC")),
+            "endpoint": pl.Series(endpoint_index)
+            .cast(pl.String)
+            .str.pad_start(5, "0")
+            .str.replace(r"^", "ep-"),
+            "model": pl.Series(np.array(MODELS)[model_index[endpoint_index]]),
+            "input_tokens": np.rint(base_in * scale).astype(np.int64),
+            "output_tokens": np.rint(base_out * scale).astype(np.int64),
+            "latency_ms": rng.lognormal(6.8, 0.5, n).round(1),
+            "ok": first | (rng.random(n) > 0.01),
+            "stream": rng.random(n) > 0.3,
+            "client": pl.Series(rng.integers(0, 50, n)).cast(pl.String).str.replace(r"^", "team-"),
+        }
+    ).sort("ts")
 
 
 def main() -> None:
@@ -62,13 +178,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--formats", default="jsonl,parquet")
     parser.add_argument("--files", type=int, default=1, help="split into this many time-ordered files")
+    parser.add_argument("--token-scale", type=float, default=1.0, help="multiply input and output tokens")
+    parser.add_argument("--saturate", action="store_true", help="demand in every minute of every endpoint")
+    parser.add_argument("--peak-replicas", default="2,40", help="with --saturate: LO,HI replicas at the peak")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     formats = args.formats.split(",")
+    if args.saturate and args.files != 1:
+        parser.error("--saturate writes one file")
     for part in range(args.files):  # one part in memory at a time: 100 M rows fit in 10 parts
-        frame = synthetic_requests(
-            args.rows // args.files, args.endpoints, args.days, part=part, parts=args.files
-        )
+        if args.saturate:
+            low, high = (int(x) for x in args.peak_replicas.split(","))
+            frame = saturated_requests(
+                args.rows, args.endpoints, args.days, peak_replicas=(low, high), token_scale=args.token_scale
+            )
+        else:
+            frame = synthetic_requests(args.rows // args.files, args.endpoints, args.days, part=part,
+                                       parts=args.files, token_scale=args.token_scale)  # fmt: skip
         stem = "requests" if args.files == 1 else f"requests-{part:03d}"
         if "parquet" in formats:
             frame.write_parquet(args.out / f"{stem}.parquet")

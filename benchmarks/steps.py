@@ -7,7 +7,7 @@ python -m benchmarks.steps bare-ingest-many OUT FILE...      DuckDB alone: read 
 python -m benchmarks.steps merge HOME SAME_WEEK ADJACENT   merge every staged day again with this dedupe window
 python -m benchmarks.steps rollup HOME                 daily rollups of every merged day
 python -m benchmarks.steps bare-rollup HOME OUT        DuckDB alone: per-minute GROUP BY over the lake
-python -m benchmarks.steps weekly HOME                 weekly profiles (+ plans when present) of every week
+python -m benchmarks.steps weekly HOME                 weekly profiles + plans (recommendations, plan_options) of every week
 """
 
 from __future__ import annotations
@@ -122,6 +122,8 @@ def weekly(home_dir: str) -> None:
         compute_week_concentration(home, week, profiles)
         plans = compute_week_plans(home, settings, week)
         write_week_table(home, "recommendations", week, plans.recommendations, fingerprints[week])
+        if hasattr(plans, "options"):  # each plan family's best setting (since the plan families)
+            write_week_table(home, "plan_options", week, plans.options, fingerprints[week])
 
 
 if __name__ == "__main__":
