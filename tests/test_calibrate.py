@@ -124,6 +124,18 @@ def test_endpoints_that_cannot_be_calibrated_say_why(calibrated_home: Home) -> N
     assert sorted(rows) == ["ded-chat", "ded-undeclared", "gone", "serverless-declared"]
 
 
+def test_an_autoscaled_deployment_is_not_calibrated_and_says_why(calibrated_home: Home) -> None:
+    settings = Settings.from_overrides(
+        {"deployments": {"ded-undeclared": {"min_replicas": 1, "max_replicas": 3}}}
+    )
+    rows = {row.endpoint: row for row in calibrate(calibrated_home, settings).rows}
+    assert rows["ded-undeclared"].estimate is None
+    assert rows["ded-undeclared"].why == (
+        "declared as autoscale under deployments: its replica count changes during the week; calibrating needs a "
+        "fixed count"
+    )
+
+
 def test_the_command_prints_the_table_and_the_hints(
     calibrated_home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

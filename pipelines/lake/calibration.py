@@ -70,16 +70,27 @@ def lake_files(home: Home) -> list[str]:
     ]
 
 
+def fixed_replicas(settings: Settings) -> dict[str, int]:
+    """The replica count of every deployment declared as a fixed count (autoscaled and scheduled deployments
+    change their count during the week, so traffic per replica cannot be read off them)."""
+    return {
+        name: int(deployment.replicas)
+        for name, deployment in settings.deployments.items()
+        if deployment.family == "fixed" and deployment.replicas is not None
+    }
+
+
 def calibrate(home: Home, settings: Settings) -> Calibration:
     """Every endpoint with dedicated traffic or a declared replica count, estimated or with why not, sorted by
     endpoint (then model), and the count of the lake's other endpoints."""
     files = lake_files(home)
+    declared = fixed_replicas(settings)
     card = load_rate_card(settings.rate_card_path)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     if not files:
         rows = [
             CalibrationRow(name, None, replicas, why="no requests in the lake")
-            for name, replicas in sorted(settings.deployments.items())
+            for name, replicas in sorted(declared.items())
         ]
         return Calibration(rows, 0)
     con = connect()
@@ -92,11 +103,16 @@ def calibrate(home: Home, settings: Settings) -> Calibration:
     rows: list[CalibrationRow] = []
     for shape in shapes.iter_rows(named=True):
         endpoint, model = shape["endpoint"], shape["model"]
-        replicas = settings.deployments.get(endpoint)
-        rows.append(_row(endpoint, model, replicas, shape, minutes, card, capacity, settings.rate_card_path))
+        replicas = declared.get(endpoint)
+        row = _row(endpoint, model, replicas, shape, minutes, card, capacity, settings.rate_card_path)
+        deployment = settings.deployment_of(endpoint)
+        if replicas is None and deployment is not None:
+            row = _with(row, why=f"declared as {deployment.family} under deployments: its replica count changes "
+                                 "during the week; calibrating needs a fixed count")  # fmt: skip
+        rows.append(row)
     with_dedicated = set(shapes["endpoint"].to_list())
     seen = {row["endpoint"]: row for row in endpoints.iter_rows(named=True)}
-    for name, replicas in sorted(settings.deployments.items()):
+    for name, replicas in sorted(declared.items()):
         if name in with_dedicated:
             continue
         why = (
