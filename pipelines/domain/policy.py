@@ -1,11 +1,12 @@
-"""The weekly recommendation policy: from one endpoint's costed plans to migrate / hold / stay
+"""The weekly recommendation policy: from one endpoint's costed plans to migrate / tune / hold / stay
 (see docs/cost-model.md#the-policy).
 
-For one endpoint and week ``decide`` takes the cheapest plan (the *raw candidate*) among serverless, the R*
-replicas of the cost curve and batch (only for offline endpoints whose model offers it), costs the plan running
-today (the *current* plan), and recommends a move only when it saves enough money and the same raw mode has been
-seen for ``persistence_weeks`` weeks in a row. Otherwise the row holds (or stays) on the current plan and its
-reasons say why. Money is USD per week, shares and percentages are fractions.
+For one endpoint and week ``decide`` takes the cheapest plan (the *raw candidate*) among serverless, the best
+setting of each plan family (fixed, autoscale, scheduled: ``plan_families``; or the R* replicas of the cost curve
+when no families are given) and batch (only for offline endpoints whose model offers it), costs the plan running
+today (the *current* plan), and recommends a move only when it saves enough money and the same raw mode and family
+have been seen for ``persistence_weeks`` weeks in a row (a new setting of the family already running is a *tune*,
+applied without waiting). Otherwise the row holds (or stays) on the current plan and its reasons say why. Money is USD per week, shares and percentages are fractions.
 
 Conventions:
 * ``replicas`` is >= 1 exactly when the recommended mode is dedicated or hybrid and 0 otherwise; it is None only
@@ -506,7 +507,7 @@ def _choose_action(
     slo_move: bool = False,
     slo_hold: str | None = None,
 ) -> tuple[str, list[str]]:
-    """'stay', 'migrate' or 'hold' for the raw candidate against the current plan, with why a hold holds (one
+    """'stay', 'tune', 'migrate' or 'hold' for the raw candidate against the current plan, with why a hold holds (one
     sentence per rule that holds it back; empty unless the action is 'hold').
 
     ``slo_move``: the raw candidate is the plan that meets a breached SLO; it needs no saving (it may cost more),
@@ -746,7 +747,8 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
 
     'stay' when the raw candidate is the current plan; 'migrate' when it saves at least
     max(min_savings_usd_per_week, min_savings_pct × current cost) and its mode was the raw mode for
-    ``persistence_weeks`` weeks in a row; 'hold' otherwise. On hold and stay the recommended plan is the current
+    ``persistence_weeks`` weeks in a row; 'tune' when it is a new setting of the reserved family already running and
+    saves that much (no persistence needed); 'hold' otherwise. On hold and stay the recommended plan is the current
     one and the saving is 0; the reasons carry the raw candidate and why it is held.
     """
     if not inp.priced or inp.serverless_cost_usd is None:
