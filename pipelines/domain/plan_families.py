@@ -125,6 +125,40 @@ def _served_fraction(ready: np.ndarray, demand: np.ndarray, offer: DedicatedOffe
     return np.where(ready > 0, fraction, 0.0)
 
 
+def _plan(
+    family: str,
+    settings: tuple[int, int, int],
+    window: ScheduleWindow | None,
+    offer: DedicatedOffer,
+    billed_replica_minutes: float,
+    overflow_usd: float,
+    served_tokens: float,
+    all_tokens: float,
+    cold_start_overflow_usd: float = 0.0,
+) -> FamilyPlan:
+    """A costed setting from its week totals: ``settings`` = (replicas, min, max); billed replica-minutes; overflow
+    in USD; served and all weighted tokens. Reserved cost, replica-hours, utilization (against the billed capacity)
+    and overflow share follow the same rules for every family (see the module docstring)."""
+    replicas, min_replicas, max_replicas = settings
+    reserved = billed_replica_minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
+    capacity_tokens = billed_replica_minutes * offer.replica_capacity_tps * 60
+    served = min(served_tokens, all_tokens)
+    return FamilyPlan(
+        family=family,
+        replicas=replicas,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        window=window,
+        reserved_cost_usd=reserved,
+        overflow_cost_usd=overflow_usd,
+        total_cost_usd=reserved + overflow_usd,
+        replica_hours=billed_replica_minutes / MINUTES_PER_HOUR,
+        utilization=min(served / capacity_tokens, offer.target_utilization) if capacity_tokens else None,
+        overflow_share=min(1.0, max(0.0, 1.0 - served / all_tokens)) if all_tokens > 0 else 0.0,
+        cold_start_overflow_usd=max(0.0, cold_start_overflow_usd),
+    )
+
+
 def cost_trace(
     family: str,
     running: np.ndarray,
@@ -144,30 +178,14 @@ def cost_trace(
     ready = np.asarray(ready, dtype=np.int64)
     demand = np.asarray(demand_tps, dtype=np.float64)
     cost = np.asarray(serverless_cost, dtype=np.float64)
-    billed_minutes = _billed_replica_minutes(running, profile)
-    reserved = billed_minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
     served_fraction = _served_fraction(ready, demand, offer)
     overflow = float(((1.0 - served_fraction) * cost).sum())
     cold_start = float(((_served_fraction(running, demand, offer) - served_fraction) * cost).sum())
     served_tokens = float((np.minimum(demand, ready * offer.planned_replica_tps) * (ready > 0)).sum()) * 60
-    all_tokens = float(demand.sum()) * 60
-    capacity_tokens = billed_minutes * offer.replica_capacity_tps * 60
-    return FamilyPlan(
-        family=family,
-        replicas=int(running.max()) if running.size else 0,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        window=window,
-        reserved_cost_usd=reserved,
-        overflow_cost_usd=overflow,
-        total_cost_usd=reserved + overflow,
-        replica_hours=billed_minutes / MINUTES_PER_HOUR,
-        utilization=min(served_tokens / capacity_tokens, offer.target_utilization)
-        if capacity_tokens
-        else None,
-        overflow_share=min(1.0, max(0.0, 1.0 - served_tokens / all_tokens)) if all_tokens > 0 else 0.0,
-        cold_start_overflow_usd=max(0.0, cold_start),
-    )
+    replicas = int(running.max()) if running.size else 0
+    return _plan(family, (replicas, min_replicas, max_replicas), window, offer,
+                 _billed_replica_minutes(running, profile), overflow, served_tokens, float(demand.sum()) * 60,
+                 cold_start)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------- fixed
@@ -253,24 +271,9 @@ def autoscale_plan(
     totals = simulate_totals(needed, demand, serverless_cost, offer.planned_replica_tps, min_replicas, max_replicas,
                              profile.scale_up_window_minutes, profile.scale_down_window_minutes,
                              profile.cold_start_minutes, profile.billing_granularity_minutes == MINUTES_PER_HOUR)  # fmt: skip
-    reserved = totals.billed_replica_minutes * offer.replica_usd_per_hour / MINUTES_PER_HOUR
-    all_tokens = float(demand.sum()) * 60
-    capacity = totals.billed_replica_minutes * offer.replica_capacity_tps * 60
-    served = min(totals.served_weighted_tokens, all_tokens)
-    return FamilyPlan(
-        family=AUTOSCALE,
-        replicas=max_replicas,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        window=None,
-        reserved_cost_usd=reserved,
-        overflow_cost_usd=totals.overflow_usd,
-        total_cost_usd=reserved + totals.overflow_usd,
-        replica_hours=totals.billed_replica_minutes / MINUTES_PER_HOUR,
-        utilization=min(served / capacity, offer.target_utilization) if capacity else None,
-        overflow_share=min(1.0, max(0.0, 1.0 - served / all_tokens)) if all_tokens > 0 else 0.0,
-        cold_start_overflow_usd=totals.cold_start_overflow_usd,
-    )
+    return _plan(AUTOSCALE, (max_replicas, min_replicas, max_replicas), None, offer, totals.billed_replica_minutes,
+                 totals.overflow_usd, totals.served_weighted_tokens, float(demand.sum()) * 60,
+                 totals.cold_start_overflow_usd)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -399,25 +402,9 @@ def scheduled_curve(
     for r in range(1, max_replicas + 1):
         cost_r = inside.plan(r)
         billed = r * (billed_window_minutes + warm_up)
-        reserved = billed * offer.replica_usd_per_hour / MINUTES_PER_HOUR
         overflow = cost_r.overflow_cost_usd + outside_cost
         served = inside_tokens * (1.0 - cost_r.overflow_share)
-        capacity = billed * offer.replica_capacity_tps * 60
-        plans.append(
-            FamilyPlan(
-                family=SCHEDULED,
-                replicas=r,
-                min_replicas=0,
-                max_replicas=r,
-                window=window,
-                reserved_cost_usd=reserved,
-                overflow_cost_usd=overflow,
-                total_cost_usd=reserved + overflow,
-                replica_hours=billed / MINUTES_PER_HOUR,
-                utilization=min(served / capacity, offer.target_utilization) if capacity else None,
-                overflow_share=min(1.0, (all_tokens - served) / all_tokens) if all_tokens > 0 else 0.0,
-            )
-        )
+        plans.append(_plan(SCHEDULED, (r, 0, r), window, offer, billed, overflow, served, all_tokens))
     return plans
 
 
