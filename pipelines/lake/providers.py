@@ -17,6 +17,7 @@ import polars as pl
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.settings import Settings
 from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.csv_tables import read_checked_csv
 
 PROVIDER_SCHEMA: dict[str, pl.DataType] = {
     "name": pl.String(),
@@ -42,23 +43,7 @@ OVERRIDABLE_FIELDS: tuple[str, ...] = (
 def load_provider_profiles(path: Path) -> dict[str, ProviderProfile]:
     """Read and check a provider profiles CSV: one row per provider name, every column filled in; a clear
     ``ModeshiftError`` names the file and the first problem found (durations in minutes)."""
-    try:
-        header = pl.read_csv(path, n_rows=0).columns
-        missing = [name for name in PROVIDER_SCHEMA if name not in header]
-        unknown = [name for name in header if name not in PROVIDER_SCHEMA]
-        if missing or unknown:
-            raise ValueError(
-                f"missing {', '.join(missing) or 'nothing'}; unknown {', '.join(unknown) or 'nothing'}"
-            )
-        table = pl.read_csv(
-            path, schema={name: PROVIDER_SCHEMA[name] for name in header}, try_parse_dates=False
-        )
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise ModeshiftError(
-            f"The provider profiles file {path} cannot be read ({first_line}).",
-            f"It needs these columns: {', '.join(PROVIDER_SCHEMA)}.",
-        ) from None
+    table = read_checked_csv(path, "provider profiles file", PROVIDER_SCHEMA)
     if table.height == 0:
         raise ModeshiftError(f"The provider profiles file {path} has no rows.", "Add at least one provider.")
     for column in PROVIDER_SCHEMA:

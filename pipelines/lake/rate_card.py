@@ -15,6 +15,7 @@ import polars as pl
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.domain.cost_model import DedicatedOffer
+from pipelines.lake.csv_tables import read_checked_csv
 
 RATE_CARD_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
@@ -42,22 +43,8 @@ OPTIONAL_COLUMNS: dict[str, tuple[pl.DataType, float]] = {
 
 def load_rate_card(path: Path) -> pl.DataFrame:
     """Read and check a rate card CSV; a clear error names the first problem found."""
-    known = {**RATE_CARD_SCHEMA, **{name: kind for name, (kind, _) in OPTIONAL_COLUMNS.items()}}
-    try:
-        header = pl.read_csv(path, n_rows=0).columns
-        missing = [name for name in RATE_CARD_SCHEMA if name not in header]
-        unknown = [name for name in header if name not in known]
-        if missing or unknown:
-            raise ValueError(
-                f"missing {', '.join(missing) or 'nothing'}; unknown {', '.join(unknown) or 'nothing'}"
-            )
-        card = pl.read_csv(path, schema={name: known[name] for name in header}, try_parse_dates=False)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0][:200]
-        raise ModeshiftError(
-            f"The rate card {path} cannot be read ({first_line}).",
-            f"It needs these columns: {', '.join(RATE_CARD_SCHEMA)} (optional: {', '.join(OPTIONAL_COLUMNS)}).",
-        ) from None
+    optional = {name: kind for name, (kind, _) in OPTIONAL_COLUMNS.items()}
+    card = read_checked_csv(path, "rate card", RATE_CARD_SCHEMA, optional)
     for name, (kind, default) in OPTIONAL_COLUMNS.items():
         card = card.with_columns(
             (pl.col(name) if name in card.columns else pl.lit(None, dtype=kind))

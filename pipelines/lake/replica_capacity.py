@@ -20,6 +20,7 @@ import polars as pl
 from pipelines.core.errors import ModeshiftError
 from pipelines.domain.cost_model import DedicatedOffer
 from pipelines.domain.request_shape import ShapeAnchor, capacity_for_shape, sorted_anchors
+from pipelines.lake.csv_tables import read_checked_csv
 from pipelines.lake.rate_card import ModelTerms
 
 REPLICA_CAPACITY_SCHEMA: dict[str, pl.DataType] = {
@@ -57,24 +58,7 @@ class ReplicaCapacityTable:
 def load_replica_capacity(path: Path) -> ReplicaCapacityTable:
     """Read and check a replica capacity CSV (columns ``REPLICA_CAPACITY_SCHEMA``; tokens per request, capacity in
     weighted tokens/s); a clear ``ModeshiftError`` names the file and the first problem found."""
-    try:
-        header = pl.read_csv(path, n_rows=0).columns
-        missing = [name for name in REPLICA_CAPACITY_SCHEMA if name not in header]
-        unknown = [name for name in header if name not in REPLICA_CAPACITY_SCHEMA]
-        if missing or unknown:
-            raise ValueError(
-                f"missing {', '.join(missing) or 'nothing'}; unknown {', '.join(unknown) or 'nothing'}"
-            )
-        table = pl.read_csv(
-            path, schema={name: REPLICA_CAPACITY_SCHEMA[name] for name in header}, try_parse_dates=False
-        )
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        text = str(error).strip()
-        first_line = text.splitlines()[0][:200] if text else type(error).__name__
-        raise ModeshiftError(
-            f"The replica capacity file {path} cannot be read ({first_line}).",
-            f"It needs these columns: {', '.join(REPLICA_CAPACITY_SCHEMA)}.",
-        ) from None
+    table = read_checked_csv(path, "replica capacity file", REPLICA_CAPACITY_SCHEMA)
     for column in REPLICA_CAPACITY_SCHEMA:
         if table[column].null_count():
             raise ModeshiftError(
