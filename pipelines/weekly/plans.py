@@ -492,6 +492,28 @@ def _curve_rows(week_start: date, endpoint: str, model: str, curve: PlanCurve) -
     ]
 
 
+def _hindsight_candidates(options: pl.DataFrame | None) -> dict[str, dict[str, float]]:
+    """Per endpoint, this week's candidate plans by mode from its ``plan_options`` rows, in the order serverless,
+    the cheapest reserving family (``dedicated`` when nothing overflows, else ``hybrid``; equal costs keep the
+    order fixed, autoscale, scheduled), batch (present only where this week's jobs allowed it)."""
+    candidates: dict[str, dict[str, float]] = {}
+    if options is None:
+        return candidates
+    for (endpoint,), rows in options.partition_by("endpoint", as_dict=True, maintain_order=True).items():
+        by_family = {row["family"]: row for row in rows.iter_rows(named=True)}
+        modes = {"serverless": float(by_family["serverless"]["total_cost_usd"])}
+        reserving = [
+            row for row in rows.iter_rows(named=True) if row["family"] not in ("serverless", "batch")
+        ]
+        if reserving:
+            best = min(reserving, key=lambda row: row["total_cost_usd"])  # first of equal costs
+            modes["hybrid" if best["overflow_share"] > 1e-12 else "dedicated"] = float(best["total_cost_usd"])
+        if "batch" in by_family:
+            modes["batch"] = float(by_family["batch"]["total_cost_usd"])
+        candidates[str(endpoint)] = modes
+    return candidates
+
+
 BACKTEST_SCHEMA = {
     "week_start": pl.Date,
     "endpoint": pl.String,
@@ -508,7 +530,7 @@ BACKTEST_SCHEMA = {
 def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
     """Last week's recommended plan of each endpoint, costed on this week's traffic, against this week's best plan
     in hindsight (the cheapest of serverless, the best setting of every plan family and, where this week's jobs allowed
-    it, batch): regret in USD."""
+    it, batch: this week's ``plan_options``, which the plan step costed on the same traffic): regret in USD."""
     last_week = read_week_table(home, "recommendations", week_start - timedelta(days=7))
     this_week = read_week_table(home, "recommendations", week_start)
     if last_week is None or this_week is None:
@@ -523,8 +545,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     zone = schedule_time_zone(settings)
     cells = week_cells(rollups.covered_days, zone)
     by_endpoint = {row["endpoint"]: row for row in profiles.iter_rows(named=True)}
-    # batch is a hindsight candidate only where this week's jobs allowed it (its recommendations say)
-    eligible = dict(this_week.select("endpoint", "batch_eligible").iter_rows())
+    hindsight_options = _hindsight_candidates(read_week_table(home, "plan_options", week_start))
     rows = []
     for plan in last_week.iter_rows(named=True):
         profile = by_endpoint.get(plan["endpoint"])
@@ -544,18 +565,9 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
         else:
             plan_cost = cost_of_plan(mode, plan["replicas"] or 0, s.demand_tps, s.serverless_cost_usd,
                                      offer, covered_hours, terms_.batch_discount)  # fmt: skip
-        candidates = {"serverless": float(s.serverless_cost_usd.sum())}
-        if offer is not None:
-            curve = plan_curve(s.demand_tps, s.serverless_cost_usd, offer, covered_hours)
-            windows = endpoint_windows(s, offer, cells, zone, settings, plan["endpoint"])
-            best = family_options(
-                s.demand_tps, s.serverless_cost_usd, curve, provider, windows, cells
-            ).cheapest()
-            if best is not None:
-                hindsight_mode = "hybrid" if best.has_overflow else "dedicated"
-                candidates[hindsight_mode] = best.total_cost_usd
-        if terms_.batch_discount is not None and eligible.get(plan["endpoint"], False):
-            candidates["batch"] = candidates["serverless"] * (1 - terms_.batch_discount)
+        candidates = hindsight_options.get(
+            plan["endpoint"], {"serverless": float(s.serverless_cost_usd.sum())}
+        )
         hindsight_mode = min(candidates, key=candidates.__getitem__)
         hindsight = candidates[hindsight_mode]
         regret = plan_cost - hindsight
