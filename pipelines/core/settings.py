@@ -458,6 +458,22 @@ class SloSettings(_Section):
         return next(key for key in self._threshold_keys() if getattr(self, key) is not None)
 
 
+class PoolsSettings(_Section):
+    """Pooled deployments (docs/cost-model.md#pools): whether the weekly step searches them (``enabled``), the
+    endpoint names or glob patterns that must keep their own deployment (``isolated``), up to how many endpoints of
+    one model the search tries every partition (``exact_search_limit``, 1 to 12), and how many groups the greedy
+    search keeps open above that (``max_open_pools``)."""
+
+    enabled: bool
+    isolated: Annotated[tuple[str, ...], BeforeValidator(_list_as_tuple)]
+    exact_search_limit: Annotated[WholeNumber, Field(ge=1, le=12)]
+    max_open_pools: Count
+
+    def is_isolated(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` must not share a deployment (its name or a glob of ``isolated`` matches it)."""
+        return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.isolated)
+
+
 class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
@@ -472,6 +488,7 @@ class Settings(_Section):
     schedules: SchedulesSettings
     jobs: JobsSettings
     slos: Annotated[dict[str, SloSettings], BeforeValidator(_keys_as_text), BeforeValidator(_none_as_empty)]
+    pools: PoolsSettings
     slack: SlackSettings
 
     def deployment_of(self, endpoint: str) -> DeploymentSettings | None:

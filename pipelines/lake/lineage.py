@@ -72,7 +72,8 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
     history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
     settings_part = settings.model_dump(
-        mode="json", include={"profiles", "policy", "deployments", "schedules", "jobs", "slos", "provider"}
+        mode="json",
+        include={"profiles", "policy", "deployments", "schedules", "jobs", "slos", "provider", "pools"},
     )
     files = {
         "provider_profiles": provider_profiles_fingerprint(settings.provider_profiles_path),

@@ -29,10 +29,16 @@ daily_job = define_asset_job(
 weekly_job = define_asset_job(
     WEEKLY,
     selection=AssetSelection.assets(
-        "endpoint_profiles", "spend_concentration", "recommendations", "backtest", "weekly_charts"
+        "endpoint_profiles",
+        "spend_concentration",
+        "recommendations",
+        "backtest",
+        "pool_recommendations",
+        "weekly_charts",
     ),
     partitions_def=weekly_partitions,
-    description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest.",
+    description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest, "
+    "search pooled deployments.",
 )
 refresh_warehouse_job = define_asset_job(
     REFRESH_WAREHOUSE,

@@ -1,0 +1,86 @@
+"""Fleet assets: what only shows across endpoints — pooled deployments (see docs/cost-model.md#pools)."""
+
+from datetime import date
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.checks import blocking_checks, check_result
+from pipelines.core.text import markdown_table
+from pipelines.domain.pool_policy import POOL, POOL_ACTIONS
+from pipelines.lake.lineage import expected_week_fingerprints
+from pipelines.lake.weekly_store import write_week_table
+from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.pools import compute_week_pools
+
+CENT = 0.005
+
+
+def pool_violations(pools: pl.DataFrame) -> dict[str, list[str]]:
+    """Pools breaking each rule ``pool_recommendations`` must keep (empty lists when all is well)."""
+    violations: dict[str, list[str]] = {"allowed_actions": [], "one_pool_per_endpoint": [],
+                                        "saving_identity": [], "pool_saves": []}  # fmt: skip
+    pooled: dict[str, str] = {}
+    for row in pools.iter_rows(named=True):
+        if row["action"] not in POOL_ACTIONS:
+            violations["allowed_actions"].append(row["pool_id"])
+        if abs(row["multiplexing_saving_usd"] - (row["separate_cost_usd"] - row["pooled_cost_usd"])) > CENT:
+            violations["saving_identity"].append(row["pool_id"])
+        if row["action"] == POOL:
+            if not row["multiplexing_saving_usd"] > 0:
+                violations["pool_saves"].append(row["pool_id"])
+            for endpoint in row["members"]:
+                if endpoint in pooled:
+                    violations["one_pool_per_endpoint"].append(endpoint)
+                pooled[endpoint] = row["pool_id"]
+    return violations
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=["recommendations"],
+    group_name="fleet",
+    kinds={"polars", "parquet"},
+    description="Per week, candidate pools of endpoints serving the same model on one shared deployment: each "
+    "model's all-endpoints pool and the groups the search found, costed with every plan family on the summed "
+    "demand against the members' own best plans, with the decision (pool / hold / separate) and reasons (see "
+    "docs/cost-model.md#pools).",
+    check_specs=blocking_checks(
+        "pool_recommendations",
+        {
+            "allowed_actions": "actions come from pool, hold, separate",
+            "one_pool_per_endpoint": "an endpoint is in at most one recommended pool per week",
+            "saving_identity": "multiplexing saving = separate cost − pooled cost",
+            "pool_saves": "a recommended pool costs less than its members apart",
+        },
+    ),
+)
+def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Search each model's endpoints for pools and decide, with hysteresis, which to recommend."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = date.fromisoformat(context.partition_key)
+    pools = compute_week_pools(home, settings, week)
+    write_week_table(
+        home, "pool_recommendations", week, pools, expected_week_fingerprints(home, settings)[week]
+    )
+    recommended = pools.filter(pl.col("action") == POOL)
+    return MaterializeResult(
+        metadata={
+            "candidates": pools.height,
+            "recommended": recommended.height,
+            "held": pools.filter(pl.col("action") == "hold").height,
+            "multiplexing_saving_usd": round(float(recommended["multiplexing_saving_usd"].sum()), 2),
+            "pools": MetadataValue.md(
+                markdown_table(
+                    ["model", "members", "action", "family", "replicas", "pooled $/wk", "apart $/wk"],
+                    [(r["model"], ", ".join(r["members"]), r["action"], r["family"], r["replicas"],
+                      round(r["pooled_cost_usd"], 2), round(r["separate_cost_usd"], 2))
+                     for r in pools.iter_rows(named=True)],
+                )
+            ),
+        },
+        check_results=[
+            check_result(name, not bad, {"pools": MetadataValue.json(bad[:50])}) for name, bad in pool_violations(pools).items()
+        ],
+    )  # fmt: skip

@@ -1,0 +1,231 @@
+"""The weekly pool step: search each model's endpoints for groups that are cheaper on one shared deployment than
+apart, cost every candidate pool with the plan families, and decide with the pool policy
+(docs/cost-model.md#pools). Reads the week's rollups, profiles, recommendations and SLO status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from pipelines.core.home import Home
+from pipelines.core.settings import Settings
+from pipelines.domain.cost_model import DedicatedOffer
+from pipelines.domain.plan_families import FamilyPlan
+from pipelines.domain.pool_policy import PoolCandidate, PoolDecision, cost_candidate, decide_pool
+from pipelines.domain.pools import (
+    PoolMember,
+    PoolSearch,
+    overflow_cap,
+    pooled_series,
+    screening_cost,
+    search_pools,
+)
+from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
+from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
+from pipelines.lake.weekly_inputs import load_week_rollups
+from pipelines.lake.weekly_store import read_week_table
+from pipelines.weekly.plans import policy_settings, provider_for, schedule_time_zone
+
+POOL_SCHEMA = {
+    "week_start": pl.Date,
+    "model": pl.String,
+    "pool_id": pl.String,
+    "members": pl.List(pl.String),
+    "member_count": pl.Int64,
+    "candidate": pl.String,
+    "search_method": pl.String,
+    "family": pl.String,
+    "replicas": pl.Int64,
+    "min_replicas": pl.Int64,
+    "max_replicas": pl.Int64,
+    "schedule_window": pl.String,
+    "gpu_type": pl.String,
+    "replica_capacity_tps": pl.Float64,
+    "pooled_cost_usd": pl.Float64,
+    "separate_cost_usd": pl.Float64,
+    "separate_replicas": pl.Int64,
+    "multiplexing_saving_usd": pl.Float64,
+    "saving_pct": pl.Float64,
+    "replica_hours": pl.Float64,
+    "utilization": pl.Float64,
+    "overflow_share": pl.Float64,
+    "demand_correlation": pl.Float64,
+    "peak_of_sum_tps": pl.Float64,
+    "sum_of_peaks_tps": pl.Float64,
+    "slo_max_overflow_share": pl.Float64,
+    "is_raw": pl.Boolean,
+    "action": pl.String,
+    "reasons": pl.List(pl.String),
+    "held_reasons": pl.List(pl.String),
+}
+
+
+@dataclass(frozen=True)
+class ModelGroup:
+    """One model's poolable endpoints of the week (they share GPU type, GPUs per replica and price)."""
+
+    model: str
+    members: list[PoolMember]
+
+
+def poolable_members(
+    home: Home, settings: Settings, week_start: date
+) -> tuple[list[ModelGroup], dict[str, Any]]:
+    """Each model's endpoints that may share a deployment this week, with the week's context (covered hours,
+    weekday-hour cells, time zone, provider): priced endpoints with a dedicated offer and a recommendation, not
+    ``pools.isolated``, grouped by model and offer (endpoints whose offers differ in GPU type or price cannot pool).
+    An endpoint whose SLO is breached brings its overflow cap."""
+    profiles = read_week_table(home, "endpoint_profiles", week_start)
+    recommendations = read_week_table(home, "recommendations", week_start)
+    if profiles is None or recommendations is None:
+        raise RuntimeError(f"week {week_start} has no recommendations yet")
+    rollups = load_week_rollups(home, week_start)
+    series = endpoint_series(rollups.minutes, rollups.covered_days)
+    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    capacity = load_replica_capacity(settings.replica_capacity_path)
+    zone = schedule_time_zone(settings)
+    context = {
+        "covered_hours": 24.0 * len(rollups.covered_days),
+        "cells": week_cells(rollups.covered_days, zone),
+        "zone": zone,
+        "provider": provider_for(settings),
+    }
+    caps = _breached_caps(read_week_table(home, "slo_status", week_start))
+    own = {row["endpoint"]: row for row in recommendations.iter_rows(named=True)}
+    by_key: dict[tuple[Any, ...], ModelGroup] = {}
+    for profile in profiles.sort("endpoint").iter_rows(named=True):
+        endpoint, model = profile["endpoint"], profile["model"]
+        decision = own.get(endpoint)
+        if (
+            decision is None
+            or decision["raw_cost_usd"] is None
+            or not profile["priced"]
+            or model not in terms
+            or settings.pools.is_isolated(endpoint)
+            or endpoint not in series
+        ):
+            continue
+        offer, _ = endpoint_offer(
+            terms[model], capacity, profile["input_tokens_p50"], profile["output_tokens_p50"]
+        )
+        if offer is None:
+            continue
+        s: EndpointSeries = series[endpoint]
+        member = PoolMember(endpoint, s.demand_tps, s.serverless_cost_usd, offer, float(decision["raw_cost_usd"]),
+                            int(decision["raw_replicas"] or 0), caps.get(endpoint))  # fmt: skip
+        key = (
+            model,
+            offer.gpu_type,
+            offer.gpus_per_replica,
+            offer.usd_per_gpu_hour,
+            offer.target_utilization,
+        )
+        by_key.setdefault(key, ModelGroup(model, [])).members.append(member)
+    return [group for group in by_key.values() if len(group.members) >= 2], context
+
+
+def _breached_caps(slo_status: pl.DataFrame | None) -> dict[str, float]:
+    """The overflow cap of every endpoint whose SLO is breached this week."""
+    if slo_status is None:
+        return {}
+    breached = slo_status.filter(pl.col("status") == "breached")
+    return dict(zip(breached["endpoint"], breached["max_overflow_share"], strict=True))
+
+
+def search_model(
+    members: list[PoolMember], covered_hours: float, profile: ProviderProfile, settings: Settings
+) -> PoolSearch:
+    """The search's partition of one model's members, each group costed by its screening cost."""
+
+    def group_cost(indices: tuple[int, ...]) -> float:
+        chosen = [members[i] for i in indices]
+        return screening_cost(pooled_series(chosen), covered_hours, profile, overflow_cap(chosen))
+
+    return search_pools(
+        len(members), group_cost, settings.pools.exact_search_limit, settings.pools.max_open_pools
+    )
+
+
+def _pool_history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
+    """Per pool_id, the history key of its raw row in each of the ``weeks`` earlier weeks (most recent first,
+    None where it was not the raw pool)."""
+    history: dict[str, list[str | None]] = {}
+    for back in range(1, weeks + 1):
+        table = read_week_table(home, "pool_recommendations", week_start - timedelta(days=7 * back))
+        raw: dict[str, str] = {}
+        if table is not None:
+            for row in table.filter(pl.col("is_raw")).iter_rows(named=True):
+                raw[row["pool_id"]] = f"{row['pool_id']}/{row['family'] or 'serverless'}"
+        for pool_id in set(history) | set(raw):
+            history.setdefault(pool_id, [None] * (back - 1)).append(raw.get(pool_id))
+    return history
+
+
+def compute_week_pools(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
+    """Every candidate pool of the week (each model's all-endpoints pool and the groups the search found) with its
+    costs, settings and decision: the ``pool_recommendations`` table."""
+    if not settings.pools.enabled:
+        return pl.DataFrame(schema=POOL_SCHEMA)
+    groups, context = poolable_members(home, settings, week_start)
+    policy = policy_settings(settings)
+    history = _pool_history(home, week_start, policy.persistence_weeks - 1)
+    rows: list[dict[str, Any]] = []
+    for group in groups:
+        search = search_model(group.members, context["covered_hours"], context["provider"], settings)
+        found = [g for g in search.groups if len(g) >= 2]
+        everyone = tuple(range(len(group.members)))
+        candidates = [(g, "search" + (", all endpoints" if g == everyone else "")) for g in found]
+        if everyone not in found:
+            candidates.insert(0, (everyone, "all endpoints"))
+        for indices, label in candidates:
+            members = [group.members[i] for i in indices]
+            candidate = cost_candidate(group.model, members, context["covered_hours"], context["provider"],
+                                       context["cells"], context["zone"], from_search=indices in found)  # fmt: skip
+            decision = decide_pool(candidate, history.get(candidate.pool_id, []), policy)
+            rows.append(_pool_row(week_start, candidate, decision, label, search.method))
+    return pl.DataFrame(rows, schema=POOL_SCHEMA)
+
+
+def _pool_row(
+    week_start: date, candidate: PoolCandidate, decision: PoolDecision, label: str, method: str
+) -> dict[str, Any]:
+    plan: FamilyPlan | None = candidate.plan if candidate.reserves else None
+    offer: DedicatedOffer | None = candidate.offer
+    caps = [c for c in candidate.member_caps if c is not None]
+    return {
+        "week_start": week_start,
+        "model": candidate.model,
+        "pool_id": candidate.pool_id,
+        "members": list(candidate.members),
+        "member_count": len(candidate.members),
+        "candidate": label,
+        "search_method": method,
+        "family": plan.family if plan is not None else None,
+        "replicas": plan.replicas if plan is not None else 0,
+        "min_replicas": plan.min_replicas if plan is not None else None,
+        "max_replicas": plan.max_replicas if plan is not None else None,
+        "schedule_window": plan.window.label if plan is not None and plan.window is not None else None,
+        "gpu_type": offer.gpu_type if offer is not None else None,
+        "replica_capacity_tps": offer.replica_capacity_tps if offer is not None else None,
+        "pooled_cost_usd": candidate.pooled_cost_usd,
+        "separate_cost_usd": candidate.separate_cost_usd,
+        "separate_replicas": candidate.separate_replicas,
+        "multiplexing_saving_usd": candidate.saving_usd,
+        "saving_pct": decision.saving_pct,
+        "replica_hours": plan.replica_hours if plan is not None else 0.0,
+        "utilization": plan.utilization if plan is not None else None,
+        "overflow_share": plan.overflow_share if plan is not None else 1.0,
+        "demand_correlation": candidate.correlation,
+        "peak_of_sum_tps": candidate.peak_of_sum_tps,
+        "sum_of_peaks_tps": candidate.sum_of_peaks_tps,
+        "slo_max_overflow_share": min(caps) if caps else None,
+        "is_raw": decision.is_raw,
+        "action": decision.action,
+        "reasons": decision.reasons,
+        "held_reasons": decision.held_reasons,
+    }
