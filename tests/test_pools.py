@@ -14,9 +14,11 @@ from pipelines.domain.plan_families import family_options, propose_windows
 from pipelines.domain.policy import PolicySettings
 from pipelines.domain.pool_policy import HOLD, POOL, SEPARATE, cost_candidate, decide_pool
 from pipelines.domain.pools import (
+    GroupScreening,
     PoolMember,
     demand_correlation,
     member_overflow_shares,
+    overflow_cap,
     pool_key,
     pooled_series,
     ready_replicas,
@@ -38,7 +40,9 @@ def serverless_cost(demand: np.ndarray) -> np.ndarray:
     return demand * 60 * PRICE_PER_TOKEN
 
 
-def member(name: str, demand: np.ndarray, offer: DedicatedOffer = OFFER, cap: float | None = None) -> PoolMember:
+def member(
+    name: str, demand: np.ndarray, offer: DedicatedOffer = OFFER, cap: float | None = None
+) -> PoolMember:
     """A member whose own cost and replicas are its best family plan on its own (as the weekly step's raw plan)."""
     cost = serverless_cost(demand)
     curve = plan_curve(demand, cost, offer, HOURS)
@@ -156,7 +160,9 @@ def test_the_exact_search_finds_the_least_cost_partition(size: int, seed: int) -
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(9, 30), st.integers(1, 5), st.integers(0, 2**31 - 1))
-def test_the_greedy_search_is_bounded_and_never_worse_than_apart(size: int, open_pools: int, seed: int) -> None:
+def test_the_greedy_search_is_bounded_and_never_worse_than_apart(
+    size: int, open_pools: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     alone = rng.uniform(1, 10, size)
     calls = []
@@ -185,3 +191,15 @@ def test_pool_key_and_correlation() -> None:
     assert pool_key("m", ["b", "a"]) == pool_key("m", ["a", "b"]) != pool_key("n", ["a", "b"])
     assert demand_correlation([np.ones(3)]) is None
     assert demand_correlation([np.ones(3), np.array([1.0, 2.0, 3.0])]) is None  # constant: undefined
+
+
+def test_group_screening_equals_screening_the_pooled_series() -> None:
+    rng = np.random.default_rng(17)
+    offers = [OFFER, DedicatedOffer("H100", 1, 1.0, 400.0, 0.8), DedicatedOffer("H100", 1, 1.0, 2500.0, 0.8)]
+    members = [PoolMember(f"e{i}", d, serverless_cost(d), offers[i % 3], 0.0, 0, 0.05 if i == 2 else None)
+               for i, d in enumerate(rng.gamma(0.8, 500.0, (5, MINUTES)))]  # fmt: skip
+    screening = GroupScreening(members, HOURS, TOGETHER_DEFAULT)
+    for group in [(0,), (0, 1), (0, 1, 3), (1, 3), (0, 1, 2, 3, 4), (2, 4)]:
+        chosen = [members[i] for i in group]
+        direct = screening_cost(pooled_series(chosen), HOURS, TOGETHER_DEFAULT, overflow_cap(chosen))
+        assert screening.cost(group) == pytest.approx(direct, rel=1e-9)

@@ -334,6 +334,16 @@ def _latency_class_of(signals: Signals) -> str:
     return "mixed" if coverage >= 0.5 else "unknown"
 
 
+_KB_SEARCH_EXPECTED: dict[str, Any] = {
+    "stability_class": ["steady", "variable"],
+    "burst_class": ["smooth", "moderate"],
+    "latency_class": "interactive",
+    "expected_recommended_mode": ["serverless", "hybrid", "dedicated"],
+    # the pool of the three (docs/cost-model.md#pools): recommended from the second week (persistence 2)
+    "expected_pool": "kb-search",
+}
+
+
 def endpoint_designs() -> tuple[EndpointDesign, ...]:
     """The demo's endpoints in a fixed order (the order seeds each endpoint's random streams)."""
     no_signal = Signals(0.0, 0.0, 0.0, 0.0)
@@ -559,6 +569,57 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
                 "expected_recommended_mode": ["dedicated", "hybrid"],
                 "expected_schedule_window": "Mon–Fri 08:00–19:00 UTC",  # the window proposed from its hours
             },
+        ),
+        # Three regions of one knowledge-base search on the 405B model: alone each half-fills a replica around its
+        # own daytime; together their daily cycles cancel (peaks 8 hours apart), so one shared deployment
+        # serves all three with fewer replica-hours than their own plans: the demo's pool.
+        EndpointDesign(
+            name="kb-search-emea",
+            model=MODEL_405B,
+            client="team-knowledge",
+            deployment_mode="serverless",
+            # one region's knowledge-base answers: half a 405B replica on average (K·u ≈ 7,800 weighted tokens/s
+            # at this shape), peaking at 10:00 UTC; the three regions peak 8 hours apart
+            shape=Steady(per_minute=6.5, amplitude=0.6, peak_hour=10.0),
+            input_tokens=Lognormal(median=30_000, sigma=0.3),
+            output_tokens=Lognormal(median=1_000, sigma=0.4),
+            cached_share=0.5,
+            signals=Signals(1.0, 0.0, 0.5, 0.0),
+            error_rate=0.005,
+            billed=True,
+            expected=_KB_SEARCH_EXPECTED,
+        ),
+        EndpointDesign(
+            name="kb-search-amer",
+            model=MODEL_405B,
+            client="team-knowledge",
+            deployment_mode="serverless",
+            # one region's knowledge-base answers: half a 405B replica on average (K·u ≈ 7,800 weighted tokens/s
+            # at this shape), peaking at 18:00 UTC; the three regions peak 8 hours apart
+            shape=Steady(per_minute=6.5, amplitude=0.6, peak_hour=18.0),
+            input_tokens=Lognormal(median=30_000, sigma=0.3),
+            output_tokens=Lognormal(median=1_000, sigma=0.4),
+            cached_share=0.5,
+            signals=Signals(1.0, 0.0, 0.5, 0.0),
+            error_rate=0.005,
+            billed=True,
+            expected=_KB_SEARCH_EXPECTED,
+        ),
+        EndpointDesign(
+            name="kb-search-apac",
+            model=MODEL_405B,
+            client="team-knowledge",
+            deployment_mode="serverless",
+            # one region's knowledge-base answers: half a 405B replica on average (K·u ≈ 7,800 weighted tokens/s
+            # at this shape), peaking at 02:00 UTC; the three regions peak 8 hours apart
+            shape=Steady(per_minute=6.5, amplitude=0.6, peak_hour=2.0),
+            input_tokens=Lognormal(median=30_000, sigma=0.3),
+            output_tokens=Lognormal(median=1_000, sigma=0.4),
+            cached_share=0.5,
+            signals=Signals(1.0, 0.0, 0.5, 0.0),
+            error_rate=0.005,
+            billed=True,
+            expected=_KB_SEARCH_EXPECTED,
         ),
     )
 

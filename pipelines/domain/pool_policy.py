@@ -49,7 +49,8 @@ class PoolCandidate:
     of the members' minute demand (None when undefined); ``peak_of_sum_tps`` / ``sum_of_peaks_tps``: the pool's
     peak demand and its members' peaks summed (weighted tokens/s); ``member_overflow_shares`` /
     ``member_caps``: each member's overflow share under ``plan`` and its SLO cap (None without one);
-    ``from_search``: the search's partition holds this group (only those can be raw); ``offer``: the pool's
+    ``in_best_grouping``: the week's cheapest grouping of the model's endpoints holds this group (only those
+    can be raw); ``offer``: the pool's
     replica economics (K_pool from its members' request shapes).
     """
 
@@ -65,7 +66,7 @@ class PoolCandidate:
     sum_of_peaks_tps: float
     member_overflow_shares: tuple[float | None, ...] = ()
     member_caps: tuple[float | None, ...] = ()
-    from_search: bool = True
+    in_best_grouping: bool = True
     offer: DedicatedOffer | None = None
 
     @property
@@ -121,7 +122,7 @@ def cost_candidate(
     profile: ProviderProfile,
     cell_of_minute: np.ndarray,
     time_zone: str,
-    from_search: bool = True,
+    in_best_grouping: bool = True,
 ) -> PoolCandidate:
     """A candidate pool of ``members`` costed with every plan family on its summed demand over ``covered_hours``
     (windows proposed from the pool's own hours in ``time_zone``; the tightest member SLO cap holds): USD per
@@ -153,7 +154,7 @@ def cost_candidate(
         sum_of_peaks_tps=float(sum(d.max(initial=0.0) for d in demands)),
         member_overflow_shares=shares,
         member_caps=tuple(m.max_overflow_share for m in members),
-        from_search=from_search,
+        in_best_grouping=in_best_grouping,
         offer=series.offer,
     )
 
@@ -251,7 +252,7 @@ def decide_pool(
         return PoolDecision(SEPARATE, False, saving, pct, reasons)
     if violations:
         return PoolDecision(SEPARATE, False, saving, pct, reasons)
-    if not candidate.from_search:
+    if not candidate.in_best_grouping:
         reasons.append("the search found a cheaper grouping of this model's endpoints")
         return PoolDecision(SEPARATE, False, saving, pct, reasons)
     threshold = max(settings.min_savings_usd_per_week, settings.min_savings_pct * separate)

@@ -128,6 +128,56 @@ def screening_cost(
     return float(curve.total_cost_usd[allowed].min())
 
 
+class GroupScreening:
+    """Screening costs (USD per week) of groups of one model's members, for the search. Each member's demand is
+    held as its load in replicas' worth (D_i,m / K_i, the same for every group it joins), so a group's load and
+    serverless cost are plain sums, and a group grown by one member costs one addition of arrays and one sort
+    (``screening_cost`` on the summed load with a replica of capacity 1)."""
+
+    def __init__(self, members: Sequence[PoolMember], covered_hours: float, profile: ProviderProfile) -> None:
+        if not poolable_together([m.offer for m in members]):
+            raise ValueError(
+                "pool members must share GPU type, GPUs per replica, price and target utilization"
+            )
+        self._members = list(members)
+        self._covered_hours = covered_hours
+        self._profile = profile
+        first = members[0].offer
+        self._unit = DedicatedOffer(first.gpu_type, first.gpus_per_replica, first.usd_per_gpu_hour, 1.0,
+                                    first.target_utilization)  # fmt: skip
+        self._loads = [
+            np.asarray(m.demand_tps, dtype=np.float64) / m.offer.replica_capacity_tps for m in members
+        ]
+        self._sums: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _summed(self, group: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(load, serverless cost) per minute of ``group`` (sorted member indices), from a cached group one member
+        smaller when there is one."""
+        if group in self._sums:
+            return self._sums[group]
+        for position, extra in enumerate(group):
+            smaller = group[:position] + group[position + 1 :]
+            if smaller in self._sums:
+                load, cost = self._sums[smaller]
+                summed = (load + self._loads[extra],
+                          cost + np.asarray(self._members[extra].serverless_cost_usd, dtype=np.float64))  # fmt: skip
+                break
+        else:
+            summed = (np.sum([self._loads[i] for i in group], axis=0),
+                      np.sum([np.asarray(self._members[i].serverless_cost_usd, dtype=np.float64) for i in group],
+                             axis=0))  # fmt: skip
+        self._sums[group] = summed
+        return summed
+
+    def cost(self, group: tuple[int, ...]) -> float:
+        """The screening cost of ``group`` (member indices), with the tightest SLO cap of its members."""
+        key = tuple(sorted(group))
+        load, cost = self._summed(key)
+        series = PooledSeries(load, cost, self._unit, ())
+        cap = overflow_cap([self._members[i] for i in key])
+        return screening_cost(series, self._covered_hours, self._profile, cap)
+
+
 @dataclass(frozen=True)
 class PoolSearch:
     """The search's partition of one model's endpoints (tuples of member indices; singletons included), how it was

@@ -4,6 +4,7 @@ apart, cost every candidate pool with the plan families, and decide with the poo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -15,14 +16,7 @@ from pipelines.core.settings import Settings
 from pipelines.domain.cost_model import DedicatedOffer
 from pipelines.domain.plan_families import FamilyPlan
 from pipelines.domain.pool_policy import PoolCandidate, PoolDecision, cost_candidate, decide_pool
-from pipelines.domain.pools import (
-    PoolMember,
-    PoolSearch,
-    overflow_cap,
-    pooled_series,
-    screening_cost,
-    search_pools,
-)
+from pipelines.domain.pools import GroupScreening, PoolMember, PoolSearch, search_pools
 from pipelines.domain.provider import ProviderProfile
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
@@ -141,14 +135,44 @@ def search_model(
     members: list[PoolMember], covered_hours: float, profile: ProviderProfile, settings: Settings
 ) -> PoolSearch:
     """The search's partition of one model's members, each group costed by its screening cost."""
+    screening = GroupScreening(members, covered_hours, profile)
+    return search_pools(len(members), screening.cost, settings.pools.exact_search_limit,
+                        settings.pools.max_open_pools)  # fmt: skip
 
-    def group_cost(indices: tuple[int, ...]) -> float:
+
+def best_grouping(
+    group: ModelGroup, search: PoolSearch, context: dict[str, Any]
+) -> list[tuple[PoolCandidate, str]]:
+    """The candidate pools of one model, each costed with every family: the search's groups of two or more and
+    the pool of all the model's endpoints. The week's best grouping is the cheaper, at full cost, of the search's
+    partition (its pools plus the other endpoints on their own plans) and the all-endpoints pool: the search ranks
+    groups by the fixed-plan screening cost, so its choice is checked against the one alternative that is always
+    there. Returns (candidate, provenance) pairs."""
+    members = group.members
+    found = [g for g in search.groups if len(g) >= 2]
+    everyone = tuple(range(len(members)))
+    groups = found + ([everyone] if everyone not in found else [])
+
+    def costed(indices: tuple[int, ...], best: bool) -> PoolCandidate:
         chosen = [members[i] for i in indices]
-        return screening_cost(pooled_series(chosen), covered_hours, profile, overflow_cap(chosen))
+        return cost_candidate(group.model, chosen, context["covered_hours"], context["provider"],
+                              context["cells"], context["zone"], in_best_grouping=best)  # fmt: skip
 
-    return search_pools(
-        len(members), group_cost, settings.pools.exact_search_limit, settings.pools.max_open_pools
+    candidates = {g: costed(g, best=False) for g in groups}
+    pooled = {i for g in found for i in g}
+    search_total = sum(candidates[g].pooled_cost_usd for g in found) + sum(
+        members[i].own_cost_usd for i in everyone if i not in pooled
     )
+    best_groups = found if search_total <= candidates[everyone].pooled_cost_usd + 0.005 else [everyone]
+    out = []
+    for g in groups:
+        label = "search" if g in found else ""
+        label = ", ".join(x for x in (label, "all endpoints" if g == everyone else "") if x)
+        candidate = candidates[g]
+        if g in best_groups:
+            candidate = dataclasses.replace(candidate, in_best_grouping=True)
+        out.append((candidate, label))
+    return out
 
 
 def _pool_history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
@@ -177,15 +201,7 @@ def compute_week_pools(home: Home, settings: Settings, week_start: date) -> pl.D
     rows: list[dict[str, Any]] = []
     for group in groups:
         search = search_model(group.members, context["covered_hours"], context["provider"], settings)
-        found = [g for g in search.groups if len(g) >= 2]
-        everyone = tuple(range(len(group.members)))
-        candidates = [(g, "search" + (", all endpoints" if g == everyone else "")) for g in found]
-        if everyone not in found:
-            candidates.insert(0, (everyone, "all endpoints"))
-        for indices, label in candidates:
-            members = [group.members[i] for i in indices]
-            candidate = cost_candidate(group.model, members, context["covered_hours"], context["provider"],
-                                       context["cells"], context["zone"], from_search=indices in found)  # fmt: skip
+        for candidate, label in best_grouping(group, search, context):
             decision = decide_pool(candidate, history.get(candidate.pool_id, []), policy)
             rows.append(_pool_row(week_start, candidate, decision, label, search.method))
     return pl.DataFrame(rows, schema=POOL_SCHEMA)
