@@ -410,13 +410,15 @@ def test_office_copilot_ground_truth_names_the_families_that_beat_fixed(demo: De
     )
 
 
-def test_designed_volume_is_between_one_and_two_and_a_half_million_rows() -> None:
+def test_designed_volume_is_between_one_and_three_million_rows() -> None:
     minutes = np.arange(MINUTES)
     expected = sum(
         design.shape.rates(minutes, np.random.default_rng([20261026, i, 0])).sum()
         for i, design in enumerate(endpoint_designs())
     )
-    assert 1.0e6 <= expected <= 2.5e6
+    # enough for every rate statistic, small enough for a demo of a few minutes (the kb-search pool's three
+    # 405B regions need volume: half a replica each)
+    assert 1.0e6 <= expected <= 3.0e6
 
 
 def test_generated_rows_follow_the_designed_windows(all_rows: list[dict[str, Any]]) -> None:
@@ -450,7 +452,7 @@ def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) ->
     names = set(truth["endpoints"])
     assert names == set(truth["rows_by_endpoint"])
     assert {f"tail-{i:02d}" for i in range(10)} <= names
-    assert len(names) == 20
+    assert len(names) == 23
 
 
 @pytest.mark.parametrize(

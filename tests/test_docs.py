@@ -42,6 +42,7 @@ from pipelines.weekly.plans import (
     RECOMMENDATION_SCHEMA,
     SLO_STATUS_SCHEMA,
 )
+from pipelines.weekly.pools import POOL_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,8 +261,8 @@ def test_every_spend_concentration_column_is_specified() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, OPTIONS_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA],
-    ids=["recommendations", "plan_curve", "plan_options", "backtest", "slo_status"],
+    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, OPTIONS_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA, POOL_SCHEMA],
+    ids=["recommendations", "plan_curve", "plan_options", "backtest", "slo_status", "pool_recommendations"],
 )
 def test_every_plan_table_column_is_specified(schema: dict[str, pl.DataType]) -> None:
     assert undocumented(schema, ROOT / "docs" / "cost-model.md") == []

@@ -201,6 +201,19 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
         else:
             assert recs[endpoint]["slo_status"] is None and recs[endpoint]["slo_premium_usd"] is None
     assert "slos:" in (root / "config.yaml").read_text()
+    # the demo's pool: the kb-search regions share one 405B deployment, held the first week (persistence 2), then
+    # recommended; no endpoint is in two recommended pools
+    pool_members = {name for name, expected in truth.items() if expected.get("expected_pool") == "kb-search"}
+    assert len(pool_members) == 3
+    for week, action in (("2026-10-26", "hold"), ("2026-11-02", "pool"), ("2026-11-09", "pool")):
+        pools = _rows(home, f"SELECT * FROM pool_recommendations WHERE week_start = DATE '{week}' AND is_raw")
+        kb = [p for p in pools if pool_members <= set(p["members"])]
+        assert len(kb) == 1 and kb[0]["action"] == action, week
+        assert kb[0]["multiplexing_saving_usd"] > 0.2 * kb[0]["separate_cost_usd"]
+        assert kb[0]["replicas"] < kb[0]["separate_replicas"]
+        assert {recs[m]["model"] for m in kb[0]["members"]} == {kb[0]["model"]}
+        members = [m for p in pools if p["action"] == "pool" for m in p["members"]]
+        assert len(members) == len(set(members))
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])

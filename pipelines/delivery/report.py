@@ -12,6 +12,8 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.core.sql_loader import load_sql
 from pipelines.core.text import format_usd, text_table
 from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
+from pipelines.delivery.featured import ReportSettings
+from pipelines.delivery.fleet_report import fleet_intro, fleet_summary, pool_sentence
 from pipelines.delivery.warehouse import warehouse_lock_error
 
 
@@ -85,6 +87,15 @@ def slo_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def fleet_lines(pool_rows: list[dict]) -> list[str]:
+    """The report's fleet section: every pool recommended or held this week, with what it saves (no noise controls:
+    the terminal report lists everything)."""
+    summary = fleet_summary(pool_rows, ReportSettings(min_saving_usd=0.0, top_n=len(pool_rows)))
+    if summary.empty:
+        return []
+    return ["", f"Fleet: {fleet_intro(summary)}", *(f"  {pool_sentence(line)}" for line in summary.pools)]
+
+
 def render_report(warehouse: Path, week: date | None = None) -> str:
     """The report of ``week`` (default: the newest week with recommendations) from the warehouse file."""
     if not warehouse.exists():
@@ -121,6 +132,10 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         if "slo_status" in tables:
             relation = con.sql(load_sql("report/slo_status"), params={"week_start": chosen})
             slo_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        pool_rows: list[dict] = []
+        if "pool_recommendations" in tables:
+            relation = con.sql(load_sql("report/pools"), params={"week_start": chosen})
+            pool_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     table = text_table(
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
          "confidence"],
@@ -145,6 +160,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         else "no priced spend this week",
         f"{len(held)} candidate(s) held by the hysteresis rule" if held else "",
         *slo_lines(slo_rows),
+        *fleet_lines(pool_rows),
         "",
         "Why:",
     ]

@@ -28,6 +28,7 @@ from pipelines.core.vocabulary import (
     is_held_candidate,
 )
 from pipelines.delivery.featured import ReportSettings, featured_endpoints
+from pipelines.delivery.fleet_report import FleetSummary, fleet_intro, fleet_summary, pool_sentence
 from pipelines.lake.weekly_store import read_week_table
 
 SECTION_TEXT_LIMIT = 2900  # Block Kit allows 3000 characters per section text
@@ -108,6 +109,7 @@ class WeekReport:
     slo_counts: tuple[tuple[str, int], ...] = ()
     slo_premium_usd: float = 0.0
     hidden_slos: int = 0
+    fleet: FleetSummary = FleetSummary()
 
 
 def migration_reason(row: Mapping[str, Any]) -> str:
@@ -178,10 +180,12 @@ def build_week_report(
     concentration_summary: pl.DataFrame | None,
     settings: ReportSettings,
     slo_status: pl.DataFrame | None = None,
+    pool_recommendations: pl.DataFrame | None = None,
 ) -> WeekReport:
     """The week's report from its tables: money in USD per week as the recommendations table states it (a held
     candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``); the SLO
-    lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``)."""
+    lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``); the fleet section from
+    ``pool_recommendations``."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
     migrate_rows = [r for r in rows if r["action"] in ("migrate", "tune")]  # a tuning is a change to make too
@@ -247,6 +251,9 @@ def build_week_report(
         slo_counts=slo_counts,
         slo_premium_usd=slo_premium,
         hidden_slos=max(0, len(listed_slos) - settings.top_n),
+        fleet=fleet_summary(
+            pool_recommendations.iter_rows(named=True) if pool_recommendations is not None else [], settings
+        ),
     )
 
 
@@ -262,6 +269,7 @@ def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekRe
         read_week_table(home, "spend_concentration_summary", week_start),
         ReportSettings.from_settings(settings),
         read_week_table(home, "slo_status", week_start),
+        read_week_table(home, "pool_recommendations", week_start),
     )
 
 
@@ -368,6 +376,17 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
     )  # fmt: skip
     if report.slo_counts:
         blocks.append(_slo_section(report))
+    if not report.fleet.empty:
+        blocks.append(
+            _section(
+                "Fleet",
+                [pool_sentence(line, _code, slack_escape) for line in report.fleet.pools],
+                "No pool this week.",
+                report.fleet.hidden_pools,
+                threshold,
+                intro=slack_escape(fleet_intro(report.fleet)),
+            )
+        )
     intro = ""
     if report.top_k_80 is not None:
         intro = f"{report.top_k_80} endpoint(s) make 80% of the spend" + (
