@@ -1,4 +1,5 @@
-"""Fleet assets: what only shows across endpoints — pooled deployments (see docs/cost-model.md#pools)."""
+"""Fleet assets: what only shows across endpoints — pooled deployments (see docs/cost-model.md#pools) and their
+picture."""
 
 from datetime import date
 
@@ -7,12 +8,16 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from assets.checks import blocking_checks, check_result
 from pipelines.core.text import markdown_table
+from pipelines.delivery.charts import reports_dir, write_file_atomically
+from pipelines.delivery.featured import ReportSettings
+from pipelines.delivery.fleet_charts import PoolPicture, fleet_png
+from pipelines.delivery.fleet_report import fleet_summary
 from pipelines.domain.pool_policy import POOL, POOL_ACTIONS
 from pipelines.lake.lineage import expected_week_fingerprints
-from pipelines.lake.weekly_store import write_week_table
+from pipelines.lake.weekly_store import read_week_table, write_week_table
 from pipelines.ops.partitions import weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
-from pipelines.weekly.pools import compute_week_pools
+from pipelines.weekly.pools import compute_week_pools, pool_trace
 
 CENT = 0.005
 
@@ -84,3 +89,41 @@ def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftRes
             check_result(name, not bad, {"pools": MetadataValue.json(bad[:50])}) for name, bad in pool_violations(pools).items()
         ],
     )  # fmt: skip
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=[pool_recommendations],
+    group_name="fleet",
+    kinds={"matplotlib", "png"},
+    description="MODESHIFT_HOME/reports/<week>/fleet.png: the week's top pool (its members' demand stacked under "
+    "the shared plan's capacity) and every listed pool's cost together against apart, with the Slack report's noise "
+    "controls (slack.min_saving_usd, top_n, exclude_endpoints).",
+)
+def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """Draw the partition's fleet picture."""
+    home, settings = modeshift.home(), modeshift.settings()
+    week = date.fromisoformat(context.partition_key)
+    pools = read_week_table(home, "pool_recommendations", week)
+    summary = fleet_summary(pools.iter_rows(named=True) if pools is not None else [],
+                            ReportSettings.from_settings(settings))  # fmt: skip
+    picture = None
+    if summary.pools:
+        top = summary.pools[0]
+        trace = pool_trace(home, settings, week, list(top.members))
+        if trace is not None:
+            picture = PoolPicture(
+                title=f"{top.model.rsplit('/', 1)[-1]}: {len(top.members)} endpoints on one deployment "
+                f"({top.action}), week of {week}",
+                members=trace.members,
+                member_demand_tps=trace.member_demand_tps,
+                capacity_tps=trace.capacity_tps,
+                plan=trace.plan,
+                covered_days=trace.covered_days,
+            )
+    path = reports_dir(home, week) / "fleet.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(path, fleet_png(summary, picture, week))
+    return MaterializeResult(
+        metadata={"fleet": MetadataValue.path(str(path)), "pools_listed": len(summary.pools)}
+    )

@@ -56,7 +56,7 @@ from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint
 
 DPI = 100
-_STYLE = {
+CHART_STYLE = {
     "text.parse_math": False,  # endpoint names and dollar amounts are text, never mathtext
     "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs everywhere
     "font.size": 9,
@@ -516,7 +516,7 @@ def draw_curve(ax: Axes, chart: CurveChart) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=7, frameon=False)
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
     """The figure as PNG bytes (no timestamp or version in the file: same data, same bytes)."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
@@ -526,32 +526,32 @@ def _png(figure: Figure) -> bytes:
 
 def demand_png(chart: DemandChart) -> bytes:
     """The demand picture of one endpoint as PNG bytes (1100 × 360 px)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(CHART_STYLE):
         figure = Figure(figsize=(11, 3.6), layout="constrained")
         draw_demand(figure.add_subplot(), chart)
-        return _png(figure)
+        return png_bytes(figure)
 
 
 def curve_png(chart: CurveChart) -> bytes:
     """The cost-curve picture of one endpoint as PNG bytes (600 × 360 px)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(CHART_STYLE):
         figure = Figure(figsize=(6, 3.6), layout="constrained")
         draw_curve(figure.add_subplot(), chart)
-        return _png(figure)
+        return png_bytes(figure)
 
 
 def options_png(chart: OptionsChart) -> bytes:
     """The options picture of one endpoint as PNG bytes (600 × 360 px)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(CHART_STYLE):
         figure = Figure(figsize=(6, 3.6), layout="constrained")
         draw_options(figure.add_subplot(), chart)
-        return _png(figure)
+        return png_bytes(figure)
 
 
 def overview_png(charts: list[EndpointCharts], week_start: date) -> bytes:
     """One picture of the week for the Slack report: a row per featured endpoint, demand left, cost curve right,
     and the options compared in a third column when any endpoint has them (same size either way)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(CHART_STYLE):
         rows = max(len(charts), 1)
         with_options = any(chart.options is not None for chart in charts)
         figure = Figure(figsize=(15, 3.4 * rows), layout="constrained")
@@ -575,7 +575,7 @@ def overview_png(charts: list[EndpointCharts], week_start: date) -> bytes:
                 else:
                     options_axes.set_axis_off()
                     options_axes.text(0.5, 0.5, "no plan options this week", ha="center", va="center")
-        return _png(figure)
+        return png_bytes(figure)
 
 
 # --------------------------------------------------------------------------------------- loading and writing
@@ -749,7 +749,7 @@ class WrittenCharts:
     options: dict[str, Path] = field(default_factory=dict)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_file_atomically(path: Path, data: bytes) -> None:
     tmp = temp_sibling(path)
     tmp.write_bytes(data)
     replace_file(tmp, path)
@@ -775,7 +775,7 @@ def write_week_charts(home: Home, week_start: date, charts: list[EndpointCharts]
     directory = reports_dir(home, week_start)
     directory.mkdir(parents=True, exist_ok=True)
     overview = directory / "overview.png"
-    _write_atomically(overview, overview_png(charts, week_start))
+    write_file_atomically(overview, overview_png(charts, week_start))
     write_json(
         _overview_manifest(home, week_start),
         _overview_identity(home, week_start, [chart.demand.endpoint for chart in charts]),
@@ -786,13 +786,13 @@ def write_week_charts(home: Home, week_start: date, charts: list[EndpointCharts]
     for chart in charts:
         slug = slugify(chart.demand.endpoint)
         demand[chart.demand.endpoint] = directory / f"demand-{slug}.png"
-        _write_atomically(demand[chart.demand.endpoint], demand_png(chart.demand))
+        write_file_atomically(demand[chart.demand.endpoint], demand_png(chart.demand))
         if chart.curve is not None:
             curve[chart.demand.endpoint] = directory / f"curve-{slug}.png"
-            _write_atomically(curve[chart.demand.endpoint], curve_png(chart.curve))
+            write_file_atomically(curve[chart.demand.endpoint], curve_png(chart.curve))
         if chart.options is not None:
             options[chart.demand.endpoint] = directory / f"options-{slug}.png"
-            _write_atomically(options[chart.demand.endpoint], options_png(chart.options))
+            write_file_atomically(options[chart.demand.endpoint], options_png(chart.options))
     keep = {overview, *demand.values(), *curve.values(), *options.values()}
     for stale in directory.glob("*.png"):
         if stale not in keep:
@@ -811,7 +811,7 @@ def week_overview_png(home: Home, settings: Settings, week_start: date, endpoint
     charts = load_week_charts(home, settings, week_start, endpoints)
     data = overview_png(charts, week_start)
     overview.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(overview, data)
+    write_file_atomically(overview, data)
     write_json(
         _overview_manifest(home, week_start),
         _overview_identity(home, week_start, [c.demand.endpoint for c in charts]),

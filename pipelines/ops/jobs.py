@@ -35,6 +35,7 @@ weekly_job = define_asset_job(
         "backtest",
         "pool_recommendations",
         "weekly_charts",
+        "fleet_charts",
     ),
     partitions_def=weekly_partitions,
     description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest, "

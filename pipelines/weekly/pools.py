@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipelines.core.home import Home
@@ -16,7 +17,14 @@ from pipelines.core.settings import Settings
 from pipelines.domain.cost_model import DedicatedOffer
 from pipelines.domain.plan_families import FamilyPlan
 from pipelines.domain.pool_policy import PoolCandidate, PoolDecision, cost_candidate, decide_pool
-from pipelines.domain.pools import GroupScreening, PoolMember, PoolSearch, search_pools
+from pipelines.domain.pools import (
+    GroupScreening,
+    PoolMember,
+    PoolSearch,
+    pooled_series,
+    ready_replicas,
+    search_pools,
+)
 from pipelines.domain.provider import ProviderProfile
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
@@ -88,6 +96,7 @@ def poolable_members(
         "cells": week_cells(rollups.covered_days, zone),
         "zone": zone,
         "provider": provider_for(settings),
+        "covered_days": sorted(rollups.covered_days),
     }
     caps = _breached_caps(read_week_table(home, "slo_status", week_start))
     own = {row["endpoint"]: row for row in recommendations.iter_rows(named=True)}
@@ -245,3 +254,39 @@ def _pool_row(
         "reasons": decision.reasons,
         "held_reasons": decision.held_reasons,
     }
+
+
+@dataclass(frozen=True)
+class PoolTrace:
+    """One pool's week minute by minute: each member's demand in the pool's weighted tokens/s, the shared plan's
+    ready capacity (ready replicas × K_pool × u, weighted tokens/s), the plan in words and the covered days; for
+    the fleet picture."""
+
+    members: tuple[str, ...]
+    member_demand_tps: tuple[np.ndarray, ...]
+    capacity_tps: np.ndarray
+    plan: str
+    covered_days: tuple[date, ...]
+
+
+def pool_trace(home: Home, settings: Settings, week_start: date, members: list[str]) -> PoolTrace | None:
+    """The week of the pool of ``members`` (costed again as the pool step did), or None when they are not a
+    poolable group this week or the pool reserves nothing."""
+    groups, context = poolable_members(home, settings, week_start)
+    wanted = set(members)
+    for group in groups:
+        chosen = [m for m in group.members if m.endpoint in wanted]
+        if len(chosen) != len(wanted):
+            continue
+        candidate = cost_candidate(group.model, chosen, context["covered_hours"], context["provider"],
+                                   context["cells"], context["zone"])  # fmt: skip
+        if candidate.plan is None or not candidate.reserves:
+            return None
+        series = pooled_series(chosen)
+        ready = ready_replicas(
+            candidate.plan, series.demand_tps, series.offer, context["provider"], context["cells"]
+        )
+        capacity = ready.astype(np.float64) * series.offer.planned_replica_tps
+        return PoolTrace(candidate.members, series.member_demand_tps, capacity, candidate.plan.settings_text(),
+                         tuple(context["covered_days"]))  # fmt: skip
+    return None

@@ -1,0 +1,96 @@
+"""The fleet picture of a week (``reports/<week>/fleet.png``): the top pool's members' demand stacked under the
+shared plan's capacity, and every listed pool's cost together against apart (docs/cost-model.md#pools)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from pipelines.core.text import display_name
+from pipelines.delivery.charts import CHART_STYLE, hourly_mean, png_bytes
+from pipelines.delivery.fleet_report import FleetSummary
+
+_MEMBER_COLORS = ("#1f5f99", "#5b8db8", "#8fb8de", "#6a9f58", "#a3c98f", "#b07aa1", "#d4a6c8", "#9c755f")
+_CAPACITY_COLOR = "#c0392b"
+_APART_COLOR = "#7f8c8d"
+_POOLED_COLOR = "#1f5f99"
+
+
+@dataclass(frozen=True)
+class PoolPicture:
+    """One pool's week to draw: each member's per-minute demand in the pool's weighted tokens/s, the shared plan's
+    ready capacity per minute (ready replicas × K_pool × u), the plan in words and the covered days."""
+
+    title: str
+    members: tuple[str, ...]
+    member_demand_tps: tuple[np.ndarray, ...]
+    capacity_tps: np.ndarray
+    plan: str
+    covered_days: tuple[date, ...]
+
+
+def draw_pool(ax: Axes, picture: PoolPicture) -> None:
+    """The members' hourly mean demand stacked, with the shared plan's hourly mean capacity as a step line."""
+    hours = [hourly_mean(d) for d in picture.member_demand_tps]
+    x = (np.arange(hours[0].size) + 0.5) / 24 if hours else np.zeros(0)
+    if hours:
+        ax.stackplot(x, *hours, colors=_MEMBER_COLORS[: len(hours)] * (len(hours) // len(_MEMBER_COLORS) + 1),
+                     labels=[display_name(m, 40) for m in picture.members], alpha=0.85, linewidth=0)  # fmt: skip
+        capacity = hourly_mean(picture.capacity_tps)
+        ax.step(x, capacity, where="mid", color=_CAPACITY_COLOR, linewidth=1.4,
+                label=f"shared capacity: {picture.plan} (× K × u)")  # fmt: skip
+        top = max(float(np.sum(hours, axis=0).max()), float(capacity.max()))
+        ax.set_ylim(0, top * 1.3 if top > 0 else 1.0)
+    days = len(picture.covered_days)
+    ax.set_xlim(0, max(days, 1))
+    ax.set_xticks(np.arange(days) + 0.5)
+    ax.set_xticklabels([day.strftime("%a %m-%d") for day in picture.covered_days])
+    ax.tick_params(axis="x", length=0)
+    ax.set_ylabel("weighted tokens/s (hourly mean)")
+    ax.set_title(picture.title, loc="left")
+    ax.legend(loc="upper right", fontsize=7, frameon=True, framealpha=0.9, ncol=2)
+
+
+def draw_pool_costs(ax: Axes, summary: FleetSummary) -> None:
+    """One pair of bars per listed pool: the members' own best plans added up, and the pool's plan (USD/week)."""
+    labels = [", ".join(display_name(m, 24) for m in line.members[:3]) + ("…" if len(line.members) > 3 else "")
+              for line in summary.pools]  # fmt: skip
+    y = np.arange(len(labels))
+    apart = [line.separate_cost_usd for line in summary.pools]
+    pooled = [line.pooled_cost_usd for line in summary.pools]
+    ax.barh(y - 0.2, apart, height=0.4, color=_APART_COLOR, label="apart (own best plans)")
+    ax.barh(y + 0.2, pooled, height=0.4, color=_POOLED_COLOR, label="pooled")
+    for index, line in enumerate(summary.pools):
+        ax.annotate(f"saves ${line.saving_usd:,.0f} ({line.action})", (max(apart[index], pooled[index]), index),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)  # fmt: skip
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("USD per week")
+    ax.set_title("pools: together against apart", loc="left")
+    if summary.pools:
+        ax.set_xlim(0, max(apart + pooled) * 1.45)
+        ax.legend(loc="lower right", fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no pool this week", transform=ax.transAxes, ha="center", va="center")
+
+
+def fleet_png(summary: FleetSummary, picture: PoolPicture | None, week_start: date) -> bytes:
+    """The week's fleet picture as PNG bytes (1500 × 380 px): the top pool (when there is one) beside the costs."""
+    with matplotlib.rc_context(CHART_STYLE):
+        figure = Figure(figsize=(15, 3.8), layout="constrained")
+        figure.suptitle(f"modeshift fleet — week of {week_start}", fontsize=12, x=0.01, ha="left")
+        grid = figure.add_gridspec(1, 2, width_ratios=[2.2, 1])
+        if picture is not None:
+            draw_pool(figure.add_subplot(grid[0, 0]), picture)
+        else:
+            ax = figure.add_subplot(grid[0, 0])
+            ax.text(0.5, 0.5, "no pool this week", transform=ax.transAxes, ha="center", va="center")
+            ax.set_axis_off()
+        draw_pool_costs(figure.add_subplot(grid[0, 1]), summary)
+        return png_bytes(figure)
