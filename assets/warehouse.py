@@ -9,7 +9,14 @@ from pipelines.ops.resources import ModeshiftResource
 
 
 @asset(
-    deps=["requests", "endpoint_profiles", "spend_concentration", "recommendations", "backtest"],
+    deps=[
+        "requests",
+        "endpoint_profiles",
+        "spend_concentration",
+        "recommendations",
+        "backtest",
+        "commitments",
+    ],
     group_name="warehouse",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,

@@ -6,6 +6,7 @@ from dagster import Definitions, load_assets_from_modules
 
 import assets.analytics
 import assets.charts
+import assets.fleet
 import assets.ingest
 import assets.profiles
 import assets.recommendations
@@ -28,6 +29,7 @@ defs = Definitions(
             assets.ingest,
             assets.profiles,
             assets.recommendations,
+            assets.fleet,
             assets.charts,
             assets.warehouse,
             assets.analytics,

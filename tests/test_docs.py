@@ -35,6 +35,7 @@ from pipelines.domain.profile_metrics import (
     scale_and_stability,
 )
 from pipelines.ingest.validation import LAKE_COLUMNS
+from pipelines.weekly.commitments import COMMITMENTS_SCHEMA
 from pipelines.weekly.plans import (
     BACKTEST_SCHEMA,
     CURVE_SCHEMA,
@@ -260,8 +261,15 @@ def test_every_spend_concentration_column_is_specified() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, OPTIONS_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA],
-    ids=["recommendations", "plan_curve", "plan_options", "backtest", "slo_status"],
+    [
+        RECOMMENDATION_SCHEMA,
+        CURVE_SCHEMA,
+        OPTIONS_SCHEMA,
+        BACKTEST_SCHEMA,
+        SLO_STATUS_SCHEMA,
+        COMMITMENTS_SCHEMA,
+    ],
+    ids=["recommendations", "plan_curve", "plan_options", "backtest", "slo_status", "commitments"],
 )
 def test_every_plan_table_column_is_specified(schema: dict[str, pl.DataType]) -> None:
     assert undocumented(schema, ROOT / "docs" / "cost-model.md") == []

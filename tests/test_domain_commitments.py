@@ -26,8 +26,8 @@ def test_a_steady_endpoint_commits_its_two_replicas_and_saves_the_discount_to_th
     outcome = recommend_commitment(weeks, REPLICA_USD_PER_HOUR, TERM, 4, 50.0)
     assert outcome.recommended and outcome.committed_replicas == 2
     assert round(outcome.expected_saving_usd, 2) == round(2 * REPLICA_USD_PER_HOUR * 168 * 0.2, 2) == 737.86
-    assert round(outcome.on_demand_cost_usd, 2) == round(2 * REPLICA_USD_PER_HOUR * 168, 2)
-    assert round(outcome.committed_cost_usd, 2) == round(2 * 0.8 * REPLICA_USD_PER_HOUR * 168, 2)
+    assert round(outcome.on_demand_cost_usd, 2) == round(2 * REPLICA_USD_PER_HOUR * 168, 2) == 3689.28
+    assert round(outcome.committed_cost_usd, 2) == round(2 * 0.8 * REPLICA_USD_PER_HOUR * 168, 2) == 2951.42
     assert outcome.committed_utilization == pytest.approx(1.0)
     assert outcome.break_even_utilization == pytest.approx(0.8)
     assert (outcome.weeks_with_data, outcome.weeks_lost) == (4, 0)

@@ -120,7 +120,9 @@ def simulate_level(
         billed = np.zeros(0) if week is None else week
         on_demand.append(replica_usd_per_hour * float(billed.sum()))
         above = float(np.maximum(billed - level, 0.0).sum())
-        committed.append(level * (1.0 - discount) * replica_usd_per_hour * HOURS_PER_WEEK + replica_usd_per_hour * above)
+        committed.append(
+            level * (1.0 - discount) * replica_usd_per_hour * HOURS_PER_WEEK + replica_usd_per_hour * above
+        )
         used.append(float(np.minimum(billed, level).sum()))
     return LevelWeeks(level, np.asarray(on_demand), np.asarray(committed), np.asarray(used))
 

@@ -623,7 +623,8 @@ def billed_replicas_per_hour(
         starts = np.flatnonzero(mask & ~np.concatenate([[False], mask[:-1]]))
         for start in starts:
             booked[max(0, start - warm_up) : start] += 1.0
-            booked[0] += max(0, warm_up - start)  # a start at the first covered minutes: booked to the first hour
+            # a start in the first covered minutes: what falls before them is booked to the first hour
+            booked[0] += max(0, warm_up - start)
         warm = booked[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR).sum(axis=1)
         return plan.replicas * (window_minutes + warm) / MINUTES_PER_HOUR
     raise ValueError(f"unknown plan family {plan.family!r}; expected one of {FAMILIES}")

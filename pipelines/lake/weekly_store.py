@@ -29,6 +29,7 @@ WEEKLY_TABLES = (
     "batch_jobs",
     "slo_status",
     "backtest",
+    "commitments",
 )
 
 

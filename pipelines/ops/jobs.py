@@ -29,10 +29,15 @@ daily_job = define_asset_job(
 weekly_job = define_asset_job(
     WEEKLY,
     selection=AssetSelection.assets(
-        "endpoint_profiles", "spend_concentration", "recommendations", "backtest", "weekly_charts"
+        "endpoint_profiles",
+        "spend_concentration",
+        "recommendations",
+        "backtest",
+        "commitments",
+        "weekly_charts",
     ),
     partitions_def=weekly_partitions,
-    description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest.",
+    description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest, commitments.",
 )
 refresh_warehouse_job = define_asset_job(
     REFRESH_WAREHOUSE,

@@ -242,7 +242,10 @@ def _raw_reserving_plan(
     breached SLO chose it); None when the raw candidate reserves nothing (serverless, batch, unpriced)."""
     if not is_reserved(decision.raw_mode) or not decision.raw_replicas or curve is None:
         return None
-    plans = [*(slo_families.plans() if slo_families is not None else []), *(families.plans() if families else [])]
+    plans = [
+        *(slo_families.plans() if slo_families is not None else []),
+        *(families.plans() if families else []),
+    ]
     cost = decision.raw_cost_usd or 0.0
     for plan in plans:
         if (

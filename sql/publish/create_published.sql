@@ -21,4 +21,5 @@ SELECT
     CAST($batch_jobs_rows AS BIGINT) AS batch_jobs_rows,
     CAST($slo_status_rows AS BIGINT) AS slo_status_rows,
     CAST($backtest_rows AS BIGINT) AS backtest_rows,
+    CAST($commitments_rows AS BIGINT) AS commitments_rows,
     CAST($rate_card_rows AS BIGINT) AS rate_card_rows
