@@ -32,6 +32,11 @@ def test_a_steady_endpoint_commits_its_two_replicas_and_saves_the_discount_to_th
     assert outcome.break_even_utilization == pytest.approx(0.8)
     assert (outcome.weeks_with_data, outcome.weeks_lost) == (4, 0)
     assert any("saves $738/week" in reason for reason in outcome.reasons)
+    # owed over the term: 2 × 0.8 × $10.98 × 168 h × 52/12 weeks
+    assert (
+        "owed for 4.33 weeks: $12,790 committed over the term; cancellation: none: owed for the whole term"
+        in (outcome.reasons)
+    )
 
 
 def test_a_spiky_endpoint_commits_only_its_baseline() -> None:

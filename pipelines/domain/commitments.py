@@ -222,9 +222,10 @@ def recommend_commitment(
             if lost
             else f"would have saved money in every one of the {_plural(simulated, 'lookback week')}"
         )
+        owed = chosen.level * (1 - term.discount) * replica_usd_per_hour * HOURS_PER_WEEK * term.term_weeks
         reasons.append(
-            f"owed for {term.term_weeks:g} weeks: {format_usd(chosen.level * (1 - term.discount) * replica_usd_per_hour * HOURS_PER_WEEK * term.term_weeks)} "
-            f"committed over the term; cancellation: {term.cancellation}"
+            f"owed for {term.term_weeks:.3g} weeks: {format_usd(owed)} committed over the term; "
+            f"cancellation: {term.cancellation}"
         )
     return CommitmentOutcome(
         term=term,
