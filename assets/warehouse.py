@@ -16,6 +16,7 @@ from pipelines.ops.resources import ModeshiftResource
         "recommendations",
         "backtest",
         "pool_recommendations",
+        "commitments",
     ],
     group_name="warehouse",
     kinds={"duckdb"},

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, build_sensor_context, materialize
 
+import assets.fleet
 import assets.ingest
 import assets.profiles
 import assets.recommendations
@@ -83,6 +84,8 @@ def test_landing_sensor_requests_staging_then_days_and_keeps_its_cursor(home, tm
         assets.profiles.spend_concentration,
         assets.recommendations.recommendations,
         assets.recommendations.backtest,
+        assets.fleet.pool_recommendations,
+        assets.fleet.commitments,
     ]
     assert materialize(
         weekly_assets, partition_key="2026-11-02", instance=instance, resources=resources

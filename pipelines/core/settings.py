@@ -91,6 +91,11 @@ def shipped_replica_capacity_path() -> Path:
     return Path(str(resources.files("pipelines") / "config" / "replica_capacity.csv"))
 
 
+def shipped_commitment_terms_path() -> Path:
+    """Path of the commitment terms shipped with modeshift (CSV, docs/cost-model.md#commitment-terms)."""
+    return Path(str(resources.files("pipelines") / "config" / "commitment_terms.csv"))
+
+
 def shipped_provider_profiles_path() -> Path:
     """Path of the provider profiles shipped with modeshift (CSV, docs/cost-model.md#the-provider-profile)."""
     return Path(str(resources.files("pipelines") / "config" / "providers.csv"))
@@ -320,6 +325,19 @@ class ProviderSettings(_Section):
     billing_granularity_minutes: Annotated[WholeNumber, AfterValidator(_billing_granularity)] | None = None
 
 
+class CommitmentsSettings(_Section):
+    """Commitments (docs/cost-model.md#commitments): how many recent weeks (``lookback_weeks``, >= 1, this week
+    included) a committed level is simulated on and must all have traffic, the commitment terms file
+    (``terms_file``: a CSV path, null = the shipped one) and which of the provider's terms to consider (``terms``:
+    names such as ``1-month``; empty = all)."""
+
+    lookback_weeks: Count
+    terms_file: str | None = None
+    terms: Annotated[
+        tuple[Annotated[str, AfterValidator(_not_blank)], ...], BeforeValidator(_list_as_tuple)
+    ] = ()
+
+
 def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -480,6 +498,7 @@ class Settings(_Section):
     rate_card: str | None
     replica_capacity: str | None
     provider: ProviderSettings
+    commitments: CommitmentsSettings
     ingest: IngestSettings
     profiles: ProfilesSettings
     policy: PolicySettingsSection
@@ -531,6 +550,14 @@ class Settings(_Section):
             return Path(self.provider.profiles).expanduser()
         return shipped_provider_profiles_path()
 
+    @property
+    def commitment_terms_path(self) -> Path:
+        """The commitment terms file in force: ``commitments.terms_file`` when set (``~`` expanded), else the
+        shipped CSV."""
+        if self.commitments.terms_file:
+            return Path(self.commitments.terms_file).expanduser()
+        return shipped_commitment_terms_path()
+
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], origin: str = "config.yaml") -> Settings:
         """The shipped defaults overlaid with ``overrides`` (a mapping shaped like config.yaml), validated; every
@@ -554,6 +581,7 @@ class Settings(_Section):
             ("The rate card", settings.rate_card_path, "rate_card"),
             ("The replica capacity file", settings.replica_capacity_path, "replica_capacity"),
             ("The provider profiles file", settings.provider_profiles_path, "provider.profiles"),
+            ("The commitment terms file", settings.commitment_terms_path, "commitments.terms_file"),
         )
         for what, path, key in files:
             if not path.is_file():

@@ -579,3 +579,52 @@ def cost_of_setting(
         curve = plan_curve(demand_tps, serverless_cost, offer, np.asarray(demand_tps).size / MINUTES_PER_HOUR)
         return fixed_plan(curve, replicas, profile)
     raise ValueError(f"unknown plan family {family!r}; expected one of {FAMILIES}")
+
+
+# --------------------------------------------------------------------------------------- billed capacity per hour
+
+
+def billed_replicas_per_hour(
+    plan: FamilyPlan,
+    demand_tps: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    cell_of_minute: np.ndarray,
+) -> np.ndarray:
+    """Billed replicas in each covered clock hour of a costed plan, in time order (float64, one value per 60
+    covered minutes): the hour's billed replica-minutes / 60, so that the values add up to ``plan.replica_hours``
+    (docs/cost-model.md#what-a-week-contributes).
+
+    * fixed(R): R every hour;
+    * scheduled(R, window): R in every hour the window touches (per-minute billing: R × the window's minutes in the
+      hour / 60), plus the warm-up of each window start, booked to the minutes just before it (the first hour when
+      the start is the first covered minute);
+    * autoscale(min, max): the running replicas the autoscaler simulation gives per minute; per-minute billing books
+      their mean over the hour, hourly billing the hour's most running replicas.
+    """
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    minutes = demand.size
+    hours = minutes // MINUTES_PER_HOUR
+    hourly = profile.billing_granularity_minutes == MINUTES_PER_HOUR
+    if plan.family == FIXED:
+        return np.full(hours, float(plan.replicas))
+    if plan.family == AUTOSCALE:
+        running = simulate_autoscale(demand, offer, profile, plan.min_replicas, plan.max_replicas).running
+        per_hour = running[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR).astype(np.float64)
+        return per_hour.max(axis=1) if hourly else per_hour.sum(axis=1) / MINUTES_PER_HOUR
+    if plan.family == SCHEDULED and plan.window is not None:
+        mask = plan.window.minute_mask(cell_of_minute)
+        shaped = mask[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR)
+        window_minutes = (
+            shaped.any(axis=1) * float(MINUTES_PER_HOUR) if hourly else shaped.sum(axis=1).astype(np.float64)
+        )
+        warm_up = _warm_up_minutes(profile)
+        booked = np.zeros(minutes, dtype=np.float64)
+        starts = np.flatnonzero(mask & ~np.concatenate([[False], mask[:-1]]))
+        for start in starts:
+            booked[max(0, start - warm_up) : start] += 1.0
+            # a start in the first covered minutes: what falls before them is booked to the first hour
+            booked[0] += max(0, warm_up - start)
+        warm = booked[: hours * MINUTES_PER_HOUR].reshape(hours, MINUTES_PER_HOUR).sum(axis=1)
+        return plan.replicas * (window_minutes + warm) / MINUTES_PER_HOUR
+    raise ValueError(f"unknown plan family {plan.family!r}; expected one of {FAMILIES}")

@@ -15,6 +15,7 @@ from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import manifest_path as day_manifest_path
+from pipelines.lake.commitment_terms import commitment_terms_fingerprint
 from pipelines.lake.providers import provider_profiles_fingerprint
 from pipelines.lake.rate_card import rate_card_fingerprint
 from pipelines.lake.replica_capacity import replica_capacity_fingerprint
@@ -67,17 +68,18 @@ def weeks_with_data(home: Home) -> list[date]:
 
 
 def week_fingerprint(home: Home, settings: Settings, week_start: date, previous: str | None) -> str:
-    """What a week's outputs must be built from: its days' rollups, the settings, the provider profiles and replica
-    capacity files, and the previous week's outputs (``previous``, since week-over-week change and the policy's
+    """What a week's outputs must be built from: its days' rollups, the settings, the provider profiles, replica
+    capacity and commitment terms files, and the previous week's outputs (``previous``, since week-over-week change and the policy's
     history read it)."""
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
     settings_part = settings.model_dump(
         mode="json",
-        include={"profiles", "policy", "deployments", "schedules", "jobs", "slos", "provider", "pools"},
+        include={"profiles", "policy", "deployments", "schedules", "jobs", "slos", "provider", "pools", "commitments"},
     )
     files = {
         "provider_profiles": provider_profiles_fingerprint(settings.provider_profiles_path),
         "replica_capacity": replica_capacity_fingerprint(settings.replica_capacity_path),
+        "commitment_terms": commitment_terms_fingerprint(settings.commitment_terms_path),
     }
     return fingerprint([WEEK_VERSION, days, settings_part, files, previous])
 

@@ -30,6 +30,7 @@ WEEKLY_TABLES = (
     "slo_status",
     "backtest",
     "pool_recommendations",
+    "commitments",
 )
 
 

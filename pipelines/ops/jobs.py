@@ -34,12 +34,13 @@ weekly_job = define_asset_job(
         "recommendations",
         "backtest",
         "pool_recommendations",
+        "commitments",
         "weekly_charts",
         "fleet_charts",
     ),
     partitions_def=weekly_partitions,
     description="Profile every endpoint for one ISO week, measure spend concentration, recommend, backtest, "
-    "search pooled deployments.",
+    "search pooled deployments and commitments.",
 )
 refresh_warehouse_job = define_asset_job(
     REFRESH_WAREHOUSE,

@@ -22,8 +22,10 @@ from pipelines.domain.plan_families import (
     FamilyOptions,
     FamilyPlan,
     ScheduleWindow,
+    billed_replicas_per_hour,
     cost_of_setting,
     family_options,
+    fixed_plan,
     propose_windows,
 )
 from pipelines.domain.policy import (
@@ -130,6 +132,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     curve_rows: list[dict[str, Any]] = []
     option_rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
+    billed_hours: dict[str, list[float]] = {}
     for profile in profiles.iter_rows(named=True):
         endpoint = profile["endpoint"]
         model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
@@ -205,6 +208,11 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
             policy,
         )
         decisions.append(decision)
+        raw_plan = _raw_reserving_plan(decision, families, slo_families, curve, provider)
+        if raw_plan is not None and offer is not None:
+            billed_hours[endpoint] = billed_replicas_per_hour(
+                raw_plan, endpoint_series_.demand_tps, offer, provider, cells
+            ).tolist()
         if priced:
             option_rows.extend(
                 _option_rows(
@@ -214,10 +222,39 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     return WeekPlans(
         curves=pl.DataFrame(curve_rows, schema=CURVE_SCHEMA),
         options=pl.DataFrame(option_rows, schema=OPTIONS_SCHEMA),
-        recommendations=pl.DataFrame([asdict(d) for d in decisions], schema=RECOMMENDATION_SCHEMA),
+        recommendations=pl.DataFrame(
+            [asdict(d) | {"hourly_billed_replicas": billed_hours.get(d.endpoint)} for d in decisions],
+            schema=RECOMMENDATION_SCHEMA,
+        ),
         jobs=jobs_frame(week_start, runs),
         slo_status=_slo_status_frame(week_start, slos, statuses),
     )
+
+
+def _raw_reserving_plan(
+    decision: Decision,
+    families: FamilyOptions | None,
+    slo_families: FamilyOptions | None,
+    curve: PlanCurve | None,
+    provider: ProviderProfile,
+) -> FamilyPlan | None:
+    """The family setting behind the decision's raw candidate when it reserves replicas (the SLO plan's when a
+    breached SLO chose it); None when the raw candidate reserves nothing (serverless, batch, unpriced)."""
+    if not is_reserved(decision.raw_mode) or not decision.raw_replicas or curve is None:
+        return None
+    plans = [
+        *(slo_families.plans() if slo_families is not None else []),
+        *(families.plans() if families else []),
+    ]
+    cost = decision.raw_cost_usd or 0.0
+    for plan in plans:
+        if (
+            plan.family == decision.raw_family
+            and plan.replicas == decision.raw_replicas
+            and abs(plan.total_cost_usd - cost) <= 1e-9 * max(1.0, abs(cost))
+        ):
+            return plan
+    return fixed_plan(curve, decision.raw_replicas, provider)  # the curve's R* (no families costed)
 
 
 def provider_for(settings: Settings) -> ProviderProfile:
@@ -471,6 +508,7 @@ RECOMMENDATION_SCHEMA = {
     "raw_family": pl.String,
     "raw_plan": pl.String,
     "replica_capacity_tps": pl.Float64,
+    "hourly_billed_replicas": pl.List(pl.Float64),
 }
 
 

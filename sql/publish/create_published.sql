@@ -22,4 +22,5 @@ SELECT
     CAST($slo_status_rows AS BIGINT) AS slo_status_rows,
     CAST($backtest_rows AS BIGINT) AS backtest_rows,
     CAST($pool_recommendations_rows AS BIGINT) AS pool_recommendations_rows,
+    CAST($commitments_rows AS BIGINT) AS commitments_rows,
     CAST($rate_card_rows AS BIGINT) AS rate_card_rows
