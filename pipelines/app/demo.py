@@ -16,6 +16,9 @@ from pipelines.delivery.report import render_report
 from pipelines.demo_data.generator import generate_demo
 from pipelines.ingest.landing import land_file
 
+# The demo covers three weeks: commitments are simulated on all of them.
+DEMO_COMMITMENT_LOOKBACK_WEEKS = 3
+
 
 def run_demo(home: Home, scale: float = 1.0, progress: Progress = print, wait: bool = True) -> None:
     """Generate (deterministically) the demo logs under ``home/demo-source``, ingest them, run everything and print
@@ -47,8 +50,9 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
 
 
 def _configure_demo_slos(home: Home, truth: dict, progress: Progress) -> None:
-    """Give the demo's SLO endpoints their latency SLO (from the ground truth) in the home's config.yaml, when the
-    home has none yet; a home with its own config.yaml is left alone (and told so)."""
+    """Give the demo's SLO endpoints their latency SLO (from the ground truth) in the home's config.yaml, and the
+    commitments a lookback of the demo's three weeks (the default four would never recommend one), when the home
+    has none yet; a home with its own config.yaml is left alone (and told so)."""
     slos = {name: expected["slo"] for name, expected in truth["endpoints"].items() if "slo" in expected}
     if not slos:
         return
@@ -56,8 +60,15 @@ def _configure_demo_slos(home: Home, truth: dict, progress: Progress) -> None:
     if home.config_file.exists():
         progress(f"{home.config_file} exists: the demo's latency SLOs ({listed}) are not added to it")
         return
-    text = "# Written by 'modeshift demo': the demo's latency SLOs (docs/cost-model.md#latency-slos).\n"
+    text = (
+        "# Written by 'modeshift demo': the demo's latency SLOs (docs/cost-model.md#latency-slos), and commitments\n"
+        "# simulated on the demo's three weeks (docs/cost-model.md#commitments; the default lookback is 4 weeks).\n"
+    )
+    settings = {"slos": slos, "commitments": {"lookback_weeks": DEMO_COMMITMENT_LOOKBACK_WEEKS}}
     tmp = temp_sibling(home.config_file)
-    tmp.write_text(text + yaml.safe_dump({"slos": slos}, sort_keys=True), encoding="utf-8")
+    tmp.write_text(text + yaml.safe_dump(settings, sort_keys=True), encoding="utf-8")
     replace_file(tmp, home.config_file)
-    progress(f"wrote {home.config_file}: latency SLOs {listed}")
+    progress(
+        f"wrote {home.config_file}: latency SLOs {listed}; commitments.lookback_weeks "
+        f"{DEMO_COMMITMENT_LOOKBACK_WEEKS}"
+    )
