@@ -322,9 +322,9 @@ def _current_plan(inp: EndpointWeekInput, serverless: float, reasons: list[str])
         return _from_family(inp.declared_plan, "dedicated")
     if inp.declared_replicas is not None:
         return _reserved_plan(inp.curve, inp.declared_replicas, "dedicated")
-    assumed = max(1, inp.curve.r_full)
+    assumed = max(1, inp.curve.r_full, inp.curve.offer.min_replicas)
     reasons.append(
-        f"no replica count declared for {inp.endpoint}; the current cost assumes {_plural(assumed, 'replica')} "
+        f"no replica count declared for {inp.endpoint}; the current cost assumes {_plural(assumed, inp.provider.unit)} "
         f"(enough for the peak minute)"
     )
     return _reserved_plan(inp.curve, assumed, "dedicated")
@@ -410,15 +410,15 @@ def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
                 f"{inp.provider.scale_down_window_minutes} min"
             )
             return (
-                f"autoscale {family.min_replicas}–{family.max_replicas} replicas of {hardware} ({windows}; "
+                f"autoscale {family.min_replicas}–{family.max_replicas} {inp.provider.unit}s of {hardware} ({windows}; "
                 f"{family.replica_hours:,.0f} replica-hours) at {load}"
             )
         if family is not None and family.family == "scheduled" and family.window is not None:
             return (
-                f"scheduled {_plural(plan.replicas, 'replica')} of {hardware} {family.window.label} "
+                f"scheduled {_plural(plan.replicas, inp.provider.unit)} of {hardware} {family.window.label} "
                 f"({family.replica_hours:,.0f} replica-hours) at {load}"
             )
-        return f"{_plural(plan.replicas, 'replica')} of {hardware} at {load}"
+        return f"{_plural(plan.replicas, inp.provider.unit)} of {hardware} at {load}"
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
