@@ -101,7 +101,62 @@ def test_an_unknown_provider_name_lists_the_known_ones(home: Home) -> None:
     with pytest.raises(ModeshiftError) as raised:
         provider_profile(Settings.load(home))
     message = str(raised.value)
-    assert "provider.name is 'fireworks'" in message and "Known providers: together." in message
+    assert "provider.name is 'fireworks'" in message
+    assert "Known providers: azure-openai, azure-openai-regional, bedrock, together." in message
+
+
+def test_unknown_provider_names_fail_at_set_up(home: Home) -> None:
+    # the settings load itself refuses them, before any run reads the profiles
+    home.config_file.write_text("provider:\n  name: fireworks\n", encoding="utf-8")
+    with pytest.raises(ModeshiftError, match="provider.name is 'fireworks'"):
+        Settings.load(home)
+    home.config_file.write_text('provider:\n  endpoints:\n    "azure-*": azure\n', encoding="utf-8")
+    with pytest.raises(ModeshiftError) as raised:
+        Settings.load(home)
+    assert "provider.endpoints is 'azure'" in str(raised.value)
+    assert "Known providers: azure-openai, azure-openai-regional, bedrock, together." in str(raised.value)
+
+
+def test_endpoints_choose_their_provider_by_glob_first_match_wins(home: Home) -> None:
+    home.config_file.write_text(
+        'provider:\n  cold_start_minutes: 2\n  endpoints:\n    "azure-batch": bedrock\n    "azure-*": azure-openai\n',
+        encoding="utf-8",
+    )
+    settings = Settings.load(home)
+    assert settings.provider.provider_name_for("azure-chat") == "azure-openai"
+    assert settings.provider.provider_name_for("azure-batch") == "bedrock"  # written first
+    assert settings.provider.provider_name_for("support-bot") == "together"
+    azure = provider_profile(settings, "azure-chat")
+    assert azure.name == "azure-openai" and azure.unit == "PTU increment" and not azure.autoscaling
+    assert azure.cold_start_minutes == 5  # the overrides apply to the default provider only
+    assert provider_profile(settings, "support-bot").cold_start_minutes == 2
+    assert provider_profile(settings).name == "together"
+
+
+def test_a_provider_choice_changes_the_rollup_and_week_fingerprints(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.lake import lineage
+
+    before = Settings.load(home)
+    home.config_file.write_text('provider:\n  endpoints:\n    "azure-*": azure-openai\n', encoding="utf-8")
+    after = Settings.load(home)
+    week = date(2026, 11, 9)
+    assert week_fingerprint(home, before, week, None) != week_fingerprint(home, after, week, None)
+    assert before.provider.chosen_names() == ["together"]
+    assert after.provider.chosen_names() == ["together", "azure-openai"]
+    # the choice is part of what a day's rollup is built from (its prices and weighted tokens)
+    monkeypatch.setattr(lineage, "day_fingerprint", lambda home, day: "merged-day")
+    assert lineage.rollup_fingerprint(home, before, "2026-11-09") != lineage.rollup_fingerprint(
+        home, after, "2026-11-09"
+    )
+
+
+def test_an_older_profiles_file_without_unit_and_autoscaling_counts_replicas_that_autoscale(
+    tmp_path: Path,
+) -> None:
+    profiles = load_provider_profiles(_csv(tmp_path, "acme,1,1,false,5,1,10,ours,2026-10-01\n"))
+    assert profiles["acme"].unit == "replica" and profiles["acme"].autoscaling
 
 
 @pytest.mark.parametrize(

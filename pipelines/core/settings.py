@@ -13,6 +13,7 @@ naming the file and the dotted key.
 from __future__ import annotations
 
 import copy
+import csv
 import difflib
 import fnmatch
 import json
@@ -314,15 +315,41 @@ class ProviderSettings(_Section):
     """The provider whose dedicated-endpoint terms the plan families use (docs/cost-model.md#the-provider-profile):
     its ``name`` in the profiles file (``profiles``: a CSV path, null = the shipped one), and optional overrides
     of the profile's cold start and autoscaler windows (whole minutes, at most a day), scale-to-zero, and billing
-    granularity (1 or 60 minutes). null keeps the profile's value."""
+    granularity (1 or 60 minutes). null keeps the profile's value. The overrides apply to the default provider
+    ``name``. ``endpoints``: per endpoint name or glob pattern (first match, in the order written), another
+    provider of the profiles file for that endpoint (``{"azure-*": azure-openai}``)."""
 
     name: Annotated[str, AfterValidator(_not_blank)]
     profiles: str | None = None
+    endpoints: Annotated[
+        dict[str, Annotated[str, AfterValidator(_not_blank)]],
+        BeforeValidator(_keys_as_text),
+        BeforeValidator(_none_as_empty),
+    ] = {}
     cold_start_minutes: MinutesOfADay | None = None
     scale_up_window_minutes: WindowMinutes | None = None
     scale_down_window_minutes: WindowMinutes | None = None
     scale_to_zero: bool | None = None
     billing_granularity_minutes: Annotated[WholeNumber, AfterValidator(_billing_granularity)] | None = None
+
+    def provider_name_for(self, endpoint: str) -> str:
+        """The provider ``endpoint`` is costed with: the first ``endpoints`` key that is its name or a glob
+        matching it (case-sensitive), else ``name``."""
+        for pattern, provider in self.endpoints.items():
+            if fnmatch.fnmatchcase(endpoint, pattern):
+                return provider
+        return self.name
+
+    def chosen_names(self) -> list[str]:
+        """Every provider name the section chooses: ``name`` first, then those of ``endpoints`` in order."""
+        return list(dict.fromkeys([self.name, *self.endpoints.values()]))
+
+
+def provider_names_in(path: Path) -> list[str]:
+    """The ``name`` column of a provider profiles CSV, in file order (empty when the file has no such column);
+    the full check of the file is the lake's ``load_provider_profiles``."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row["name"] for row in csv.DictReader(handle) if row.get("name")]
 
 
 class CommitmentsSettings(_Section):
@@ -589,7 +616,24 @@ class Settings(_Section):
                     f"{what} {path} does not exist.",
                     f"Point '{key}' in config.yaml to a CSV file, or remove the key to use the shipped one.",
                 )
+        settings.check_provider_names()
         return settings
+
+    def check_provider_names(self) -> None:
+        """Raise a ``ModeshiftError`` listing the known providers when ``provider.name`` or a provider chosen under
+        ``provider.endpoints`` is not in the provider profiles file (checked at set-up, before any run)."""
+        path = self.provider_profiles_path
+        try:
+            known = provider_names_in(path)
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return  # an unreadable file is reported, with its first problem, when the profiles are loaded
+        for name in self.provider.chosen_names():
+            if name not in known:
+                key = "provider.name" if name == self.provider.name else "provider.endpoints"
+                raise ModeshiftError(
+                    f"{key} is {name!r}, which {path} does not list.",
+                    f"Known providers: {', '.join(sorted(known))}.",
+                )
 
 
 # ---------------------------------------------------------------------------------------------- error messages

@@ -645,11 +645,10 @@ def load_week_charts(
     """The pictures' data for ``endpoints`` (in that order) from the week's recommendations, plan_curve and
     plan_options Parquet tables, the daily rollups and the rate card; endpoints without a recommendation row are
     skipped. ``profile`` is the provider profile the plans were costed with (the autoscaler is simulated again on
-    it; default: the settings' provider). Capacity is drawn with the replica capacity K each recommendation was
+    it; default: each endpoint's provider, provider.endpoints or provider.name). Capacity is drawn with the replica capacity K each recommendation was
     costed with (its ``replica_capacity_tps``, from the request shape). A week without ``plan_options`` (written
     before the plan families) gets no options chart."""
-    if profile is None:
-        profile = provider_profile(settings)
+    chosen = profile
     recommendations = read_week_table(home, "recommendations", week_start)
     if recommendations is None:
         raise RuntimeError(f"week {week_start} has no recommendations yet")
@@ -657,7 +656,7 @@ def load_week_charts(
     options = read_week_table(home, "plan_options", week_start)
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days) if rollups.minutes is not None else {}
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    card = load_rate_card(settings.rate_card_path)
     covered_days = tuple(rollups.covered_days)
     minutes = len(covered_days) * MINUTES_PER_DAY
     by_endpoint = {row["endpoint"]: row for row in recommendations.iter_rows(named=True)}
@@ -666,7 +665,8 @@ def load_week_charts(
         row = by_endpoint.get(endpoint)
         if row is None:
             continue
-        terms_ = terms.get(row["model"])
+        profile = chosen if chosen is not None else provider_profile(settings, endpoint)
+        terms_ = model_terms(card, week_start, profile.name).get(row["model"])
         offer = terms_.offer if terms_ is not None else None
         if offer is not None and row.get("replica_capacity_tps"):
             offer = dataclasses.replace(offer, replica_capacity_tps=float(row["replica_capacity_tps"]))

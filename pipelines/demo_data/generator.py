@@ -652,7 +652,8 @@ def _serverless_prices(models: list[str]) -> dict[str, tuple[float, float]]:
     card = load_rate_card(shipped_rate_card_path())
     start = START.date()
     in_force = card.filter(
-        (pl.col("effective_from") <= start)
+        (pl.col("provider") == "together")  # the demo's endpoints run on the default provider
+        & (pl.col("effective_from") <= start)
         & (pl.col("effective_to").is_null() | (pl.col("effective_to") > start))
     )
     return {

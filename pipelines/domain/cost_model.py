@@ -36,6 +36,8 @@ class DedicatedOffer:
 
     ``replica_capacity_tps`` is K, the weighted tokens per second one replica sustains at the target latency (a
     rate-card assumption until calibrated); ``target_utilization`` is u, the share of K a plan counts on.
+    ``min_replicas`` is the provider's deployment minimum for the model in replicas (e.g. 3 increments of 5 PTUs
+    = 15 PTUs on Azure OpenAI Global provisioned): a plan that reserves anything reserves at least that many.
     """
 
     gpu_type: str
@@ -43,6 +45,7 @@ class DedicatedOffer:
     usd_per_gpu_hour: float
     replica_capacity_tps: float
     target_utilization: float = 0.8
+    min_replicas: int = 1
 
     def __post_init__(self) -> None:
         if self.gpus_per_replica < 1:
@@ -53,6 +56,8 @@ class DedicatedOffer:
             raise ValueError(f"replica_capacity_tps must be > 0, got {self.replica_capacity_tps}")
         if not 0 < self.target_utilization <= 1:
             raise ValueError(f"target_utilization must be in (0, 1], got {self.target_utilization}")
+        if self.min_replicas < 1:
+            raise ValueError(f"min_replicas must be >= 1, got {self.min_replicas}")
 
     @property
     def replica_usd_per_hour(self) -> float:

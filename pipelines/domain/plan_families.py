@@ -14,7 +14,9 @@ billing). Money in USD per week, demand in weighted tokens per second, durations
 The best setting of each family is the cheapest of its grid (ties: fewer replica-hours). Fixed and scheduled are
 costed for every R at once from sorted demand; autoscale is searched by branch and bound over
 1 <= min <= max <= R_full (0 <= min with scale-to-zero), which provably returns the grid's minimum: see
-``best_autoscale``.
+``best_autoscale``. Every grid respects the offer's deployment minimum m (``DedicatedOffer.min_replicas``): a plan
+reserves 0 or >= m replicas, so the grids run over R = m..max(R_full, m); a provider without autoscaling
+(``ProviderProfile.autoscaling``) has no autoscale family.
 """
 
 from __future__ import annotations
@@ -91,16 +93,18 @@ class FamilyPlan:
 
     def settings_text(self, profile: ProviderProfile | None = None) -> str:
         """The settings to apply, in words: ``fixed 3 replicas``, ``autoscale 1–4 replicas`` (with the windows
-        when a profile is given), ``scheduled 2 replicas Mon–Fri 08:00–20:00 UTC``."""
+        when a profile is given), ``scheduled 2 replicas Mon–Fri 08:00–20:00 UTC``; counted in the profile's unit
+        (``fixed 6 PTU increments``) when a profile is given."""
+        unit = profile.unit if profile is not None else "replica"
         if self.family == AUTOSCALE:
-            text = f"autoscale {self.min_replicas}–{self.max_replicas} replicas"
+            text = f"autoscale {self.min_replicas}–{self.max_replicas} {unit}s"
             if profile is not None:
                 text += (
                     f", scale up after {profile.scale_up_window_minutes} min, down after "
                     f"{profile.scale_down_window_minutes} min"
                 )
             return text
-        count = f"{self.replicas} replica" + ("" if self.replicas == 1 else "s")
+        count = f"{self.replicas} {unit}" + ("" if self.replicas == 1 else "s")
         if self.family == SCHEDULED and self.window is not None:
             return f"scheduled {count} {self.window.label}"
         return f"{self.family} {count}"
@@ -223,12 +227,22 @@ def _within(plan: FamilyPlan, max_overflow_share: float | None) -> bool:
     return max_overflow_share is None or plan.overflow_share <= max_overflow_share + 1e-12
 
 
+def reserving_range(curve: PlanCurve) -> range:
+    """The replica counts a reserving plan may run on this curve: m..max(R_full, m), m the offer's deployment
+    minimum (``min_replicas``, 1 on most providers); empty when the week has no demand (R_full = 0). Above R_full
+    nothing overflows, so larger counts only cost more; below m the provider does not sell a deployment."""
+    if curve.r_full < 1:
+        return range(0)
+    low = max(1, curve.offer.min_replicas)
+    return range(low, max(curve.r_full, low) + 1)
+
+
 def best_fixed(
     curve: PlanCurve, profile: ProviderProfile, max_overflow_share: float | None = None
 ) -> FamilyPlan | None:
-    """The cheapest fixed(R) with R >= 1 (optionally with overflow share <= ``max_overflow_share``); None when the
-    curve has no R >= 1 or no R holds the cap."""
-    plans = [fixed_plan(curve, r, profile) for r in range(1, curve.r_full + 1)]
+    """The cheapest fixed(R) with R in ``reserving_range`` (R >= 1 and R >= the deployment minimum; optionally
+    with overflow share <= ``max_overflow_share``); None when the week has no demand or no R holds the cap."""
+    plans = [fixed_plan(curve, r, profile) for r in reserving_range(curve)]
     return _cheapest([plan for plan in plans if _within(plan, max_overflow_share)])
 
 
@@ -306,10 +320,19 @@ def best_autoscale(
     """
     r_full = curve.r_full
     lowest = profile.lowest_min_replicas
+    offer = curve.offer
+    if (
+        offer.min_replicas > 1
+    ):  # a deployment minimum m: every running setting keeps at least m (no scale to 0)
+        lowest = max(lowest, offer.min_replicas)
+        if r_full >= 1 and lowest > r_full:  # m already serves every minute: (m, m) = fixed(m) is the best
+            plan = fixed_plan(curve, lowest, profile)
+            return AutoscaleSearch(_as_autoscale(plan) if _within(plan, max_overflow_share) else None, 1, 0)
     if r_full < 1 or lowest > r_full:
         return AutoscaleSearch(None, 0, 0)
-    offer = curve.offer
-    lows, highs = np.meshgrid(np.arange(lowest, r_full + 1), np.arange(1, r_full + 1), indexing="ij")
+    lows, highs = np.meshgrid(
+        np.arange(lowest, r_full + 1), np.arange(max(1, lowest), r_full + 1), indexing="ij"
+    )
     keep = lows <= highs
     lows, highs = lows[keep], highs[keep]
     grid = int(lows.size)
@@ -382,10 +405,12 @@ def scheduled_curve(
     window: ScheduleWindow,
     cell_of_minute: np.ndarray,
     max_replicas: int,
+    min_replicas: int = 1,
 ) -> list[FamilyPlan]:
-    """scheduled(R, window) for R = 1..max_replicas at once: inside the window R replicas are billed and serve
-    (the plan curve of the window's minutes), outside it all traffic is serverless, and each window start adds
-    the warm-up minutes of R replicas (``_warm_up_minutes``). Empty when the window holds no covered minute."""
+    """scheduled(R, window) for R = min_replicas..max_replicas at once: inside the window R replicas are billed
+    and serve (the plan curve of the window's minutes), outside it all traffic is serverless, and each window
+    start adds the warm-up minutes of R replicas (``_warm_up_minutes``). Empty when the window holds no covered
+    minute."""
     demand = np.asarray(demand_tps, dtype=np.float64)
     cost = np.asarray(serverless_cost, dtype=np.float64)
     mask = window.minute_mask(cell_of_minute)
@@ -399,7 +424,7 @@ def scheduled_curve(
     billed_window_minutes = _billed_window_minutes(mask, profile)
     inside_tokens = float(demand[mask].sum()) * 60
     plans = []
-    for r in range(1, max_replicas + 1):
+    for r in range(max(1, min_replicas), max_replicas + 1):
         cost_r = inside.plan(r)
         billed = r * (billed_window_minutes + warm_up)
         overflow = cost_r.overflow_cost_usd + outside_cost
@@ -489,14 +514,25 @@ def best_scheduled(
     cell_of_minute: np.ndarray,
     max_overflow_share: float | None = None,
 ) -> FamilyPlan | None:
-    """The cheapest scheduled(R, window) over R = 1..R_full and the given windows (optionally with overflow share
-    <= ``max_overflow_share``); None when there is no window or no demand."""
+    """The cheapest scheduled(R, window) over R in ``reserving_range`` (1..R_full, or from the deployment minimum)
+    and the given windows (optionally with overflow share <= ``max_overflow_share``); None when there is no window
+    or no demand."""
     plans: list[FamilyPlan] = []
+    counts = reserving_range(curve)
+    if not counts:
+        return None
     for window in windows:
         plans.extend(
             scheduled_curve(
-                demand_tps, serverless_cost, curve.offer, profile, window, cell_of_minute, curve.r_full
-            )
+                demand_tps,
+                serverless_cost,
+                curve.offer,
+                profile,
+                window,
+                cell_of_minute,
+                counts.stop - 1,
+                counts.start,
+            )  # fmt: skip
         )
     return _cheapest([plan for plan in plans if _within(plan, max_overflow_share)])
 
@@ -537,8 +573,13 @@ def family_options(
     cell_of_minute: np.ndarray,
     max_overflow_share: float | None = None,
 ) -> FamilyOptions:
-    """Best fixed, autoscale and scheduled plan of one endpoint-week (each optionally held to an overflow cap)."""
-    search = best_autoscale(demand_tps, serverless_cost, curve, profile, max_overflow_share)
+    """Best fixed, autoscale and scheduled plan of one endpoint-week (each optionally held to an overflow cap); no
+    autoscale plan when the provider does not autoscale (``profile.autoscaling`` False)."""
+    search = (
+        best_autoscale(demand_tps, serverless_cost, curve, profile, max_overflow_share)
+        if profile.autoscaling
+        else AutoscaleSearch(None, 0, 0)
+    )
     return FamilyOptions(
         fixed=best_fixed(curve, profile, max_overflow_share),
         autoscale=search.best,

@@ -322,9 +322,9 @@ def _current_plan(inp: EndpointWeekInput, serverless: float, reasons: list[str])
         return _from_family(inp.declared_plan, "dedicated")
     if inp.declared_replicas is not None:
         return _reserved_plan(inp.curve, inp.declared_replicas, "dedicated")
-    assumed = max(1, inp.curve.r_full)
+    assumed = max(1, inp.curve.r_full, inp.curve.offer.min_replicas)
     reasons.append(
-        f"no replica count declared for {inp.endpoint}; the current cost assumes {_plural(assumed, 'replica')} "
+        f"no replica count declared for {inp.endpoint}; the current cost assumes {_plural(assumed, inp.provider.unit)} "
         f"(enough for the peak minute)"
     )
     return _reserved_plan(inp.curve, assumed, "dedicated")
@@ -410,15 +410,15 @@ def _describe_plan(inp: EndpointWeekInput, plan: _Plan) -> str:
                 f"{inp.provider.scale_down_window_minutes} min"
             )
             return (
-                f"autoscale {family.min_replicas}–{family.max_replicas} replicas of {hardware} ({windows}; "
+                f"autoscale {family.min_replicas}–{family.max_replicas} {inp.provider.unit}s of {hardware} ({windows}; "
                 f"{family.replica_hours:,.0f} replica-hours) at {load}"
             )
         if family is not None and family.family == "scheduled" and family.window is not None:
             return (
-                f"scheduled {_plural(plan.replicas, 'replica')} of {hardware} {family.window.label} "
+                f"scheduled {_plural(plan.replicas, inp.provider.unit)} of {hardware} {family.window.label} "
                 f"({family.replica_hours:,.0f} replica-hours) at {load}"
             )
-        return f"{_plural(plan.replicas, 'replica')} of {hardware} at {load}"
+        return f"{_plural(plan.replicas, inp.provider.unit)} of {hardware} at {load}"
     if plan.mode == "batch" and inp.batch_discount is not None:
         return f"batch at {inp.batch_discount:.0%} off"
     return plan.mode
@@ -562,13 +562,14 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms"
 
 
-def _plan_name(plan: _Plan) -> str:
-    """``serverless`` / ``batch`` / ``2 replicas`` / ``autoscale 1–4 replicas``: a plan named in a comparison."""
+def _plan_name(plan: _Plan, provider: ProviderProfile = TOGETHER_DEFAULT) -> str:
+    """``serverless`` / ``batch`` / ``2 replicas`` / ``autoscale 1–4 replicas``: a plan named in a comparison,
+    counted in the provider's unit (``3 PTU increments``)."""
     if plan.mode not in RESERVED_MODES:
         return plan.mode
     if plan.family is not None and plan.family.family != FIXED:
-        return plan.family.settings_text()
-    return _plural(plan.replicas, "replica")
+        return plan.family.settings_text(provider if provider.unit != "replica" else None)
+    return _plural(plan.replicas, provider.unit)
 
 
 def _options_sentence(inp: EndpointWeekInput, serverless: float, chosen: _Plan) -> str | None:
@@ -648,10 +649,10 @@ def _slo_outcome(inp: EndpointWeekInput, cheapest: _Plan) -> _SloOutcome:
     plan, within_cap = choice
     premium = max(0.0, plan.cost_usd - cheapest.cost_usd)
     overflow = plan.overflow_share or 0.0
-    name = _plan_name(plan)
+    name = _plan_name(plan, inp.provider)
     verb = "costs" if plan.replicas == 1 else "cost"
     money = (
-        f"{name} {verb} {format_usd(premium)}/week more than {_plan_name(cheapest)}"
+        f"{name} {verb} {format_usd(premium)}/week more than {_plan_name(cheapest, inp.provider)}"
         if premium > 0
         else f"{name} {'is' if plan.replicas == 1 else 'are'} also the cheapest plan"
     )
@@ -796,7 +797,7 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
     recommended = raw if action in ("migrate", TUNE) else current
     if action == TUNE:
         reasons.append(
-            f"tuning within the {raw.family_name} family: {_plan_name(current)} → {_plan_name(raw)} "
+            f"tuning within the {raw.family_name} family: {_plan_name(current, inp.provider)} → {_plan_name(raw, inp.provider)} "
             f"(a change of settings, not a migration)"
         )
     if recommended.mode in RESERVED_MODES and inp.offer is not None:
@@ -836,7 +837,7 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         slo_premium_usd=slo.premium_usd if slo is not None else None,
         **_family_columns(recommended),
         raw_family=raw.family_name,
-        raw_plan=_plan_name(raw),
+        raw_plan=_plan_name(raw, inp.provider),
         replica_capacity_tps=inp.offer.replica_capacity_tps if inp.offer is not None else None,
     )
 

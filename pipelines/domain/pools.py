@@ -68,9 +68,10 @@ def pool_key(model: str, endpoints: Sequence[str]) -> str:
 
 
 def poolable_together(offers: Sequence[DedicatedOffer]) -> bool:
-    """Whether endpoints with these offers can share replicas: the same GPU type, GPUs per replica, GPU-hour price
-    and target utilization (only K, which follows the request shape, may differ)."""
-    keys = {(o.gpu_type, o.gpus_per_replica, o.usd_per_gpu_hour, o.target_utilization) for o in offers}
+    """Whether endpoints with these offers can share replicas: the same GPU type, GPUs per replica, GPU-hour price,
+    target utilization and deployment minimum (only K, which follows the request shape, may differ)."""
+    keys = {(o.gpu_type, o.gpus_per_replica, o.usd_per_gpu_hour, o.target_utilization, o.min_replicas)
+            for o in offers}  # fmt: skip
     return len(keys) <= 1
 
 
@@ -100,7 +101,7 @@ def pooled_series(members: Sequence[PoolMember]) -> PooledSeries:
     )
     first = offers[0]
     offer = DedicatedOffer(first.gpu_type, first.gpus_per_replica, first.usd_per_gpu_hour, pool_capacity,
-                           first.target_utilization)  # fmt: skip
+                           first.target_utilization, first.min_replicas)  # fmt: skip
     cost = np.sum([np.asarray(m.serverless_cost_usd, dtype=np.float64) for m in members], axis=0)
     return PooledSeries(np.sum(converted, axis=0), cost, offer, converted)
 
@@ -115,9 +116,9 @@ def screening_cost(
     series: PooledSeries, covered_hours: float, profile: ProviderProfile, max_overflow_share: float | None
 ) -> float:
     """The search's cost of a group (USD per week): the cheapest of serverless (when no SLO cap applies) and
-    fixed(R) for the R the provider allows (R >= its running minimum) that keep the overflow share within the cap."""
+    fixed(R) for the R the provider allows (R >= its running minimum and the deployment minimum) that keep the overflow share within the cap."""
     curve = plan_curve(series.demand_tps, series.serverless_cost_usd, series.offer, covered_hours)
-    lowest = max(1, profile.min_replicas_while_running)
+    lowest = max(1, profile.min_replicas_while_running, series.offer.min_replicas)
     allowed = np.arange(curve.r_full + 1) >= lowest
     if max_overflow_share is None:
         allowed[0] = True
@@ -144,7 +145,7 @@ class GroupScreening:
         self._profile = profile
         first = members[0].offer
         self._unit = DedicatedOffer(first.gpu_type, first.gpus_per_replica, first.usd_per_gpu_hour, 1.0,
-                                    first.target_utilization)  # fmt: skip
+                                    first.target_utilization, first.min_replicas)  # fmt: skip
         self._loads = [
             np.asarray(m.demand_tps, dtype=np.float64) / m.offer.replica_capacity_tps for m in members
         ]

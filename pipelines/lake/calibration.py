@@ -85,7 +85,9 @@ def calibrate(home: Home, settings: Settings) -> Calibration:
     endpoint (then model), and the count of the lake's other endpoints."""
     files = lake_files(home)
     declared = fixed_replicas(settings)
+    # The default provider's rows (provider.name): calibration measures the replicas of that price list.
     card = load_rate_card(settings.rate_card_path)
+    card = card.filter(pl.col("provider") == settings.provider.name)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     if not files:
         rows = [
@@ -154,7 +156,7 @@ def _row(
         replicas,
     )
     week = week_start_of(_as_date(shape["last_ts"]))
-    terms = model_terms(card, week).get(model)
+    terms = model_terms(card, week, str(card["provider"][0]) if card.height else "together").get(model)
     if terms is None or terms.offer is None:
         return _with(
             base,

@@ -59,23 +59,21 @@ def load_commitment_terms(path: Path) -> list[CommitmentTerm]:
     return terms
 
 
-def provider_terms(settings: Settings) -> list[CommitmentTerm]:
-    """The terms of the provider ``provider.name`` names, in file order, restricted to ``commitments.terms`` when
-    it lists names (a listed name the provider does not sell is a ``ModeshiftError`` naming the ones it does)."""
-    offered = [
-        t
-        for t in load_commitment_terms(settings.commitment_terms_path)
-        if t.provider == settings.provider.name
-    ]
+def provider_terms(settings: Settings, provider: str | None = None) -> list[CommitmentTerm]:
+    """The terms of ``provider`` (default: ``provider.name``), in file order, restricted to ``commitments.terms``
+    when it lists names. For the default provider a listed name it does not sell is a ``ModeshiftError`` naming the
+    ones it does; a provider chosen per endpoint (``provider.endpoints``) simply offers the listed terms it sells."""
+    name = provider or settings.provider.name
+    offered = [t for t in load_commitment_terms(settings.commitment_terms_path) if t.provider == name]
     wanted = settings.commitments.terms
     if not wanted:
         return offered
     names = {t.term for t in offered}
-    unknown = [name for name in wanted if name not in names]
-    if unknown:
+    unknown = [term for term in wanted if term not in names]
+    if unknown and name == settings.provider.name:
         raise ModeshiftError(
             f"commitments.terms lists {', '.join(unknown)}, which {settings.commitment_terms_path} does not offer "
-            f"for provider {settings.provider.name}.",
+            f"for provider {name}.",
             f"Terms offered: {', '.join(sorted(names)) or 'none'}.",
         )
     return [t for t in offered if t.term in wanted]

@@ -49,11 +49,13 @@ def covered_days(home: Home) -> list[str]:
 
 
 def rollup_fingerprint(home: Home, settings: Settings, day: str) -> str | None:
-    """What a day's rollup must be built from: the merged day and the rate card."""
+    """What a day's rollup must be built from: the merged day, the rate card and which provider's rows price each
+    endpoint (``provider.name`` and ``provider.endpoints``)."""
     version = day_fingerprint(home, day)
     if version is None:
         return None
-    return fingerprint([ROLLUP_VERSION, version, rate_card_fingerprint(settings.rate_card_path)])
+    choice = [settings.provider.name, list(settings.provider.endpoints.items())]
+    return fingerprint([ROLLUP_VERSION, version, rate_card_fingerprint(settings.rate_card_path), choice])
 
 
 def recorded_fingerprint(manifest_file: Path) -> str | None:
@@ -74,7 +76,17 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
     days = {day: rollup_fingerprint(home, settings, day) for day in week_days(week_start)}
     settings_part = settings.model_dump(
         mode="json",
-        include={"profiles", "policy", "deployments", "schedules", "jobs", "slos", "provider", "pools", "commitments"},
+        include={
+            "profiles",
+            "policy",
+            "deployments",
+            "schedules",
+            "jobs",
+            "slos",
+            "provider",
+            "pools",
+            "commitments",
+        },
     )
     files = {
         "provider_profiles": provider_profiles_fingerprint(settings.provider_profiles_path),

@@ -2,8 +2,10 @@
 (``pipelines/config/providers.csv`` as shipped; see docs/cost-model.md#the-provider-profile).
 
 ``load_provider_profiles`` reads and checks the file; ``provider_profile`` returns the profile the settings name
-(``provider.name``) with the settings' overrides applied. Every row carries its ``source`` and ``as_of`` date, and
-the shipped cold start and autoscaler windows are assumptions until measured.
+for an endpoint (``provider.endpoints``: the first glob matching it, else ``provider.name``), with the settings'
+overrides applied to the default provider. Every row carries its ``source`` and ``as_of`` date, and the shipped
+cold start and autoscaler windows are assumptions until measured. The columns ``unit`` and ``autoscaling`` may be
+left out (older files): every provider is then counted in replicas and autoscales.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ PROVIDER_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "as_of": pl.Date(),
 }
+# Columns a profiles file may leave out (older files), with the value used when absent.
+OPTIONAL_PROVIDER_COLUMNS: dict[str, tuple[pl.DataType, object]] = {
+    "unit": (pl.String(), "replica"),
+    "autoscaling": (pl.Boolean(), True),
+}
 # The fields settings may override (provider.<field> in config.yaml), in the order the docs list them.
 OVERRIDABLE_FIELDS: tuple[str, ...] = (
     "billing_granularity_minutes",
@@ -43,7 +50,11 @@ OVERRIDABLE_FIELDS: tuple[str, ...] = (
 def load_provider_profiles(path: Path) -> dict[str, ProviderProfile]:
     """Read and check a provider profiles CSV: one row per provider name, every column filled in; a clear
     ``ModeshiftError`` names the file and the first problem found (durations in minutes)."""
-    table = read_checked_csv(path, "provider profiles file", PROVIDER_SCHEMA)
+    optional = {name: kind for name, (kind, _) in OPTIONAL_PROVIDER_COLUMNS.items()}
+    table = read_checked_csv(path, "provider profiles file", PROVIDER_SCHEMA, optional)
+    for name, (kind, default) in OPTIONAL_PROVIDER_COLUMNS.items():
+        column = pl.col(name) if name in table.columns else pl.lit(None, dtype=kind)
+        table = table.with_columns(column.fill_null(pl.lit(default, dtype=kind)).alias(name))
     if table.height == 0:
         raise ModeshiftError(f"The provider profiles file {path} has no rows.", "Add at least one provider.")
     for column in PROVIDER_SCHEMA:
@@ -58,7 +69,7 @@ def load_provider_profiles(path: Path) -> dict[str, ProviderProfile]:
             "Keep one row per provider.",
         )
     profiles: dict[str, ProviderProfile] = {}
-    for row in table.select(*PROVIDER_SCHEMA).iter_rows(named=True):
+    for row in table.select(*PROVIDER_SCHEMA, *OPTIONAL_PROVIDER_COLUMNS).iter_rows(named=True):
         try:
             profiles[row["name"]] = ProviderProfile(**row)
         except ValueError as error:
@@ -73,20 +84,32 @@ def provider_profiles_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def provider_profile(settings: Settings) -> ProviderProfile:
-    """The profile named by ``provider.name`` in ``settings``, read from ``provider.profiles`` (default: the shipped
-    CSV), with every override set under ``provider:`` applied (``cold_start_minutes``, the scale-up and
-    scale-down windows in minutes, ``scale_to_zero``, ``billing_granularity_minutes``). An unknown name is a
-    ``ModeshiftError`` listing the known ones."""
+def provider_profile(settings: Settings, endpoint: str | None = None) -> ProviderProfile:
+    """The profile ``settings`` choose for ``endpoint`` (``provider.endpoints``: the first glob matching its name;
+    else, and for ``endpoint=None``, ``provider.name``), read from ``provider.profiles`` (default: the shipped
+    CSV). The overrides set under ``provider:`` (``cold_start_minutes``, the scale-up and scale-down windows in
+    minutes, ``scale_to_zero``, ``billing_granularity_minutes``) apply to the default provider ``provider.name``
+    only; a provider chosen per endpoint is used as its profile says. An unknown name is a ``ModeshiftError``
+    listing the known ones."""
+    return provider_profiles_for(settings, load_provider_profiles(settings.provider_profiles_path), endpoint)
+
+
+def provider_profiles_for(
+    settings: Settings, profiles: dict[str, ProviderProfile], endpoint: str | None = None
+) -> ProviderProfile:
+    """``provider_profile`` on already loaded ``profiles`` (the weekly step reads the file once per week)."""
     section = settings.provider
     path = settings.provider_profiles_path
-    profiles = load_provider_profiles(path)
-    profile = profiles.get(section.name)
+    name = section.name if endpoint is None else section.provider_name_for(endpoint)
+    profile = profiles.get(name)
     if profile is None:
+        chooser = "provider.name is" if name == section.name else f"provider.endpoints chooses for {endpoint}"
         raise ModeshiftError(
-            f"provider.name is {section.name!r}, which {path} does not list.",
+            f"{chooser} {name!r}, which {path} does not list.",
             f"Known providers: {', '.join(sorted(profiles))}.",
         )
+    if name != section.name:
+        return profile
     overrides = {
         field: getattr(section, field) for field in OVERRIDABLE_FIELDS if getattr(section, field) is not None
     }

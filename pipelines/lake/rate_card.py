@@ -1,7 +1,10 @@
-"""The rate card: serverless and batch prices and dedicated replica economics per model, effective-dated.
+"""The rate card: serverless and batch prices and dedicated replica economics per provider and model,
+effective-dated.
 
 The shipped card is ``pipelines/config/rate_card.csv``; users point ``rate_card`` in config.yaml to their own.
 Capacity figures (replica_capacity_tps, output_weight) are assumptions until calibrated: every row says its source.
+A card without the ``provider`` column (older cards) is read as the ``together`` card; without ``min_replicas``
+every deployment minimum is 1 replica.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.domain.cost_model import DedicatedOffer
 from pipelines.lake.csv_tables import read_checked_csv
 
+DEFAULT_CARD_PROVIDER = "together"  # the provider of a card without a provider column
 RATE_CARD_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
     "effective_from": pl.Date(),
@@ -35,9 +39,13 @@ RATE_CARD_SCHEMA: dict[str, pl.DataType] = {
     "as_of": pl.Date(),
 }
 # Columns a rate card may leave out (older cards): the batch service's limits, with the defaults used when absent.
-OPTIONAL_COLUMNS: dict[str, tuple[pl.DataType, float]] = {
+OPTIONAL_COLUMNS: dict[str, tuple[pl.DataType, object]] = {
     "batch_max_tokens_per_job": (pl.Float64(), 30e9),
     "batch_completion_window_hours": (pl.Float64(), 24.0),
+    # The provider whose price list the row is (providers.csv names); older cards are together's.
+    "provider": (pl.String(), "together"),
+    # The provider's deployment minimum for the model, in replicas (a plan reserves 0 or at least this many).
+    "min_replicas": (pl.Int64(), 1),
 }
 
 
@@ -48,12 +56,18 @@ def load_rate_card(path: Path) -> pl.DataFrame:
     for name, (kind, default) in OPTIONAL_COLUMNS.items():
         card = card.with_columns(
             (pl.col(name) if name in card.columns else pl.lit(None, dtype=kind))
-            .fill_null(default)
+            .fill_null(pl.lit(default, dtype=kind))
             .alias(name)
         )
-    card = card.select(*RATE_CARD_SCHEMA, *OPTIONAL_COLUMNS)
+    card = card.select(
+        "provider", *RATE_CARD_SCHEMA, *(name for name in OPTIONAL_COLUMNS if name != "provider")
+    )
     if (card["batch_max_tokens_per_job"] <= 0).any() or (card["batch_completion_window_hours"] <= 0).any():
         raise ModeshiftError(f"The rate card {path} has a batch limit that is not positive.")
+    if (card["min_replicas"] < 1).any():
+        raise ModeshiftError(
+            f"The rate card {path} has a min_replicas below 1.", "Leave it empty for no minimum."
+        )
     required = ["model", "effective_from", "input_usd_per_mtok", "output_usd_per_mtok", "source", "as_of"]
     for column in required:
         if card[column].null_count():
@@ -61,8 +75,8 @@ def load_rate_card(path: Path) -> pl.DataFrame:
     if (card["input_usd_per_mtok"] < 0).any() or (card["output_usd_per_mtok"] < 0).any():
         raise ModeshiftError(f"The rate card {path} has a negative price.")
     overlapping = (
-        card.sort("model", "effective_from")
-        .with_columns(next_from=pl.col("effective_from").shift(-1).over("model"))
+        card.sort("provider", "model", "effective_from")
+        .with_columns(next_from=pl.col("effective_from").shift(-1).over("provider", "model"))
         .filter(
             pl.col("next_from").is_not_null()
             & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("next_from")))
@@ -70,7 +84,8 @@ def load_rate_card(path: Path) -> pl.DataFrame:
     )
     if overlapping.height:
         raise ModeshiftError(
-            f"The rate card {path} has overlapping periods for {overlapping['model'][0]}.",
+            f"The rate card {path} has overlapping periods for {overlapping['model'][0]} "
+            f"({overlapping['provider'][0]}).",
             "Close each period with effective_to before the next one starts.",
         )
     return card.with_columns(
@@ -96,13 +111,17 @@ class ModelTerms:
     model: str | None = None
 
 
-def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
-    """For each model, the dedicated offer and batch discount of the rate-card row in force during the week
-    (the latest one that started before the week ended)."""
+def model_terms(
+    card: pl.DataFrame, week_start: date, provider: str = DEFAULT_CARD_PROVIDER
+) -> dict[str, ModelTerms]:
+    """For each model of ``provider``'s rows, the dedicated offer (with the deployment minimum ``min_replicas``)
+    and batch discount of the rate-card row in force during the week (the latest one that started before the week
+    ended)."""
     week_end = week_start + timedelta(days=7)
     in_force = (
         card.filter(
-            (pl.col("effective_from") < week_end)
+            (pl.col("provider") == provider)
+            & (pl.col("effective_from") < week_end)
             & (pl.col("effective_to").is_null() | (pl.col("effective_to") > week_start))
         )
         .sort("effective_from")
@@ -120,6 +139,7 @@ def model_terms(card: pl.DataFrame, week_start: date) -> dict[str, ModelTerms]:
                 usd_per_gpu_hour=float(row["usd_per_gpu_hour"]),
                 replica_capacity_tps=float(row["replica_capacity_tps"]),
                 target_utilization=float(row["target_utilization"]),
+                min_replicas=int(row["min_replicas"]),
             )
         discount = float(row["batch_discount"]) if row["batch_offered"] else None
         terms[row["model"]] = ModelTerms(

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
 
 from pipelines.core.atomic import replace_dir, temp_path, write_json
 from pipelines.core.duck import connect
@@ -34,6 +38,18 @@ class DayRollup:
     unpriced_requests: int
 
 
+def endpoint_providers(
+    con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]
+) -> pl.DataFrame:
+    """One row per endpoint of the day's files (``params["files"]``) with the provider its prices come from
+    (``provider.endpoints``, else ``provider.name``): the rollup joins the rate card on model and provider."""
+    endpoints = [str(row[0]) for row in con.sql(load_sql("rollup/day_endpoints"), params=params).fetchall()]
+    return pl.DataFrame(
+        {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
+        schema={"endpoint": pl.String, "provider": pl.String},
+    )
+
+
 def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
     """Build the rollups of ``day`` from its request lake file; None (and nothing written) for a day without data."""
     expected = rollup_fingerprint(home, settings, day)
@@ -47,6 +63,7 @@ def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
         with connect(temp_dir=work_dir / "spill") as con:
             con.register("rate_card", load_rate_card(settings.rate_card_path))
             params = {"files": lake_files}
+            con.register("endpoint_provider", endpoint_providers(con, settings, params))
             con.sql(load_sql("rollup/minutes"), params=params).write_parquet(str(out_dir / "minutes.parquet"))
             con.sql(load_sql("rollup/interarrival"), params=params | {"day": day}).write_parquet(
                 str(out_dir / "interarrival.parquet")

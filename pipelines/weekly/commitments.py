@@ -13,9 +13,10 @@ import polars as pl
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import format_usd
-from pipelines.domain.commitments import CommitmentOutcome, recommend_commitment
+from pipelines.domain.commitments import CommitmentOutcome, CommitmentTerm, recommend_commitment
 from pipelines.lake.commitment_terms import provider_terms
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
+from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.weekly_store import read_week_table
 
 COMMITMENTS_SCHEMA = {
@@ -65,18 +66,25 @@ def compute_week_commitments(home: Home, settings: Settings, week_start: date) -
     provider: the level recommended, its money (USD per week) and why. Of an endpoint's terms, only the one that
     saves the most (ties: the shorter term) is ``recommended``."""
     this_week = read_week_table(home, "recommendations", week_start)
-    terms = provider_terms(settings)
-    if this_week is None or not terms:
+    if this_week is None:
         return pl.DataFrame(schema=COMMITMENTS_SCHEMA)
     lookback = settings.commitments.lookback_weeks
     threshold = settings.policy.min_savings_usd_per_week
-    offers = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    card = load_rate_card(settings.rate_card_path)
+    profiles = load_provider_profiles(settings.provider_profiles_path)
+    offers_of: dict[str, dict[str, ModelTerms]] = {}
+    terms_of: dict[str, list[CommitmentTerm]] = {}
     history = lookback_billed_hours(home, week_start, lookback)
     rows: list[dict[str, Any]] = []
     for endpoint, model in zip(this_week["endpoint"], this_week["model"], strict=True):
+        provider = provider_profiles_for(settings, profiles, endpoint).name
+        if provider not in offers_of:
+            offers_of[provider] = model_terms(card, week_start, provider)
+            terms_of[provider] = provider_terms(settings, provider)
+        offers, terms = offers_of[provider], terms_of[provider]
         offer = offers[model].offer if model in offers else None
-        if offer is None:
-            continue  # no dedicated price: nothing to commit to
+        if offer is None or not terms:
+            continue  # no dedicated price, or no commitment sold: nothing to commit to
         outcomes = [
             recommend_commitment(
                 history.get(endpoint, []), offer.replica_usd_per_hour, term, lookback, threshold
@@ -92,7 +100,7 @@ def compute_week_commitments(home: Home, settings: Settings, week_start: date) -
                     f"not the best term: {chosen.term.term} saves {format_usd(chosen.expected_saving_usd)}/week vs "
                     f"{format_usd(outcome.expected_saving_usd)}"
                 )
-            rows.append(_row(week_start, endpoint, model, settings.provider.name, offer.gpu_type, outcome,
+            rows.append(_row(week_start, endpoint, model, provider, offer.gpu_type, outcome,
                              recommended, reasons))  # fmt: skip
     return pl.DataFrame(rows, schema=COMMITMENTS_SCHEMA)
 

@@ -5,6 +5,7 @@ decide (docs/cost-model.md#the-policy), and backtest last week's recommendations
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from pipelines.domain.policy import (
 from pipelines.domain.profile_metrics import burst_reason
 from pipelines.domain.provider import ProviderProfile
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
-from pipelines.lake.providers import provider_profile
+from pipelines.lake.providers import load_provider_profiles, provider_profile, provider_profiles_for
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
@@ -118,9 +119,10 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
     runs = week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes)
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    card = load_rate_card(settings.rate_card_path)
+    terms_of = provider_terms(settings, card, week_start)
     capacity = load_replica_capacity(settings.replica_capacity_path)
-    provider = provider_for(settings)
+    providers = load_provider_profiles(settings.provider_profiles_path)
     zone = schedule_time_zone(settings)
     cells = week_cells(rollups.covered_days, zone)
     policy = policy_settings(settings)
@@ -135,6 +137,8 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     billed_hours: dict[str, list[float]] = {}
     for profile in profiles.iter_rows(named=True):
         endpoint = profile["endpoint"]
+        provider = provider_profiles_for(settings, providers, endpoint)
+        terms = terms_of(provider.name)
         model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
         endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
         priced = bool(profile["priced"]) and profile["model"] in terms
@@ -257,9 +261,19 @@ def _raw_reserving_plan(
     return fixed_plan(curve, decision.raw_replicas, provider)  # the curve's R* (no families costed)
 
 
-def provider_for(settings: Settings) -> ProviderProfile:
-    """The provider profile the families are costed with (``provider:`` settings over the profiles file)."""
-    return provider_profile(settings)
+def provider_for(settings: Settings, endpoint: str | None = None) -> ProviderProfile:
+    """The provider profile ``endpoint``'s families are costed with (``provider.endpoints``, else
+    ``provider.name``; the ``provider:`` overrides apply to the default provider)."""
+    return provider_profile(settings, endpoint)
+
+
+def provider_terms(
+    settings: Settings, card: pl.DataFrame, week_start: date
+) -> Callable[[str], dict[str, ModelTerms]]:
+    """A lookup from provider name to the week's rate-card terms of that provider's rows (``model_terms``),
+    computed once per provider the settings choose."""
+    by_provider = {name: model_terms(card, week_start, name) for name in settings.provider.chosen_names()}
+    return lambda name: by_provider[name] if name in by_provider else model_terms(card, week_start, name)
 
 
 def schedule_time_zone(settings: Settings) -> str:
@@ -576,10 +590,10 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     profiles = read_week_table(home, "endpoint_profiles", week_start)
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    terms_of = provider_terms(settings, load_rate_card(settings.rate_card_path), week_start)
+    providers = load_provider_profiles(settings.provider_profiles_path)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     covered_hours = 24.0 * len(rollups.covered_days)
-    provider = provider_for(settings)
     zone = schedule_time_zone(settings)
     cells = week_cells(rollups.covered_days, zone)
     by_endpoint = {row["endpoint"]: row for row in profiles.iter_rows(named=True)}
@@ -587,6 +601,8 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     rows = []
     for plan in last_week.iter_rows(named=True):
         profile = by_endpoint.get(plan["endpoint"])
+        provider = provider_profiles_for(settings, providers, plan["endpoint"])
+        terms = terms_of(provider.name)
         if profile is None or not profile["priced"] or profile["model"] not in terms:
             continue  # no traffic this week, or nothing to price it with
         terms_ = terms[profile["model"]]

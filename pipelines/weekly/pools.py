@@ -26,12 +26,13 @@ from pipelines.domain.pools import (
     search_pools,
 )
 from pipelines.domain.provider import ProviderProfile
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
+from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
-from pipelines.weekly.plans import policy_settings, provider_for, schedule_time_zone
+from pipelines.weekly.plans import policy_settings, schedule_time_zone
 
 POOL_SCHEMA = {
     "week_start": pl.Date,
@@ -69,18 +70,21 @@ POOL_SCHEMA = {
 
 @dataclass(frozen=True)
 class ModelGroup:
-    """One model's poolable endpoints of the week (they share GPU type, GPUs per replica and price)."""
+    """One model's poolable endpoints of the week on one provider (they share GPU type, GPUs per replica and
+    price), and that provider's profile."""
 
     model: str
     members: list[PoolMember]
+    provider: ProviderProfile
 
 
 def poolable_members(
     home: Home, settings: Settings, week_start: date
 ) -> tuple[list[ModelGroup], dict[str, Any]]:
     """Each model's endpoints that may share a deployment this week, with the week's context (covered hours,
-    weekday-hour cells, time zone, provider): priced endpoints with a dedicated offer and a recommendation, not
-    ``pools.isolated``, grouped by model and offer (endpoints whose offers differ in GPU type or price cannot pool).
+    weekday-hour cells, time zone, covered days): priced endpoints with a dedicated offer and a recommendation, not
+    ``pools.isolated``, grouped by model, provider (``provider.endpoints``) and offer (endpoints whose offers differ in
+    GPU type or price cannot pool).
     An endpoint whose SLO is breached brings its overflow cap."""
     profiles = read_week_table(home, "endpoint_profiles", week_start)
     recommendations = read_week_table(home, "recommendations", week_start)
@@ -88,14 +92,15 @@ def poolable_members(
         raise RuntimeError(f"week {week_start} has no recommendations yet")
     rollups = load_week_rollups(home, week_start)
     series = endpoint_series(rollups.minutes, rollups.covered_days)
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    card = load_rate_card(settings.rate_card_path)
+    profiles_of_providers = load_provider_profiles(settings.provider_profiles_path)
+    terms_of: dict[str, dict[str, ModelTerms]] = {}
     capacity = load_replica_capacity(settings.replica_capacity_path)
     zone = schedule_time_zone(settings)
     context = {
         "covered_hours": 24.0 * len(rollups.covered_days),
         "cells": week_cells(rollups.covered_days, zone),
         "zone": zone,
-        "provider": provider_for(settings),
         "covered_days": sorted(rollups.covered_days),
     }
     caps = _breached_caps(read_week_table(home, "slo_status", week_start))
@@ -103,6 +108,10 @@ def poolable_members(
     by_key: dict[tuple[Any, ...], ModelGroup] = {}
     for profile in profiles.sort("endpoint").iter_rows(named=True):
         endpoint, model = profile["endpoint"], profile["model"]
+        provider = provider_profiles_for(settings, profiles_of_providers, endpoint)
+        if provider.name not in terms_of:
+            terms_of[provider.name] = model_terms(card, week_start, provider.name)
+        terms = terms_of[provider.name]
         decision = own.get(endpoint)
         if (
             decision is None
@@ -164,7 +173,7 @@ def best_grouping(
 
     def costed(indices: tuple[int, ...], best: bool) -> PoolCandidate:
         chosen = [members[i] for i in indices]
-        return cost_candidate(group.model, chosen, context["covered_hours"], context["provider"],
+        return cost_candidate(group.model, chosen, context["covered_hours"], group.provider,
                               context["cells"], context["zone"], in_best_grouping=best)  # fmt: skip
 
     candidates = {g: costed(g, best=False) for g in groups}
@@ -209,7 +218,7 @@ def compute_week_pools(home: Home, settings: Settings, week_start: date) -> pl.D
     history = _pool_history(home, week_start, policy.persistence_weeks - 1)
     rows: list[dict[str, Any]] = []
     for group in groups:
-        search = search_model(group.members, context["covered_hours"], context["provider"], settings)
+        search = search_model(group.members, context["covered_hours"], group.provider, settings)
         for candidate, label in best_grouping(group, search, context):
             decision = decide_pool(candidate, history.get(candidate.pool_id, []), policy)
             rows.append(_pool_row(week_start, candidate, decision, label, search.method))
@@ -278,13 +287,13 @@ def pool_trace(home: Home, settings: Settings, week_start: date, members: list[s
         chosen = [m for m in group.members if m.endpoint in wanted]
         if len(chosen) != len(wanted):
             continue
-        candidate = cost_candidate(group.model, chosen, context["covered_hours"], context["provider"],
+        candidate = cost_candidate(group.model, chosen, context["covered_hours"], group.provider,
                                    context["cells"], context["zone"])  # fmt: skip
         if candidate.plan is None or not candidate.reserves:
             return None
         series = pooled_series(chosen)
         ready = ready_replicas(
-            candidate.plan, series.demand_tps, series.offer, context["provider"], context["cells"]
+            candidate.plan, series.demand_tps, series.offer, group.provider, context["cells"]
         )
         capacity = ready.astype(np.float64) * series.offer.planned_replica_tps
         return PoolTrace(candidate.members, series.member_demand_tps, capacity, candidate.plan.settings_text(),

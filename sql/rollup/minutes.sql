@@ -1,5 +1,6 @@
 -- Daily rollup: per endpoint, model and minute of one UTC day ($files: the day's request lake file), with list
--- cost and weighted tokens from the rate card (a relation named rate_card). Failed requests count as load
+-- cost and weighted tokens from the rate card (a relation named rate_card), the rows of each endpoint's provider (a
+-- relation endpoint_provider: endpoint, provider; from provider.endpoints in the settings). Failed requests count as load
 -- (requests, tokens) but not as spend. Weighted tokens = input + output_weight * output (ok requests only).
 -- Rows whose model has no rate-card price in force have NULL cost and are counted in unpriced_requests.
 -- first_arrival_us / last_arrival_us (epoch microseconds) bound the minute's arrivals: the weekly job splitter
@@ -60,7 +61,10 @@ SELECT
     m.last_arrival_us,
     CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests
 FROM per_minute_ts AS m
+LEFT JOIN endpoint_provider AS p
+    ON m.endpoint = p.endpoint
 LEFT JOIN rate_card AS c
     ON m.model = c.model
+    AND c.provider = p.provider
     AND m.minute >= c.effective_from
     AND (c.effective_to IS NULL OR m.minute < c.effective_to)
