@@ -94,20 +94,23 @@ def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftRes
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=[pool_recommendations],
+    deps=[pool_recommendations, "commitments"],
     group_name="fleet",
     kinds={"matplotlib", "png"},
     description="MODESHIFT_HOME/reports/<week>/fleet.png: the week's top pool (its members' demand stacked under "
-    "the shared plan's capacity) and every listed pool's cost together against apart, with the Slack report's noise "
-    "controls (slack.min_saving_usd, top_n, exclude_endpoints).",
+    "the shared plan's capacity), every listed pool's cost together against apart and every listed commitment's "
+    "cost on demand against committed, with the Slack report's noise controls (slack.min_saving_usd, top_n, "
+    "exclude_endpoints).",
 )
 def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Draw the partition's fleet picture."""
     home, settings = modeshift.home(), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     pools = read_week_table(home, "pool_recommendations", week)
+    commitment_rows = read_week_table(home, "commitments", week)
     summary = fleet_summary(pools.iter_rows(named=True) if pools is not None else [],
-                            ReportSettings.from_settings(settings))  # fmt: skip
+                            ReportSettings.from_settings(settings),
+                            commitment_rows.iter_rows(named=True) if commitment_rows is not None else [])  # fmt: skip
     picture = None
     if summary.pools:
         top = summary.pools[0]

@@ -262,10 +262,24 @@ def test_every_spend_concentration_column_is_specified() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [RECOMMENDATION_SCHEMA, CURVE_SCHEMA, OPTIONS_SCHEMA, BACKTEST_SCHEMA, SLO_STATUS_SCHEMA, POOL_SCHEMA,
-     COMMITMENTS_SCHEMA],  # fmt: skip
-    ids=["recommendations", "plan_curve", "plan_options", "backtest", "slo_status", "pool_recommendations",
-         "commitments"],  # fmt: skip
+    [
+        RECOMMENDATION_SCHEMA,
+        CURVE_SCHEMA,
+        OPTIONS_SCHEMA,
+        BACKTEST_SCHEMA,
+        SLO_STATUS_SCHEMA,
+        POOL_SCHEMA,
+        COMMITMENTS_SCHEMA,
+    ],  # fmt: skip
+    ids=[
+        "recommendations",
+        "plan_curve",
+        "plan_options",
+        "backtest",
+        "slo_status",
+        "pool_recommendations",
+        "commitments",
+    ],  # fmt: skip
 )
 def test_every_plan_table_column_is_specified(schema: dict[str, pl.DataType]) -> None:
     assert undocumented(schema, ROOT / "docs" / "cost-model.md") == []

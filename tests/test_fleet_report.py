@@ -8,7 +8,13 @@ from datetime import date
 import polars as pl
 
 from pipelines.delivery.featured import ReportSettings
-from pipelines.delivery.fleet_report import fleet_summary, pool_plan_text, pool_sentence
+from pipelines.delivery.fleet_report import (
+    commitment_sentence,
+    fleet_intro,
+    fleet_summary,
+    pool_plan_text,
+    pool_sentence,
+)
 from pipelines.delivery.report import fleet_lines
 from pipelines.delivery.slack_report import build_week_report, report_blocks
 from pipelines.weekly.plans import RECOMMENDATION_SCHEMA
@@ -82,3 +88,36 @@ def test_no_fleet_section_without_pools() -> None:
     report = build_week_report(WEEK, pl.DataFrame(schema=RECOMMENDATION_SCHEMA), None, None, ReportSettings())
     assert not any(b.get("text", {}).get("text", "").startswith("*Fleet*") for b in report_blocks(report))
     assert fleet_lines([]) == []
+
+
+COMMITMENTS = [
+    {"endpoint": "chat-api", "term": "1-month", "committed_replicas": 1, "discount": 0.1, "expected_saving_usd": 134.06,
+     "committed_utilization": 1.0, "break_even_utilization": 0.9, "weeks_lost": 0, "lookback_weeks": 3,
+     "on_demand_cost_usd": 1340.64, "committed_cost_usd": 1206.58, "recommended": True},
+    {"endpoint": "chat-api", "term": "1-year", "committed_replicas": 1, "discount": 0.3, "expected_saving_usd": 400.0,
+     "committed_utilization": 1.0, "break_even_utilization": 0.7, "weeks_lost": 0, "lookback_weeks": 3,
+     "on_demand_cost_usd": 1340.64, "committed_cost_usd": 940.64, "recommended": False},
+    {"endpoint": "voice-agent", "term": "1-month", "committed_replicas": 1, "discount": 0.1, "expected_saving_usd": 40.0,
+     "committed_utilization": 1.0, "break_even_utilization": 0.9, "weeks_lost": 1, "lookback_weeks": 3,
+     "on_demand_cost_usd": 670.32, "committed_cost_usd": 630.32, "recommended": True},
+]  # fmt: skip
+
+
+def test_commitments_are_listed_with_their_risk_and_counted_in_the_intro() -> None:
+    summary = fleet_summary([], ReportSettings(50.0, 5), COMMITMENTS)
+    assert [line.endpoint for line in summary.commitments] == ["chat-api"]  # voice-agent: $40 < $50
+    assert summary.hidden_commitments == 1 and summary.recommended_commitments == 2
+    assert summary.committed_saving_usd == 134.06 + 40.0
+    assert commitment_sentence(summary.commitments[0]) == (
+        "commit 1 replica of chat-api for 1-month at 10% off: saves $134/week; its hours used 100% (pays above "
+        "90%); lost money in 0 of 3 lookback weeks"
+    )
+    assert fleet_intro(summary).endswith(
+        "2 commitment(s) recommended: $174/week on the replicas they commit to"
+    )
+    lines = fleet_lines([], COMMITMENTS)
+    assert len(lines) == 2 + 2 and "voice-agent" in lines[-1] and "lost money in 1 of 3" in lines[-1]
+    report = build_week_report(WEEK, pl.DataFrame(schema=RECOMMENDATION_SCHEMA), None, None, ReportSettings(),
+                               None, None, pl.DataFrame(COMMITMENTS))  # fmt: skip
+    fleet = next(b for b in report_blocks(report) if b.get("text", {}).get("text", "").startswith("*Fleet*"))
+    assert "commit 1 replica of `chat-api` for 1-month" in fleet["text"]["text"]

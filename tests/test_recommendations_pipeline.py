@@ -205,8 +205,9 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
     # recommended; no endpoint is in two recommended pools
     pool_members = {name for name, expected in truth.items() if expected.get("expected_pool") == "kb-search"}
     assert len(pool_members) == 3
+    raw_pools = _rows(home, "SELECT * FROM pool_recommendations WHERE is_raw")
     for week, action in (("2026-10-26", "hold"), ("2026-11-02", "pool"), ("2026-11-09", "pool")):
-        pools = _rows(home, f"SELECT * FROM pool_recommendations WHERE week_start = DATE '{week}' AND is_raw")
+        pools = [p for p in raw_pools if p["week_start"].isoformat() == week]
         kb = [p for p in pools if pool_members <= set(p["members"])]
         assert len(kb) == 1 and kb[0]["action"] == action, week
         assert kb[0]["multiplexing_saving_usd"] > 0.2 * kb[0]["separate_cost_usd"]
@@ -214,6 +215,19 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
         assert {recs[m]["model"] for m in kb[0]["members"]} == {kb[0]["model"]}
         members = [m for p in pools if p["action"] == "pool" for m in p["members"]]
         assert len(members) == len(set(members))
+    # the demo's commitment: a steady endpoint commits its always-busy replica for the shortest term, never losing
+    commitments = {
+        r["endpoint"]: r
+        for r in _rows(home, "SELECT * FROM commitments WHERE week_start = DATE '2026-11-09' AND recommended")
+    }
+    for endpoint, expected in truth.items():
+        wanted = expected.get("expected_commitment")
+        if wanted is None:
+            continue
+        row = commitments[endpoint]
+        assert row["term"] == wanted["term"] and row["committed_replicas"] >= wanted["min_replicas"], endpoint
+        assert row["weeks_lost"] == 0 and row["lookback_weeks"] == 3 and row["expected_saving_usd"] > 0
+        assert row["committed_utilization"] >= row["break_even_utilization"]
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])

@@ -1,5 +1,6 @@
 """The fleet picture of a week (``reports/<week>/fleet.png``): the top pool's members' demand stacked under the
-shared plan's capacity, and every listed pool's cost together against apart (docs/cost-model.md#pools)."""
+shared plan's capacity, every listed pool's cost together against apart (docs/cost-model.md#pools), and every
+listed commitment's cost on demand against committed (docs/cost-model.md#commitments)."""
 
 from __future__ import annotations
 
@@ -80,12 +81,39 @@ def draw_pool_costs(ax: Axes, summary: FleetSummary) -> None:
         ax.text(0.5, 0.5, "no pool this week", transform=ax.transAxes, ha="center", va="center")
 
 
+def draw_commitment_costs(ax: Axes, summary: FleetSummary) -> None:
+    """One pair of bars per listed commitment: the mean weekly cost of its replicas on demand, and committed."""
+    labels = [
+        f"{display_name(line.endpoint, 24)} ({line.committed_replicas}, {line.term})"
+        for line in summary.commitments
+    ]
+    y = np.arange(len(labels))
+    on_demand = [line.on_demand_cost_usd for line in summary.commitments]
+    committed = [line.committed_cost_usd for line in summary.commitments]
+    ax.barh(y - 0.2, on_demand, height=0.4, color=_APART_COLOR, label="on demand")
+    ax.barh(y + 0.2, committed, height=0.4, color=_POOLED_COLOR, label="committed")
+    for index, line in enumerate(summary.commitments):
+        ax.annotate(f"saves ${line.expected_saving_usd:,.0f}, lost {line.weeks_lost}/{line.lookback_weeks} wk",
+                    (on_demand[index], index), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)  # fmt: skip
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("USD per week (lookback mean)")
+    ax.set_title("commitments: on demand against committed", loc="left")
+    if summary.commitments:
+        ax.set_xlim(0, max(on_demand + committed) * 1.6)
+        ax.legend(loc="lower right", fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no commitment this week", transform=ax.transAxes, ha="center", va="center")
+
+
 def fleet_png(summary: FleetSummary, picture: PoolPicture | None, week_start: date) -> bytes:
-    """The week's fleet picture as PNG bytes (1500 × 380 px): the top pool (when there is one) beside the costs."""
+    """The week's fleet picture as PNG bytes (1800 × 380 px): the top pool (when there is one) beside the pools'
+    and the commitments' costs."""
     with matplotlib.rc_context(CHART_STYLE):
-        figure = Figure(figsize=(15, 3.8), layout="constrained")
+        figure = Figure(figsize=(18, 3.8), layout="constrained")
         figure.suptitle(f"modeshift fleet — week of {week_start}", fontsize=12, x=0.01, ha="left")
-        grid = figure.add_gridspec(1, 2, width_ratios=[2.2, 1])
+        grid = figure.add_gridspec(1, 3, width_ratios=[2.2, 1, 1])
         if picture is not None:
             draw_pool(figure.add_subplot(grid[0, 0]), picture)
         else:
@@ -93,4 +121,5 @@ def fleet_png(summary: FleetSummary, picture: PoolPicture | None, week_start: da
             ax.text(0.5, 0.5, "no pool this week", transform=ax.transAxes, ha="center", va="center")
             ax.set_axis_off()
         draw_pool_costs(figure.add_subplot(grid[0, 1]), summary)
+        draw_commitment_costs(figure.add_subplot(grid[0, 2]), summary)
         return png_bytes(figure)

@@ -13,7 +13,7 @@ from pipelines.core.sql_loader import load_sql
 from pipelines.core.text import format_usd, text_table
 from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
 from pipelines.delivery.featured import ReportSettings
-from pipelines.delivery.fleet_report import fleet_intro, fleet_summary, pool_sentence
+from pipelines.delivery.fleet_report import commitment_sentence, fleet_intro, fleet_summary, pool_sentence
 from pipelines.delivery.warehouse import warehouse_lock_error
 
 
@@ -87,13 +87,20 @@ def slo_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
-def fleet_lines(pool_rows: list[dict]) -> list[str]:
-    """The report's fleet section: every pool recommended or held this week, with what it saves (no noise controls:
-    the terminal report lists everything)."""
-    summary = fleet_summary(pool_rows, ReportSettings(min_saving_usd=0.0, top_n=len(pool_rows)))
+def fleet_lines(pool_rows: list[dict], commitment_rows: list[dict] | None = None) -> list[str]:
+    """The report's fleet section: every pool recommended or held and every commitment recommended this week, with
+    what each saves (no noise controls: the terminal report lists everything)."""
+    commitment_rows = commitment_rows or []
+    listed = ReportSettings(min_saving_usd=0.0, top_n=max(len(pool_rows), len(commitment_rows), 1))
+    summary = fleet_summary(pool_rows, listed, commitment_rows)
     if summary.empty:
         return []
-    return ["", f"Fleet: {fleet_intro(summary)}", *(f"  {pool_sentence(line)}" for line in summary.pools)]
+    return [
+        "",
+        f"Fleet: {fleet_intro(summary)}",
+        *(f"  {pool_sentence(line)}" for line in summary.pools),
+        *(f"  {commitment_sentence(line)}" for line in summary.commitments),
+    ]
 
 
 def render_report(warehouse: Path, week: date | None = None) -> str:
@@ -136,6 +143,10 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         if "pool_recommendations" in tables:
             relation = con.sql(load_sql("report/pools"), params={"week_start": chosen})
             pool_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        commitment_rows: list[dict] = []
+        if "commitments" in tables:
+            relation = con.sql(load_sql("report/commitments"), params={"week_start": chosen})
+            commitment_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     table = text_table(
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
          "confidence"],
@@ -160,7 +171,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         else "no priced spend this week",
         f"{len(held)} candidate(s) held by the hysteresis rule" if held else "",
         *slo_lines(slo_rows),
-        *fleet_lines(pool_rows),
+        *fleet_lines(pool_rows, commitment_rows),
         "",
         "Why:",
     ]

@@ -28,7 +28,13 @@ from pipelines.core.vocabulary import (
     is_held_candidate,
 )
 from pipelines.delivery.featured import ReportSettings, featured_endpoints
-from pipelines.delivery.fleet_report import FleetSummary, fleet_intro, fleet_summary, pool_sentence
+from pipelines.delivery.fleet_report import (
+    FleetSummary,
+    commitment_sentence,
+    fleet_intro,
+    fleet_summary,
+    pool_sentence,
+)
 from pipelines.lake.weekly_store import read_week_table
 
 SECTION_TEXT_LIMIT = 2900  # Block Kit allows 3000 characters per section text
@@ -181,11 +187,12 @@ def build_week_report(
     settings: ReportSettings,
     slo_status: pl.DataFrame | None = None,
     pool_recommendations: pl.DataFrame | None = None,
+    commitments: pl.DataFrame | None = None,
 ) -> WeekReport:
     """The week's report from its tables: money in USD per week as the recommendations table states it (a held
     candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``); the SLO
     lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``); the fleet section from
-    ``pool_recommendations``."""
+    ``pool_recommendations`` and ``commitments``."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
     migrate_rows = [r for r in rows if r["action"] in ("migrate", "tune")]  # a tuning is a change to make too
@@ -252,7 +259,9 @@ def build_week_report(
         slo_premium_usd=slo_premium,
         hidden_slos=max(0, len(listed_slos) - settings.top_n),
         fleet=fleet_summary(
-            pool_recommendations.iter_rows(named=True) if pool_recommendations is not None else [], settings
+            pool_recommendations.iter_rows(named=True) if pool_recommendations is not None else [],
+            settings,
+            commitments.iter_rows(named=True) if commitments is not None else [],
         ),
     )
 
@@ -270,6 +279,7 @@ def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekRe
         ReportSettings.from_settings(settings),
         read_week_table(home, "slo_status", week_start),
         read_week_table(home, "pool_recommendations", week_start),
+        read_week_table(home, "commitments", week_start),
     )
 
 
@@ -380,9 +390,10 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         blocks.append(
             _section(
                 "Fleet",
-                [pool_sentence(line, _code, slack_escape) for line in report.fleet.pools],
-                "No pool this week.",
-                report.fleet.hidden_pools,
+                [pool_sentence(line, _code, slack_escape) for line in report.fleet.pools]
+                + [commitment_sentence(line, _code) for line in report.fleet.commitments],
+                "No pool or commitment this week.",
+                report.fleet.hidden_pools + report.fleet.hidden_commitments,
                 threshold,
                 intro=slack_escape(fleet_intro(report.fleet)),
             )

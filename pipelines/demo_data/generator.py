@@ -368,6 +368,9 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
                 "burst_class": "smooth",
                 "latency_class": "interactive",
                 "expected_recommended_mode": ["dedicated", "hybrid"],
+                # its cheapest plan keeps at least one replica busy every hour of every week: worth committing
+                # to for the provider's shortest term (docs/cost-model.md#commitments)
+                "expected_commitment": {"term": "1-month", "min_replicas": 1},
             },
         ),
         EndpointDesign(
