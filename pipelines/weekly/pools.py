@@ -130,14 +130,9 @@ def poolable_members(
         s: EndpointSeries = series[endpoint]
         member = PoolMember(endpoint, s.demand_tps, s.serverless_cost_usd, offer, float(decision["raw_cost_usd"]),
                             int(decision["raw_replicas"] or 0), caps.get(endpoint))  # fmt: skip
-        key = (
-            model,
-            offer.gpu_type,
-            offer.gpus_per_replica,
-            offer.usd_per_gpu_hour,
-            offer.target_utilization,
-        )
-        by_key.setdefault(key, ModelGroup(model, [])).members.append(member)
+        key = (model, provider.name, offer.gpu_type, offer.gpus_per_replica, offer.usd_per_gpu_hour,
+               offer.target_utilization, offer.min_replicas)  # fmt: skip
+        by_key.setdefault(key, ModelGroup(model, [], provider)).members.append(member)
     return [group for group in by_key.values() if len(group.members) >= 2], context
 
 
