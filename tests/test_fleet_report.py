@@ -108,6 +108,10 @@ def test_commitments_are_listed_with_their_risk_and_counted_in_the_intro() -> No
     assert [line.endpoint for line in summary.commitments] == ["chat-api"]  # voice-agent: $40 < $50
     assert summary.hidden_commitments == 1 and summary.recommended_commitments == 2
     assert summary.committed_saving_usd == 134.06 + 40.0
+    assert (summary.commitments[0].on_demand_cost_usd, summary.commitments[0].committed_cost_usd) == (
+        1340.64,
+        1206.58,
+    )
     assert commitment_sentence(summary.commitments[0]) == (
         "commit 1 replica of chat-api for 1-month at 10% off: saves $134/week; its hours used 100% (pays above "
         "90%); lost money in 0 of 3 lookback weeks"

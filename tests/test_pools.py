@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
-from pipelines.domain.plan_families import family_options, propose_windows
+from pipelines.domain.plan_families import family_options, propose_windows, ready_replicas
 from pipelines.domain.policy import PolicySettings
 from pipelines.domain.pool_policy import HOLD, POOL, SEPARATE, cost_candidate, decide_pool
 from pipelines.domain.pools import (
@@ -21,7 +21,6 @@ from pipelines.domain.pools import (
     overflow_cap,
     pool_key,
     pooled_series,
-    ready_replicas,
     screening_cost,
     search_pools,
 )

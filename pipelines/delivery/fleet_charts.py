@@ -57,54 +57,62 @@ def draw_pool(ax: Axes, picture: PoolPicture) -> None:
     ax.legend(loc="upper right", fontsize=7, frameon=True, framealpha=0.9, ncol=2)
 
 
-def draw_pool_costs(ax: Axes, summary: FleetSummary) -> None:
-    """One pair of bars per listed pool: the members' own best plans added up, and the pool's plan (USD/week)."""
-    labels = [", ".join(display_name(m, 24) for m in line.members[:3]) + ("…" if len(line.members) > 3 else "")
-              for line in summary.pools]  # fmt: skip
+def _paired_bars(
+    ax: Axes,
+    labels: list[str],
+    bars: tuple[tuple[str, list[float]], tuple[str, list[float]]],
+    notes: list[str],
+    title: str,
+    empty: str,
+) -> None:
+    """Two horizontal bars per row (grey: the first series, blue: the second; USD per week), a note after each
+    row, the row labels on the left; ``empty`` in the middle when there is no row."""
+    (first_name, first), (second_name, second) = bars
     y = np.arange(len(labels))
-    apart = [line.separate_cost_usd for line in summary.pools]
-    pooled = [line.pooled_cost_usd for line in summary.pools]
-    ax.barh(y - 0.2, apart, height=0.4, color=_APART_COLOR, label="apart (own best plans)")
-    ax.barh(y + 0.2, pooled, height=0.4, color=_POOLED_COLOR, label="pooled")
-    for index, line in enumerate(summary.pools):
-        ax.annotate(f"saves ${line.saving_usd:,.0f} ({line.action})", (max(apart[index], pooled[index]), index),
-                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)  # fmt: skip
+    ax.barh(y - 0.2, first, height=0.4, color=_APART_COLOR, label=first_name)
+    ax.barh(y + 0.2, second, height=0.4, color=_POOLED_COLOR, label=second_name)
+    for index, note in enumerate(notes):
+        ax.annotate(note, (max(first[index], second[index]), index), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=7)  # fmt: skip
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("USD per week")
-    ax.set_title("pools: together against apart", loc="left")
-    if summary.pools:
-        ax.set_xlim(0, max(apart + pooled) * 1.45)
+    ax.set_title(title, loc="left")
+    if labels:
+        ax.set_xlim(0, max(first + second) * 1.6)
         ax.legend(loc="lower right", fontsize=7)
     else:
-        ax.text(0.5, 0.5, "no pool this week", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
+
+
+def draw_pool_costs(ax: Axes, summary: FleetSummary) -> None:
+    """One pair of bars per listed pool: the members' own best plans added up, and the pool's plan (USD/week)."""
+    _paired_bars(
+        ax,
+        [", ".join(display_name(m, 24) for m in line.members[:3]) + ("…" if len(line.members) > 3 else "")
+         for line in summary.pools],
+        (("apart (own best plans)", [line.separate_cost_usd for line in summary.pools]),
+         ("pooled", [line.pooled_cost_usd for line in summary.pools])),
+        [f"saves ${line.saving_usd:,.0f} ({line.action})" for line in summary.pools],
+        "pools: together against apart",
+        "no pool this week",
+    )  # fmt: skip
 
 
 def draw_commitment_costs(ax: Axes, summary: FleetSummary) -> None:
-    """One pair of bars per listed commitment: the mean weekly cost of its replicas on demand, and committed."""
-    labels = [
-        f"{display_name(line.endpoint, 24)} ({line.committed_replicas}, {line.term})"
-        for line in summary.commitments
-    ]
-    y = np.arange(len(labels))
-    on_demand = [line.on_demand_cost_usd for line in summary.commitments]
-    committed = [line.committed_cost_usd for line in summary.commitments]
-    ax.barh(y - 0.2, on_demand, height=0.4, color=_APART_COLOR, label="on demand")
-    ax.barh(y + 0.2, committed, height=0.4, color=_POOLED_COLOR, label="committed")
-    for index, line in enumerate(summary.commitments):
-        ax.annotate(f"saves ${line.expected_saving_usd:,.0f}, lost {line.weeks_lost}/{line.lookback_weeks} wk",
-                    (on_demand[index], index), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)  # fmt: skip
-    ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("USD per week (lookback mean)")
-    ax.set_title("commitments: on demand against committed", loc="left")
-    if summary.commitments:
-        ax.set_xlim(0, max(on_demand + committed) * 1.6)
-        ax.legend(loc="lower right", fontsize=7)
-    else:
-        ax.text(0.5, 0.5, "no commitment this week", transform=ax.transAxes, ha="center", va="center")
+    """One pair of bars per listed commitment: the mean weekly cost of its replicas over the lookback weeks on
+    demand, and committed (USD/week)."""
+    _paired_bars(
+        ax,
+        [f"{display_name(line.endpoint, 24)} ({line.committed_replicas}, {line.term})" for line in summary.commitments],
+        (("on demand", [line.on_demand_cost_usd for line in summary.commitments]),
+         ("committed", [line.committed_cost_usd for line in summary.commitments])),
+        [f"saves ${line.expected_saving_usd:,.0f}, lost {line.weeks_lost}/{line.lookback_weeks} wk"
+         for line in summary.commitments],
+        "commitments: on demand against committed",
+        "no commitment this week",
+    )  # fmt: skip
 
 
 def fleet_png(summary: FleetSummary, picture: PoolPicture | None, week_start: date) -> bytes:

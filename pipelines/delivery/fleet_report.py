@@ -45,8 +45,8 @@ class CommitmentLine:
     break_even_utilization: float
     weeks_lost: int
     lookback_weeks: int
-    on_demand_cost_usd: float = 0.0
-    committed_cost_usd: float = 0.0
+    on_demand_cost_usd: float
+    committed_cost_usd: float
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,8 @@ def fleet_summary(
                 float(r["break_even_utilization"]),
                 int(r["weeks_lost"]),
                 int(r["lookback_weeks"]),
+                float(r["on_demand_cost_usd"]),
+                float(r["committed_cost_usd"]),
             )
             for r in shown_commitments
         ),  # fmt: skip

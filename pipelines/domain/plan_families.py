@@ -625,6 +625,23 @@ def cost_of_setting(
 # --------------------------------------------------------------------------------------- billed capacity per hour
 
 
+def ready_replicas(
+    plan: FamilyPlan,
+    demand_tps: np.ndarray,
+    offer: DedicatedOffer,
+    profile: ProviderProfile,
+    cell_of_minute: np.ndarray,
+) -> np.ndarray:
+    """Ready (serving) replicas per covered minute of a costed plan (int64): R all week (fixed), the autoscaler
+    simulation's ready count, or R inside the schedule window and 0 outside."""
+    demand = np.asarray(demand_tps, dtype=np.float64)
+    if plan.family == AUTOSCALE:
+        return simulate_autoscale(demand, offer, profile, plan.min_replicas, plan.max_replicas).ready
+    if plan.family == SCHEDULED and plan.window is not None:
+        return scheduled_replicas(plan.window.minute_mask(cell_of_minute), plan.replicas)
+    return np.full(demand.size, plan.replicas, dtype=np.int64)
+
+
 def billed_replicas_per_hour(
     plan: FamilyPlan,
     demand_tps: np.ndarray,

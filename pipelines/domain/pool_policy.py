@@ -17,7 +17,7 @@ import numpy as np
 
 from pipelines.core.text import format_usd
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
-from pipelines.domain.plan_families import FamilyPlan, family_options, propose_windows
+from pipelines.domain.plan_families import FamilyPlan, family_options, propose_windows, ready_replicas
 from pipelines.domain.policy import PolicySettings
 from pipelines.domain.pools import (
     PoolMember,
@@ -26,7 +26,6 @@ from pipelines.domain.pools import (
     overflow_cap,
     pool_key,
     pooled_series,
-    ready_replicas,
 )
 from pipelines.domain.provider import ProviderProfile
 

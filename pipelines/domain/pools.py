@@ -26,9 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.domain.autoscaler import replicas_needed, simulate
 from pipelines.domain.cost_model import DedicatedOffer, plan_curve
-from pipelines.domain.plan_families import AUTOSCALE, SCHEDULED, FamilyPlan, scheduled_replicas
 from pipelines.domain.provider import ProviderProfile
 
 _TIE = 1e-9
@@ -279,26 +277,6 @@ def _greedy_partition(
                 group.remove(member)
                 singles.append(member)
     return tuple(sorted([tuple(sorted(g)) for g in groups if g] + [(m,) for m in singles]))
-
-
-def ready_replicas(
-    plan: FamilyPlan,
-    demand_tps: np.ndarray,
-    offer: DedicatedOffer,
-    profile: ProviderProfile,
-    cell_of_minute: np.ndarray,
-) -> np.ndarray:
-    """Ready (serving) replicas per covered minute of a costed plan: R all week (fixed), the autoscaler's ready
-    count, or R inside the schedule window and 0 outside."""
-    demand = np.asarray(demand_tps, dtype=np.float64)
-    if plan.family == AUTOSCALE:
-        trace = simulate(replicas_needed(demand, offer.planned_replica_tps), plan.min_replicas, plan.max_replicas,
-                         profile.scale_up_window_minutes, profile.scale_down_window_minutes,
-                         profile.cold_start_minutes)  # fmt: skip
-        return trace.ready
-    if plan.family == SCHEDULED and plan.window is not None:
-        return scheduled_replicas(plan.window.minute_mask(cell_of_minute), plan.replicas)
-    return np.full(demand.size, plan.replicas, dtype=np.int64)
 
 
 def member_overflow_shares(

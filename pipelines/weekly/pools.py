@@ -15,14 +15,13 @@ import polars as pl
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.domain.cost_model import DedicatedOffer
-from pipelines.domain.plan_families import FamilyPlan
+from pipelines.domain.plan_families import FamilyPlan, ready_replicas
 from pipelines.domain.pool_policy import PoolCandidate, PoolDecision, cost_candidate, decide_pool
 from pipelines.domain.pools import (
     GroupScreening,
     PoolMember,
     PoolSearch,
     pooled_series,
-    ready_replicas,
     search_pools,
 )
 from pipelines.domain.provider import ProviderProfile
