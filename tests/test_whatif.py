@@ -429,3 +429,26 @@ def test_the_published_what_if_tables(at_home: Path) -> None:
     assert not math.isnan(
         _sql(at_home, "SELECT total_cost_usd FROM whatif_fixed('wave', ?, 1)", [WEEK])[0]["total_cost_usd"]
     )
+
+
+@pytest.mark.parametrize("value", [-1, 53, "1", 1.5, None])
+def test_whatif_weeks_is_validated(value: object) -> None:
+    from pipelines.core.errors import ModeshiftError
+    from pipelines.core.settings import Settings
+
+    with pytest.raises(ModeshiftError, match=r"analytics.whatif_weeks"):
+        Settings.from_overrides({"analytics": {"whatif_weeks": value}})
+    assert Settings.from_overrides({"analytics": {"whatif_weeks": 0}}).analytics.whatif_weeks == 0
+    assert Settings.from_overrides({}).analytics.whatif_weeks == 1
+
+
+def test_no_weeks_gives_empty_tables_of_the_published_columns(at_home: Path) -> None:
+    from pipelines.core.settings import Settings
+    from pipelines.delivery.whatif_tables import WHATIF_TABLES, whatif_frames
+
+    home = Home(at_home)
+    frames = whatif_frames(home, Settings.load(home), [])
+    assert set(frames) == set(WHATIF_TABLES) and all(f.height == 0 for f in frames.values())
+    for name, frame in frames.items():
+        published = _sql(at_home, f"SELECT * FROM {name} LIMIT 1")  # noqa: S608 - a fixed table name
+        assert list(published[0]) == frame.columns, name

@@ -43,14 +43,14 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.delivery.warehouse import sql_string_literal, warehouse_lock_error
-from pipelines.delivery.whatif_tables import whatif_frames
+from pipelines.delivery.whatif_tables import WHATIF_TABLES, whatif_frames
 from pipelines.lake.weekly_store import WEEKLY_TABLES
 
 ANALYTICS_FILE = "analytics.duckdb"
 SNAPSHOTS_DIR = "analytics-snapshots"
 # Tables copied from the warehouse, in the order they are published (names are the analysts' interface).
 COPIED_TABLES: tuple[str, ...] = ("quarantine", "ingest_log", *WEEKLY_TABLES, "rate_card")
-PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES)
+PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES, *WHATIF_TABLES)
 TOP_RECOMMENDATIONS = "analyst/top_savings"
 # The what-if table macros (docs/analytics.md#what-if-in-sql), created in this order (each uses the ones before).
 WHATIF_MACROS: tuple[str, ...] = (
@@ -163,11 +163,11 @@ def _build(
     snapshot: str,
     snapshot_dir: Path,
     published_at: datetime,
-    whatif: Callable[[list[date]], dict[str, pl.DataFrame]] | None = None,
-    whatif_weeks: int = 0,
+    whatif: Callable[[list[date]], dict[str, pl.DataFrame]],
+    whatif_weeks: int,
 ) -> _Built:
-    """Write the complete analytics database to ``path`` (a new file), checkpointed and closed; with ``whatif``, the
-    what-if tables of the newest ``whatif_weeks`` weeks and the macros that cost plans on them."""
+    """Write the complete analytics database to ``path`` (a new file), checkpointed and closed, with the what-if
+    tables of the newest ``whatif_weeks`` weeks (built by ``whatif``) and the macros that cost plans on them."""
     con = connect()
     try:
         con.sql(load_sql("publish/attach_analytics"), params={"path": str(path)})

@@ -22,4 +22,7 @@ SELECT
     CAST($slo_status_rows AS BIGINT) AS slo_status_rows,
     CAST($backtest_rows AS BIGINT) AS backtest_rows,
     CAST($pool_recommendations_rows AS BIGINT) AS pool_recommendations_rows,
-    CAST($rate_card_rows AS BIGINT) AS rate_card_rows
+    CAST($rate_card_rows AS BIGINT) AS rate_card_rows,
+    CAST($week_minutes_rows AS BIGINT) AS week_minutes_rows,
+    CAST($endpoint_minutes_rows AS BIGINT) AS endpoint_minutes_rows,
+    CAST($endpoint_offers_rows AS BIGINT) AS endpoint_offers_rows

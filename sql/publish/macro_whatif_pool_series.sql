@@ -1,5 +1,5 @@
 -- whatif_pool_series(eps, wk): the per-minute series of the endpoints in the list eps on one shared deployment in
--- the week starting wk (docs/cost-model.md#pools): every member's demand in the pool's tokens, D_i * K_pool / K_i,
+-- the week starting wk (docs/cost-model.md#what-if): every member's demand in the pool's tokens, D_i * K_pool / K_i,
 -- with K_pool = W / sum(W_i / K_i) (W_i a member's weighted demand of the week; K itself for one endpoint), summed
 -- per covered minute with the members' serverless cost. Columns: minute_index, cell, demand_tps (weighted
 -- tokens/s), serverless_cost_usd (USD), k_pool. Fails when a member has no offer that week or the members' GPU
