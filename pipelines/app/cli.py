@@ -181,6 +181,42 @@ def calibrate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def whatif_command(args: argparse.Namespace) -> int:
+    """Cost one plan (``--plan``) for one endpoint's week beside the week's recommendation. Only reads the lake: a
+    home that does not exist is not created."""
+    import json
+    from datetime import date
+
+    from pipelines.delivery.whatif_report import render_whatif
+    from pipelines.domain.whatif import parse_plan_spec
+    from pipelines.weekly.whatif import compute_whatif, resolve_week
+
+    try:
+        spec = parse_plan_spec(args.plan)
+    except ValueError as error:
+        raise ModeshiftError(f"{error}.") from None
+    week = None
+    if args.week:
+        try:
+            week = date.fromisoformat(args.week)
+        except ValueError:
+            raise ModeshiftError(
+                f"'{args.week}' is not a date.", "Use --week YYYY-MM-DD (a Monday)."
+            ) from None
+        if week.weekday() != 0:
+            raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
+    home = Home.from_env()
+    if not home.root.is_dir():
+        raise ModeshiftError(
+            f"There is no modeshift home at {home.root}.",
+            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
+        )
+    settings = Settings.load(home)
+    result = compute_whatif(home, settings, resolve_week(home, week), args.endpoint, spec).as_dict()
+    print(json.dumps(result, indent=2) if args.json else render_whatif(result), end="\n" if args.json else "")
+    return 0
+
+
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     from pipelines.ingest.day_merge import pending_days
@@ -259,6 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="estimate what dedicated replicas sustain from the traffic they served, beside the card's capacity",
     )
     calibrate.set_defaults(handler=calibrate_command)
+
+    whatif = commands.add_parser(
+        "whatif", help="cost a plan you name for one endpoint's week, beside the week's recommendation"
+    )
+    whatif.add_argument("--endpoint", required=True, help="the endpoint (for a pool: one of its members)")
+    whatif.add_argument(
+        "--plan",
+        required=True,
+        help="fixed:3 | autoscale:1-4 | 'scheduled:2@weekdays 08-20 Europe/Berlin' | serverless | batch | "
+        "pool:chat-api,support-agent",
+    )
+    whatif.add_argument(
+        "--week", help="the week's Monday, YYYY-MM-DD (default: the newest week with recommendations)"
+    )
+    whatif.add_argument("--json", action="store_true", help="print the result as JSON")
+    whatif.set_defaults(handler=whatif_command)
 
     status = commands.add_parser("status", help="what is landed, pending and failed")
     status.set_defaults(handler=status_command)

@@ -253,9 +253,11 @@ class PolicySettingsSection(_Section):
 
 class AnalyticsSettings(_Section):
     """The analysts' snapshots: how many are kept, the new one included (>= 2, so that a session on the previous
-    file keeps its ``requests`` until it reconnects)."""
+    file keeps its ``requests`` until it reconnects); for how many of the newest weeks the per-minute what-if tables
+    are published (``whatif_weeks``, 0 to 52; 0 publishes them empty)."""
 
     keep_snapshots: Annotated[WholeNumber, Field(ge=2)]
+    whatif_weeks: Annotated[WholeNumber, Field(ge=0, le=52)]
 
 
 class SlackSettings(_Section):

@@ -26,7 +26,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipelines.core.atomic import replace_file, temp_sibling
 from pipelines.core.duck import connect
@@ -42,14 +43,23 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.delivery.warehouse import sql_string_literal, warehouse_lock_error
+from pipelines.delivery.whatif_tables import WHATIF_TABLES, whatif_frames
 from pipelines.lake.weekly_store import WEEKLY_TABLES
 
 ANALYTICS_FILE = "analytics.duckdb"
 SNAPSHOTS_DIR = "analytics-snapshots"
 # Tables copied from the warehouse, in the order they are published (names are the analysts' interface).
 COPIED_TABLES: tuple[str, ...] = ("quarantine", "ingest_log", *WEEKLY_TABLES, "rate_card")
-PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES)
+PUBLISHED_TABLES: tuple[str, ...] = ("requests", *COPIED_TABLES, *WHATIF_TABLES)
 TOP_RECOMMENDATIONS = "analyst/top_savings"
+# The what-if table macros (docs/analytics.md#what-if-in-sql), created in this order (each uses the ones before).
+WHATIF_MACROS: tuple[str, ...] = (
+    "publish/macro_whatif_pool_series",
+    "publish/macro_whatif_pool_fixed",
+    "publish/macro_whatif_pool_scheduled",
+    "publish/macro_whatif_fixed",
+    "publish/macro_whatif_scheduled",
+)
 
 _LOCK_FILE = ".publish.lock"
 _SOURCE = "pipeline"  # the warehouse, attached read-only
@@ -117,7 +127,8 @@ def publish_analytics(home: Home, settings: Settings) -> PublishResult:
         tmp = temp_sibling(target)
         try:
             request_files = _snapshot_request_lake(home, snapshot_dir)
-            built = _build(tmp, home.warehouse, request_files, snapshot, snapshot_dir, published_at)
+            built = _build(tmp, home.warehouse, request_files, snapshot, snapshot_dir, published_at,
+                           lambda weeks: whatif_frames(home, settings, weeks), settings.analytics.whatif_weeks)  # fmt: skip
             os.link(tmp, snapshot_dir / ANALYTICS_FILE)  # how live_snapshot finds this snapshot later
             _fsync_dir(snapshot_dir)
         except BaseException:
@@ -152,8 +163,11 @@ def _build(
     snapshot: str,
     snapshot_dir: Path,
     published_at: datetime,
+    whatif: Callable[[list[date]], dict[str, pl.DataFrame]],
+    whatif_weeks: int,
 ) -> _Built:
-    """Write the complete analytics database to ``path`` (a new file), checkpointed and closed."""
+    """Write the complete analytics database to ``path`` (a new file), checkpointed and closed, with the what-if
+    tables of the newest ``whatif_weeks`` weeks (built by ``whatif``) and the macros that cost plans on them."""
     con = connect()
     try:
         con.sql(load_sql("publish/attach_analytics"), params={"path": str(path)})
@@ -182,6 +196,10 @@ def _build(
             newest_week = con.sql(load_sql("publish/newest_week")).fetchall()[0][0]
             relation = con.sql(load_sql(TOP_RECOMMENDATIONS))
             top = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        if whatif is not None:
+            counts.update(
+                _create_whatif(con, whatif, whatif_weeks if counts["recommendations"] is not None else 0)
+            )
         con.sql(
             load_sql("publish/create_published"),
             params={
@@ -211,6 +229,25 @@ def _create_requests_view(con: duckdb.DuckDBPyConnection, request_files: list[Pa
         return
     files = "[" + ", ".join(sql_string_literal(str(p)) for p in request_files) + "]"
     con.sql(load_sql("warehouse/create_requests_view").replace("$requests_glob", files))
+
+
+def _create_whatif(
+    con: duckdb.DuckDBPyConnection, frames: Callable[[list[date]], dict[str, pl.DataFrame]], weeks: int
+) -> dict[str, int | None]:
+    """The what-if tables of the newest ``weeks`` weeks with recommendations, and the what-if macros; their row
+    counts."""
+    chosen = (
+        [row[0] for row in con.sql(load_sql("publish/whatif_weeks"), params={"weeks": weeks}).fetchall()]
+        if weeks > 0
+        else []
+    )
+    counts: dict[str, int | None] = {}
+    for name, frame in frames(chosen).items():
+        con.from_arrow(frame.to_arrow()).create(name)
+        counts[name] = frame.height
+    for macro in WHATIF_MACROS:
+        con.sql(load_sql(macro))
+    return counts
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:

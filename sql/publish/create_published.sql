@@ -23,4 +23,7 @@ SELECT
     CAST($backtest_rows AS BIGINT) AS backtest_rows,
     CAST($pool_recommendations_rows AS BIGINT) AS pool_recommendations_rows,
     CAST($commitments_rows AS BIGINT) AS commitments_rows,
-    CAST($rate_card_rows AS BIGINT) AS rate_card_rows
+    CAST($rate_card_rows AS BIGINT) AS rate_card_rows,
+    CAST($week_minutes_rows AS BIGINT) AS week_minutes_rows,
+    CAST($endpoint_minutes_rows AS BIGINT) AS endpoint_minutes_rows,
+    CAST($endpoint_offers_rows AS BIGINT) AS endpoint_offers_rows
