@@ -19,7 +19,7 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.lake.providers import provider_profile
+from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import endpoint_series, week_cells
@@ -65,7 +65,8 @@ WHATIF_TABLES = ("week_minutes", "endpoint_minutes", "endpoint_offers")
 def whatif_frames(home: Home, settings: Settings, weeks: list[date]) -> dict[str, pl.DataFrame]:
     """The three what-if tables (module docstring) for ``weeks`` (Mondays whose plan step ran)."""
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in WHATIF_TABLES}
-    provider = provider_profile(settings)
+    providers = load_provider_profiles(settings.provider_profiles_path)
+    terms_of: dict[tuple[str, date], dict] = {}
     card = load_rate_card(settings.rate_card_path)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     zone = settings.schedules.time_zone
@@ -94,10 +95,13 @@ def whatif_frames(home: Home, settings: Settings, weeks: list[date]) -> dict[str
             .cast(WEEK_MINUTES_SCHEMA)  # type: ignore[arg-type]
         )
         series = endpoint_series(rollups.minutes, rollups.covered_days)
-        terms = model_terms(card, week)
         offers = []
         for profile in profiles.iter_rows(named=True):
             endpoint, model = profile["endpoint"], profile["model"]
+            provider = provider_profiles_for(settings, providers, endpoint)  # the endpoint's own provider
+            if (provider.name, week) not in terms_of:
+                terms_of[(provider.name, week)] = model_terms(card, week, provider.name)
+            terms = terms_of[(provider.name, week)]
             if not profile["priced"] or model not in terms or endpoint not in series:
                 continue
             s = series[endpoint]

@@ -191,7 +191,9 @@ def compute_whatif(home: Home, settings: Settings, week_start: date, endpoint: s
     if spec.kind == POOL:
         return _pool_whatif(home, settings, week, week_start, endpoint, spec)
     model = profile["model"]
-    terms = model_terms(load_rate_card(settings.rate_card_path), week_start)
+    terms = model_terms(
+        load_rate_card(settings.rate_card_path), week_start, provider_for(settings, endpoint).name
+    )
     if not profile["priced"] or model not in terms:
         raise ModeshiftError(f"Endpoint {endpoint!r} has no price in week {week_start} (model {model}).",
                              "Add the model to the rate card.")  # fmt: skip
@@ -228,7 +230,7 @@ def _reserving_plan(
     if offer is None:
         raise ModeshiftError(f"Model {profile['model']} has no dedicated replica terms on the rate card.",
                              "Try serverless or batch.")  # fmt: skip
-    provider = provider_for(settings)
+    provider = provider_for(settings, endpoint)
     if spec.kind == AUTOSCALE and spec.min_replicas < provider.lowest_min_replicas:
         raise ModeshiftError(f"Provider {provider.name} keeps at least {provider.lowest_min_replicas} replica(s) "
                              f"running; min {spec.min_replicas} is not allowed.",
@@ -276,7 +278,7 @@ def _pool_whatif(
             "Pool endpoints of one model and GPU offer.",
         )
     chosen = [m for m in group.members if m.endpoint in names]  # the pool step's order
-    candidate = cost_candidate(group.model, chosen, context["covered_hours"], context["provider"],
+    candidate = cost_candidate(group.model, chosen, context["covered_hours"], group.provider,
                                context["cells"], context["zone"])  # fmt: skip
     plan = candidate.plan if candidate.reserves and candidate.plan is not None else None
     shown = plan if plan is not None else _flat_plan(SERVERLESS, candidate.serverless_cost_usd)
