@@ -20,7 +20,7 @@ HEADER = "provider,term,term_weeks,discount,minimum_quantity,cancellation,source
 def test_the_shipped_terms_carry_their_source_and_say_which_discounts_are_assumed() -> None:
     terms = {(t.provider, t.term): t for t in load_commitment_terms(shipped_commitment_terms_path())}
     assert set(terms) == {("together", "1-month"), ("azure-openai", "1-month"), ("azure-openai", "1-year"),
-                          ("bedrock", "1-month"), ("bedrock", "6-month")}  # fmt: skip
+                          ("bedrock", "6-month")}  # fmt: skip
     assert terms["azure-openai", "1-month"].term_weeks == pytest.approx(52 / 12)
     assert (terms["azure-openai", "1-month"].discount, terms["azure-openai", "1-year"].discount) == (
         0.64,
@@ -28,8 +28,10 @@ def test_the_shipped_terms_carry_their_source_and_say_which_discounts_are_assume
     )
     for term in terms.values():
         assert term.source and term.as_of is not None and term.cancellation
-    for key in (("together", "1-month"), ("bedrock", "1-month"), ("bedrock", "6-month")):
+    for key in (("together", "1-month"), ("bedrock", "6-month")):
         assert "assumption" in terms[key].source
+    # the card's Bedrock model-unit price is already the 1-month term's: its discounts are off that price
+    assert "already the 1-month term" in terms["bedrock", "6-month"].source
 
 
 @pytest.mark.parametrize(
