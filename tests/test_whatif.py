@@ -361,7 +361,7 @@ def test_the_pool_macros_equal_the_pool_steps_costing(at_home: Path) -> None:
                                         ("scheduled", "SELECT * FROM whatif_pool_scheduled(?, ?, ?, ?)",
                                          [names, WEEK, replicas, cells])):  # fmt: skip
                 plan = cost_of_setting(family, replicas, 0, replicas, cells, series.demand_tps,
-                                       series.serverless_cost_usd, series.offer, context["provider"],
+                                       series.serverless_cost_usd, series.offer, group.provider,
                                        context["cells"])  # fmt: skip
                 (sql,) = _sql(at_home, macro, args)
                 assert sql["endpoints"] == sorted(names)
