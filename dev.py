@@ -58,7 +58,9 @@ def main() -> None:
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "ruff", "format", "--check", ".")
         _run(BIN / "lint-imports", "--no-cache")  # the layer contract in pyproject.toml
-        _run(BIN / "python", "-m", "pytest", *extra)
+        # one worker per core, each test file on one worker (its module fixtures built once); no extra arguments =
+        # the whole suite as CI runs it
+        _run(BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra)
 
 
 if __name__ == "__main__":
