@@ -149,3 +149,24 @@ def test_every_family_respects_the_deployment_minimum(minimum: int) -> None:
         )  # 60 h + 5 warm-ups of 5 min
     for plan in options.plans():
         assert plan.replicas >= minimum and plan.min_replicas in (0, *range(minimum, 100))
+
+
+def test_the_plan_curve_flags_only_the_replica_counts_the_provider_sells() -> None:
+    from pipelines.domain.plan_families import cheapest_sellable_replicas
+    from pipelines.weekly.plans import _curve_rows
+
+    # One replica's worth of demand half the day: unconstrained, R* = 1 (a replica at $1/h against $10/h of
+    # serverless when busy); with a deployment minimum of 3 the choice is between 0 and 3.
+    demand = np.where(np.arange(1440) < 720, 800.0, 0.0)
+    cost = demand * 60 * 1e-6 * (10 / (800 * 60 * 1e-6 * 60))
+    free = plan_curve(demand, cost, DedicatedOffer("G", 1, 1.0, 1000.0, 0.8), 24.0)
+    assert free.r_star == 1 and cheapest_sellable_replicas(free) == 1
+    bound = plan_curve(demand, cost, DedicatedOffer("G", 1, 1.0, 1000.0, 0.8, min_replicas=3), 24.0)
+    assert bound.r_star == 1 and bound.r_full == 1
+    rows = _curve_rows(date(2026, 11, 9), "e", "m", bound)
+    # the table reaches the minimum, and fixed(3) ($72/day) beats serverless ($120/day): that is what is sold
+    assert [(r["replicas"], r["sellable"], r["is_cheapest"]) for r in rows] == [
+        (0, True, False), (1, False, False), (2, False, False), (3, True, True)]  # fmt: skip
+    assert cheapest_sellable_replicas(bound) == 3
+    assert rows[3]["total_cost_usd"] == pytest.approx(3 * 1.0 * 24)
+    assert rows[0]["total_cost_usd"] == pytest.approx(120)

@@ -237,6 +237,23 @@ def reserving_range(curve: PlanCurve) -> range:
     return range(low, max(curve.r_full, low) + 1)
 
 
+def curve_replica_counts(curve: PlanCurve) -> range:
+    """The replica counts the ``plan_curve`` table lists: 0..R_full, extended to the deployment minimum when that
+    is larger (a provider selling at least m replicas: fixed(m) is a choice even where fewer would cover the peak)."""
+    return range(0, max(curve.r_full, *reserving_range(curve), 0) + 1)
+
+
+def cheapest_sellable_replicas(curve: PlanCurve) -> int:
+    """The cheapest replica count the provider sells on this week's traffic: 0 (all serverless) or one of
+    ``reserving_range`` (ties, within rounding, go to fewer replicas); R* itself when the deployment minimum is 1."""
+    allowed = [0, *reserving_range(curve)]
+    totals = [curve.plan(r).total_cost_usd for r in allowed]
+    best = min(totals)
+    return next(
+        r for r, total in zip(allowed, totals, strict=True) if total <= best + _TIE * max(1.0, abs(best))
+    )
+
+
 def best_fixed(
     curve: PlanCurve, profile: ProviderProfile, max_overflow_share: float | None = None
 ) -> FamilyPlan | None:

@@ -24,7 +24,9 @@ from pipelines.domain.plan_families import (
     FamilyPlan,
     ScheduleWindow,
     billed_replicas_per_hour,
+    cheapest_sellable_replicas,
     cost_of_setting,
+    curve_replica_counts,
     family_options,
     fixed_plan,
     propose_windows,
@@ -483,6 +485,7 @@ CURVE_SCHEMA = {
     "total_cost_usd": pl.Float64,
     "utilization": pl.Float64,
     "overflow_share": pl.Float64,
+    "sellable": pl.Boolean,
     "is_cheapest": pl.Boolean,
 }
 
@@ -527,21 +530,29 @@ RECOMMENDATION_SCHEMA = {
 
 
 def _curve_rows(week_start: date, endpoint: str, model: str, curve: PlanCurve) -> list[dict[str, Any]]:
-    return [
-        {
-            "week_start": week_start,
-            "endpoint": endpoint,
-            "model": model,
-            "replicas": int(r),
-            "reserved_cost_usd": float(curve.reserved_cost_usd[r]),
-            "overflow_cost_usd": float(curve.overflow_cost_usd[r]),
-            "total_cost_usd": float(curve.total_cost_usd[r]),
-            "utilization": None if np.isnan(curve.utilization[r]) else float(curve.utilization[r]),
-            "overflow_share": float(curve.overflow_share[r]),
-            "is_cheapest": int(r) == curve.r_star,
-        }
-        for r in curve.replicas
-    ]
+    """One ``plan_curve`` row per R of ``curve_replica_counts``; ``sellable``: the provider sells R replicas (0, or
+    at least the deployment minimum); ``is_cheapest``: the cheapest sellable R."""
+    minimum = max(1, curve.offer.min_replicas)
+    cheapest = cheapest_sellable_replicas(curve)
+    rows = []
+    for r in curve_replica_counts(curve):
+        cost = curve.plan(r)
+        rows.append(
+            {
+                "week_start": week_start,
+                "endpoint": endpoint,
+                "model": model,
+                "replicas": r,
+                "reserved_cost_usd": cost.reserved_cost_usd,
+                "overflow_cost_usd": cost.overflow_cost_usd,
+                "total_cost_usd": cost.total_cost_usd,
+                "utilization": cost.utilization,
+                "overflow_share": cost.overflow_share,
+                "sellable": r == 0 or r >= minimum,
+                "is_cheapest": r == cheapest,
+            }
+        )
+    return rows
 
 
 def _hindsight_candidates(options: pl.DataFrame | None) -> dict[str, dict[str, float]]:
