@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -142,23 +143,38 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _week_option(text: str | None) -> date | None:
+    """The Monday a ``--week YYYY-MM-DD`` option names (None when not given); a clear error otherwise."""
+    if not text:
+        return None
+    try:
+        week = date.fromisoformat(text)
+    except ValueError:
+        raise ModeshiftError(f"'{text}' is not a date.", "Use --week YYYY-MM-DD (a Monday).") from None
+    if week.weekday() != 0:
+        raise ModeshiftError(f"{text} is not a Monday.", "Weeks start on Monday (UTC).")
+    return week
+
+
+def _existing_home() -> Home:
+    """The home ``MODESHIFT_HOME`` names, for a command that only reads: an error, never a new home, when it does
+    not exist."""
+    home = Home.from_env()
+    if not home.root.is_dir():
+        raise ModeshiftError(
+            f"There is no modeshift home at {home.root}.",
+            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
+        )
+    return home
+
+
 def report_command(args: argparse.Namespace) -> int:
     """Print one week's recommendations (default: the newest week)."""
-    from datetime import date
 
     from pipelines.delivery.report import render_report
 
     home = _settled_home()
-    week = None
-    if args.week:
-        try:
-            week = date.fromisoformat(args.week)
-        except ValueError:
-            raise ModeshiftError(
-                f"'{args.week}' is not a date.", "Use --week YYYY-MM-DD (a Monday)."
-            ) from None
-        if week.weekday() != 0:
-            raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
+    week = _week_option(args.week)
     print(render_report(home.warehouse, week), end="")
     return 0
 
@@ -169,12 +185,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from pipelines.delivery.calibration_report import render_calibration
     from pipelines.lake.calibration import calibrate
 
-    home = Home.from_env()
-    if not home.root.is_dir():
-        raise ModeshiftError(
-            f"There is no modeshift home at {home.root}.",
-            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
-        )
+    home = _existing_home()
     settings = Settings.load(home)
     result = calibrate(home, settings)
     print(render_calibration(result.rows, result.other_endpoints), end="")
@@ -185,7 +196,6 @@ def whatif_command(args: argparse.Namespace) -> int:
     """Cost one plan (``--plan``) for one endpoint's week beside the week's recommendation. Only reads the lake: a
     home that does not exist is not created."""
     import json
-    from datetime import date
 
     from pipelines.delivery.whatif_report import render_whatif
     from pipelines.domain.whatif import parse_plan_spec
@@ -195,22 +205,8 @@ def whatif_command(args: argparse.Namespace) -> int:
         spec = parse_plan_spec(args.plan)
     except ValueError as error:
         raise ModeshiftError(f"{error}.") from None
-    week = None
-    if args.week:
-        try:
-            week = date.fromisoformat(args.week)
-        except ValueError:
-            raise ModeshiftError(
-                f"'{args.week}' is not a date.", "Use --week YYYY-MM-DD (a Monday)."
-            ) from None
-        if week.weekday() != 0:
-            raise ModeshiftError(f"{args.week} is not a Monday.", "Weeks start on Monday (UTC).")
-    home = Home.from_env()
-    if not home.root.is_dir():
-        raise ModeshiftError(
-            f"There is no modeshift home at {home.root}.",
-            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
-        )
+    week = _week_option(args.week)
+    home = _existing_home()
     settings = Settings.load(home)
     result = compute_whatif(home, settings, resolve_week(home, week), args.endpoint, spec).as_dict()
     print(json.dumps(result, indent=2) if args.json else render_whatif(result), end="\n" if args.json else "")
