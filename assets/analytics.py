@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from pipelines.core.text import markdown_table
 from pipelines.delivery.publish import PUBLISHED_TABLES, publish_analytics
+from pipelines.delivery.published_lake import upload_published
 from pipelines.ops.jobs import WAREHOUSE_POOL
 from pipelines.ops.resources import ModeshiftResource
 
@@ -41,10 +42,18 @@ def recommendations_preview(rows: list[dict[str, Any]]) -> str:
 )
 def analytics(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Publish a new snapshot of the warehouse and the request lake as ``$MODESHIFT_HOME/analytics.duckdb``."""
-    result = publish_analytics(modeshift.home(), modeshift.settings())
+    result = publish_analytics(modeshift.step_home(context), modeshift.settings())
     context.log.info(f"published {result.path} (snapshot {result.snapshot})")
     counts = {f"{table}_rows": count for table, count in result.row_counts.items() if count is not None}
     missing = [table for table, count in result.row_counts.items() if count is None]
+    modeshift.commit(context)
+    if (
+        modeshift.mirror is not None
+    ):  # object mode: the snapshot goes beside the lake, for analysts to download
+        key = upload_published(modeshift.mirror, result)
+        context.log.info(
+            f"uploaded to {modeshift.mirror.store.url}/{key} ('modeshift analytics-download DIR')"
+        )
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(result.path)),

@@ -27,7 +27,7 @@ from pipelines.ops.resources import ModeshiftResource
 )
 def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Draw and write the partition's week of pictures; attach their paths and the recommendation table."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     concentration = read_week_table(home, "spend_concentration", week)
     recommendations = read_week_table(home, "recommendations", week)
@@ -69,4 +69,5 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
             metadata[f"cost_curve_{index}"] = MetadataValue.path(str(written.curve[endpoint]))
         if endpoint in written.options:
             metadata[f"options_{index}"] = MetadataValue.path(str(written.options[endpoint]))
+    modeshift.commit(context)
     return MaterializeResult(metadata=metadata)

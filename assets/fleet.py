@@ -64,13 +64,14 @@ def pool_violations(pools: pl.DataFrame) -> dict[str, list[str]]:
 )
 def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Search each model's endpoints for pools and decide, with hysteresis, which to recommend."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     pools = compute_week_pools(home, settings, week)
     write_week_table(
         home, "pool_recommendations", week, pools, expected_week_fingerprints(home, settings)[week]
     )
     recommended = pools.filter(pl.col("action") == POOL)
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "candidates": pools.height,
@@ -104,7 +105,7 @@ def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftRes
 )
 def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Draw the partition's fleet picture."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     pools = read_week_table(home, "pool_recommendations", week)
     commitment_rows = read_week_table(home, "commitments", week)
@@ -128,6 +129,7 @@ def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -
     path = reports_dir(home, week) / "fleet.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file_atomically(path, fleet_png(summary, picture, week))
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={"fleet": MetadataValue.path(str(path)), "pools_listed": len(summary.pools)}
     )
@@ -144,11 +146,12 @@ def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -
 )
 def commitments(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Simulate every commitment level on the lookback weeks and write the week's ``commitments`` table."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     table = compute_week_commitments(home, settings, week)
     write_week_table(home, "commitments", week, table, expected_week_fingerprints(home, settings)[week])
     chosen = table.filter(pl.col("recommended"))
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "rows": table.height,

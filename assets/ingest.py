@@ -32,9 +32,12 @@ from pipelines.ops.resources import ModeshiftResource
 )
 def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Stage the landed file named by the partition key (a file that cannot be staged is set aside as failed)."""
-    home = modeshift.home()
+    home = modeshift.step_home(context)
     landed = get_landed_file(home, context.partition_key)
-    staged = stage_or_set_aside(home, modeshift.settings(), landed)
+    try:
+        staged = stage_or_set_aside(home, modeshift.settings(), landed)
+    finally:  # a failure record is shared state too: the file is set aside for every worker
+        modeshift.commit(context)
     context.log.info(
         f"{landed.original_name}: {staged.rows_in:,} rows in, {staged.rows_staged:,} staged over "
         f"{len(staged.rows_by_day)} days, {staged.rows_quarantined:,} quarantined"
@@ -81,10 +84,11 @@ def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
 )
 def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Merge every staged slice of the partition's day into the request lake, then validate it."""
-    home = modeshift.home()
+    home = modeshift.step_home(context)
     settings = modeshift.settings()
     day = context.partition_key
     merged = merge_day(home, day, settings.dedupe_window)
+    modeshift.commit(context)
     recount = recount_day(home, day)
     check_results = [
         AssetCheckResult(

@@ -42,7 +42,8 @@ CLASS_VALUES = {
 )
 def daily_rollups(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Roll up the partition's day of the request lake."""
-    result = rollup_day(modeshift.home(), modeshift.settings(), context.partition_key)
+    result = rollup_day(modeshift.step_home(context), modeshift.settings(), context.partition_key)
+    modeshift.commit(context)
     if result is None:
         return MaterializeResult(metadata={"requests": 0, "note": "no data that day (missing, not zero)"})
     return MaterializeResult(
@@ -77,7 +78,7 @@ def _week_start(context: AssetExecutionContext) -> date:
 )
 def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Profile every endpoint active in the partition's week."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = _week_start(context)
     profiles = compute_week_profiles(home, settings, week)
     write_week_table(
@@ -93,6 +94,7 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
     if unpriced:
         context.log.warning(f"unpriced endpoints (no rate-card price for their model): {', '.join(unpriced)}")
     top = profiles.sort("list_cost_usd", descending=True, nulls_last=True).head(10)
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "endpoints": profiles.height,
@@ -135,7 +137,7 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
 )
 def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Spend concentration of the partition's week across endpoints and across models."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = _week_start(context)
     profiles = read_week_table(home, "endpoint_profiles", week)
     result = compute_week_concentration(home, week, profiles)
@@ -147,6 +149,7 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
     summary = result.summary.row(0, named=True)
     share_sum = float(result.by_endpoint["share"].sum())
     expected_sum = 1.0 if summary["total_cost_usd"] > 0 else 0.0
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "total_cost_usd": round(summary["total_cost_usd"], 2),

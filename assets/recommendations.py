@@ -89,7 +89,7 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
 )
 def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Cost every endpoint's plans minute by minute and decide, with hysteresis, what to recommend."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     plans = compute_week_plans(home, settings, week)
     fingerprint = expected_week_fingerprints(home, settings)[week]
@@ -104,6 +104,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     tune = recs.filter(pl.col("action") == "tune")
     held = [row for row in recs.iter_rows(named=True) if is_held_candidate(row)]
     top = recs.sort("savings_usd", descending=True, nulls_last=True).head(10)
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "endpoints": recs.height,
@@ -148,12 +149,13 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
 )
 def backtest(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Backtest the previous week's recommendations on the partition's week."""
-    home, settings = modeshift.home(), modeshift.settings()
+    home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     result = compute_week_backtest(home, settings, week)
     write_week_table(home, "backtest", week, result, expected_week_fingerprints(home, settings)[week])
     plan_total = float(result["recommended_plan_cost_usd"].sum()) if result.height else 0.0
     hindsight_total = float(result["hindsight_cost_usd"].sum()) if result.height else 0.0
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={
             "endpoints": result.height,

@@ -26,9 +26,10 @@ from pipelines.ops.resources import ModeshiftResource
 )
 def warehouse(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Refresh every table and view of the warehouse from the lake's manifests and files."""
-    home = modeshift.home()
+    home = modeshift.step_home(context)
     counts = refresh_ingest_tables(home) | refresh_weekly_tables(home, modeshift.settings(), WEEKLY_TABLES)
     context.log.info(f"warehouse {home.warehouse}: {counts}")
+    modeshift.commit(context)
     return MaterializeResult(
         metadata={f"{name}_rows": value for name, value in counts.items()} | {"path": str(home.warehouse)}
     )

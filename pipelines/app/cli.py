@@ -13,13 +13,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pipelines.app.working_copy import working_copy
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import escape_name
 
+# Object mode (MODESHIFT_LAKE): every command works on a working copy of the lake (pipelines.app.working_copy).
+
 
 def _home() -> Home:
+    """The local home, created if needed; a clear error when it cannot be."""
     try:
         return Home.from_env().ensure()
     except PermissionError as error:
@@ -63,7 +67,12 @@ def ingest_command(args: argparse.Namespace) -> int:
     from pipelines.core.atomic import remove_stale_temporaries
     from pipelines.ingest.landing import land_file
 
-    home = _home()
+    with working_copy() as copy:
+        return _ingest(copy, args, land_file, remove_stale_temporaries)
+
+
+def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries) -> int:  # noqa: ANN001
+    home = _home() if copy.mirror is None else copy.home
     remove_stale_temporaries(home.landing)  # partial copies of ingests that died: a full disk is freed first
     options: dict[str, Any] = {
         key: value
@@ -79,13 +88,24 @@ def ingest_command(args: argparse.Namespace) -> int:
     files = _source_files(args.paths)
     if not files:
         raise ModeshiftError("No files to ingest.", "Pass files or directories that contain them.")
+    landings = [(path, *land_file(home, path, args.format, options)) for path in files]
+    pushed = copy.commit()  # object mode: the bytes, then each manifest only if no other writer put it first
+    refused = {key.removeprefix("landing/").split(".")[0] for key in (pushed.refused if pushed else [])}
+    for key in pushed.refused if pushed else []:
+        copy.mirror.forget_object(key)
     new = 0
-    for path in files:
-        landed, is_new = land_file(home, path, args.format, options)
+    for path, landed, is_new in landings:
+        if landed.file_id in refused:
+            state, is_new = (
+                "already landed (same content, by another writer at the same time), skipped",
+                False,
+            )
+        else:
+            state = "landed" if is_new else "already landed (same content), skipped"
         new += is_new
-        state = "landed" if is_new else "already landed (same content), skipped"
         print(f"{escape_name(str(path))}: {state} as {landed.file_id}")
-    print(f"{new} new file(s) in {home.landing}. Run 'modeshift materialize' to process them.")
+    where = home.landing if copy.mirror is None else f"{copy.where}/landing"
+    print(f"{new} new file(s) in {where}. Run 'modeshift materialize' to process them.")
     return 0
 
 
@@ -93,10 +113,13 @@ def materialize_command(args: argparse.Namespace) -> int:
     """Run every pending partition (files, days, weeks) through Dagster in process."""
     from pipelines.app.runner import materialize_pending
 
-    home = _settled_home()
-    summary = materialize_pending(
-        home, progress=print if not args.quiet else lambda _: None, wait=not args.no_wait
-    )
+    with working_copy() as copy:
+        home = _settled_home() if copy.mirror is None else copy.home
+        if copy.mirror is not None:
+            Settings.load(home)
+        summary = materialize_pending(
+            home, progress=print if not args.quiet else lambda _: None, wait=not args.no_wait
+        )
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
     if summary.failed_files:  # everything else went through and was published; the exit status says so
@@ -115,12 +138,13 @@ def retry_command(args: argparse.Namespace) -> int:
     """Put failed files back in the staging queue."""
     from pipelines.ingest.failures import retry_file
 
-    home = _home()
-    for file_id in args.file_ids:
-        failure = retry_file(home, file_id)
-        print(
-            f"{failure.original_name} ({file_id}): will be staged again by the next 'modeshift materialize'"
-        )
+    with working_copy(commit=True) as copy:
+        home = _home() if copy.mirror is None else copy.home
+        for file_id in args.file_ids:
+            failure = retry_file(home, file_id)
+            print(
+                f"{failure.original_name} ({file_id}): will be staged again by the next 'modeshift materialize'"
+            )
     return 0
 
 
@@ -128,10 +152,11 @@ def forget_command(args: argparse.Namespace) -> int:
     """Drop landed files whose rows are not in the request lake (failed or not merged yet)."""
     from pipelines.ingest.failures import forget_file
 
-    home = _home()
-    for file_id in args.file_ids:
-        name = forget_file(home, file_id)
-        print(f"{name} ({file_id}): forgotten; 'modeshift ingest' can land it again")
+    with working_copy(commit=True) as copy:
+        home = _home() if copy.mirror is None else copy.home
+        for file_id in args.file_ids:
+            name = forget_file(home, file_id)
+            print(f"{name} ({file_id}): forgotten; 'modeshift ingest' can land it again")
     return 0
 
 
@@ -173,9 +198,10 @@ def report_command(args: argparse.Namespace) -> int:
 
     from pipelines.delivery.report import render_report
 
-    home = _settled_home()
     week = _week_option(args.week)
-    print(render_report(home.warehouse, week), end="")
+    with working_copy({"warehouse.duckdb": None}) as copy:
+        home = _settled_home() if copy.mirror is None else copy.home
+        print(render_report(home.warehouse, week), end="")
     return 0
 
 
@@ -185,9 +211,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from pipelines.delivery.calibration_report import render_calibration
     from pipelines.lake.calibration import calibrate
 
-    home = _existing_home()
-    settings = Settings.load(home)
-    result = calibrate(home, settings)
+    with working_copy({"lake/requests/": None}) as copy:
+        home = _existing_home() if copy.mirror is None else copy.home
+        settings = Settings.load(home)
+        result = calibrate(home, settings)
     print(render_calibration(result.rows, result.other_endpoints), end="")
     return 0
 
@@ -199,6 +226,7 @@ def whatif_command(args: argparse.Namespace) -> int:
 
     from pipelines.delivery.whatif_report import render_whatif
     from pipelines.domain.whatif import parse_plan_spec
+    from pipelines.lake.step_inputs import week_inputs
     from pipelines.weekly.whatif import compute_whatif, resolve_week
 
     try:
@@ -206,27 +234,38 @@ def whatif_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ModeshiftError(f"{error}.") from None
     week = _week_option(args.week)
-    home = _existing_home()
-    settings = Settings.load(home)
-    result = compute_whatif(home, settings, resolve_week(home, week), args.endpoint, spec).as_dict()
+    with working_copy() as copy:
+        home = _existing_home() if copy.mirror is None else copy.home
+        settings = Settings.load(home)
+        resolved = resolve_week(home, week)
+        copy.bring_in(week_inputs(resolved))
+        result = compute_whatif(home, settings, resolved, args.endpoint, spec).as_dict()
     print(json.dumps(result, indent=2) if args.json else render_whatif(result), end="\n" if args.json else "")
     return 0
 
 
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
+    with working_copy() as copy:
+        home = _settled_home() if copy.mirror is None else copy.home
+        _print_status(home, copy.where)
+    return 0
+
+
+def _print_status(home: Home, lake: str) -> None:
+    """What ``status`` prints for ``home``, whose lake is at ``lake``."""
     from pipelines.ingest.day_merge import pending_days
     from pipelines.ingest.failures import failed_files
     from pipelines.ingest.landing import landed_files, orphan_copies
     from pipelines.ingest.staging import all_staged
 
-    home = _settled_home()
     landed = landed_files(home)
     staged = {s.file_id for s in all_staged(home)}
     failed = failed_files(home)
     days = pending_days(home)
     waiting = [f for f in landed if f.file_id not in staged and f.file_id not in failed]
     print(f"home:      {home.root}")
+    print(f"lake:      {lake}")
     print(f"landed:    {len(landed)} file(s), {len(waiting)} not staged yet, {len(failed)} failed")
     for failure in failed.values():
         print(f"failed:    {failure.original_name} ({failure.file_id}) at {failure.at}: {failure.error}")
@@ -242,6 +281,34 @@ def status_command(args: argparse.Namespace) -> int:
         )
     print(f"pending:   {len(days)} day(s){': ' + ', '.join(days[:10]) if days else ''}")
     print(f"warehouse: {home.warehouse}")
+
+
+def analytics_download_command(args: argparse.Namespace) -> int:
+    """Object mode: download the published analytics snapshot into a directory DuckDB can open offline."""
+    from pipelines.core.object_store import LAKE_ENV, configured_store
+    from pipelines.delivery.published_lake import download_published
+
+    store = configured_store()
+    if store is None:
+        raise ModeshiftError(
+            f"{LAKE_ENV} is not set: the published file is already local (analytics.duckdb in MODESHIFT_HOME).",
+            f"Set {LAKE_ENV} to the lake to download from.",
+        )
+    download = download_published(store, Path(args.directory).expanduser())
+    print(f"{download.path}: snapshot {download.snapshot}, {download.request_days} day(s) of requests")
+    return 0
+
+
+def gc_command(args: argparse.Namespace) -> int:
+    """Object mode: delete the lake's unreferenced objects older than the grace period."""
+    from pipelines.core.lake_mirror import collect_garbage
+    from pipelines.core.object_store import LAKE_ENV, configured_store
+
+    store = configured_store()
+    if store is None:
+        raise ModeshiftError(f"{LAKE_ENV} is not set: a local lake has no garbage to collect.")
+    report = collect_garbage(store, grace_s=args.grace_hours * 3600)
+    print(f"{store.url}: deleted {len(report.deleted)} object(s); {len(report.kept_young)} younger kept")
     return 0
 
 
@@ -320,6 +387,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("file_ids", nargs="+", metavar="FILE_ID", help="ids shown by 'modeshift status'")
     forget.set_defaults(handler=forget_command)
+    download = commands.add_parser(
+        "analytics-download",
+        help="object mode: download the published analytics.duckdb and its request files",
+    )
+    download.add_argument("directory", help="where to put analytics.duckdb and requests/")
+    download.set_defaults(handler=analytics_download_command)
+    gc = commands.add_parser(
+        "gc", help="object mode: delete unreferenced lake objects (old versions, orphans)"
+    )
+    gc.add_argument(
+        "--grace-hours", type=float, default=1.0, help="keep objects younger than this (default 1)"
+    )
+    gc.set_defaults(handler=gc_command)
     return parser
 
 

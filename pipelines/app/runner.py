@@ -16,6 +16,7 @@ from pipelines.core.calendar import week_days
 from pipelines.core.disk import clear_disk_error, disk_full_error, disk_problem
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.object_store import configured_store
 from pipelines.core.run_lock import materialize_lock
 from pipelines.core.settings import Settings
 from pipelines.definitions import defs  # the composition root: the app layer runs its jobs
@@ -65,7 +66,12 @@ class RunSummary:
 
 
 def dagster_instance(home: Home) -> DagsterInstance:
-    """The persistent Dagster instance of this home (``DAGSTER_HOME`` is set to ``home/dagster``)."""
+    """The persistent Dagster instance of this home (``DAGSTER_HOME`` is set to ``home/dagster``); in object mode
+    (``MODESHIFT_LAKE``) the deployment's instance when ``DAGSTER_HOME`` is set (its storage in Postgres, say), so
+    the runs of ``materialize`` are recorded beside those of the daemon."""
+    if configured_store() is not None and os.environ.get("DAGSTER_HOME"):
+        logging.getLogger("dagster").setLevel(logging.WARNING)
+        return DagsterInstance.get()
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     config = home.dagster_home / "dagster.yaml"
     if not config.exists() or config.stat().st_size == 0:  # empty: a write that failed (a full disk) before

@@ -15,6 +15,7 @@ import secrets
 from pipelines.core.atomic import temp_sibling
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
+from pipelines.core.object_store import LAKE_ENV
 
 # A generated salt is 32 random bytes as 64 hex digits; a salt file shorter than this many characters is refused.
 MIN_SALT_FILE_CHARS = 32
@@ -26,6 +27,12 @@ def api_key_salt(home: Home) -> str:
     from_env = os.environ.get("MODESHIFT_SALT")
     if from_env:
         return from_env
+    if os.environ.get(LAKE_ENV, "").strip():
+        raise ModeshiftError(
+            f"{LAKE_ENV} puts the lake in shared storage, so every worker must hash API keys with the same salt, "
+            "and the salt is a secret that must not be stored beside the data.",
+            "Set MODESHIFT_SALT (at least 32 random characters) from your secret store on every worker.",
+        )
     path = home.secret_salt_file
     if not path.exists():
         _create_salt_file(home)

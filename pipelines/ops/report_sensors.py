@@ -52,6 +52,7 @@ from pipelines.delivery.slack_delivery import (
     dry_run_path,
 )
 from pipelines.delivery.slack_report import failure_alert_message, load_week_report, report_message
+from pipelines.lake.step_inputs import report_inputs
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.ops.run_errors import error_line
 
@@ -310,8 +311,14 @@ def weekly_report_sensor(context: SensorEvaluationContext, modeshift: ModeshiftR
             cursor=cursor.dumps(), skip_reason="SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not"
         )
     summary = report_new_weeks(
-        context.instance, modeshift.home(), modeshift.settings(), cursor, target, context.log
+        context.instance,
+        modeshift.home_with(report_inputs()),
+        modeshift.settings(),
+        cursor,
+        target,
+        context.log,
     )
+    modeshift.commit()  # object mode: the delivery records under reports/slack/ are shared by every worker
     return SensorResult(cursor=cursor.dumps(), skip_reason=summary.describe())
 
 
@@ -350,6 +357,7 @@ def run_failure_alert(context: RunFailureSensorContext, modeshift: ModeshiftReso
     except DeliveryError as error:
         context.log.warning(f"failure alert for run {run.run_id}: not delivered: {error}")
         return
+    modeshift.commit()
     if target.dry_run:
         context.log.info(f"failure alert for run {run.run_id}: dry run, written to {delivery.dry_run_file}")
     else:
