@@ -3,12 +3,13 @@
 In the default local mode the home is ``MODESHIFT_HOME`` and holds the lake. In object mode (``MODESHIFT_LAKE`` set,
 see ``pipelines.core.object_store``) the home is this worker's working copy: ``MODESHIFT_HOME`` when set (a cache
 kept between runs), else a fresh scratch directory under ``MODESHIFT_SCRATCH`` (default: the system's temporary
-directory) made for this run or step and deleted after it. Each step then calls :meth:`ModeshiftResource.step_home`
+directory) made for this process (a run, a step process, the code server's sensor ticks) and deleted when it exits. Each step then calls :meth:`ModeshiftResource.step_home`
 (which brings in what the step reads) and :meth:`ModeshiftResource.commit` (which commits what it wrote).
 """
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -34,6 +35,22 @@ def scratch_home(prefix: str = "modeshift-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
 
 
+_PROCESS_SCRATCH: dict[tuple[str, int], Path] = {}
+
+
+def process_scratch(lake_url: str) -> Path:
+    """This process's working copy of the lake at ``lake_url``: made on first use, shared by the runs, steps and
+    sensor ticks the process executes, and deleted when it exits (also for a step process of Dagster's
+    multiprocess executor, whose exit runs multiprocessing's finalizers, not atexit)."""
+    key = (lake_url, os.getpid())
+    if key not in _PROCESS_SCRATCH:
+        path = scratch_home()
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(path),), kwargs={"ignore_errors": True},
+                                      exitpriority=10)  # fmt: skip
+        _PROCESS_SCRATCH[key] = path
+    return _PROCESS_SCRATCH[key]
+
+
 class ModeshiftResource(ConfigurableResource):
     """Where modeshift keeps its state. ``home_dir`` empty means ``MODESHIFT_HOME`` (default ``./.modeshift``);
     ``lake`` empty means ``MODESHIFT_LAKE`` (default: the lake is inside the home).
@@ -45,19 +62,12 @@ class ModeshiftResource(ConfigurableResource):
     lake: str = ""
     _settings: Settings | None = PrivateAttr(default=None)
     _mirror: LakeMirror | None = PrivateAttr(default=None)
-    _own_scratch: Path | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Open the lake (object mode: a working copy with every manifest) and load the settings before the first
         step (a bad config.yaml fails the resource, not a step)."""
         self._open_lake()
         self.settings()
-
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
-        """Delete this run's own scratch directory (object mode without ``MODESHIFT_HOME``)."""
-        if self._own_scratch is not None:
-            shutil.rmtree(self._own_scratch, ignore_errors=True)
-            self._own_scratch = None
 
     def _open_lake(self) -> None:
         store = configured_store(self.lake or None)
@@ -66,7 +76,7 @@ class ModeshiftResource(ConfigurableResource):
         if self.home_dir or os.environ.get("MODESHIFT_HOME"):
             scratch = Home.from_env().root if not self.home_dir else Path(self.home_dir).resolve()
         else:
-            scratch = self._own_scratch = scratch_home()
+            scratch = process_scratch(store.url)
         self._mirror = LakeMirror(store, scratch)
         Home(scratch).ensure()
         self._mirror.pull_metadata()
