@@ -13,34 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.app.working_copy import working_copy
+from pipelines.app.working_copy import local_home, working_copy
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.text import escape_name
 
 # Object mode (MODESHIFT_LAKE): every command works on a working copy of the lake (pipelines.app.working_copy).
-
-
-def _home() -> Home:
-    """The local home, created if needed; a clear error when it cannot be."""
-    try:
-        return Home.from_env().ensure()
-    except PermissionError as error:
-        raise ModeshiftError(str(error) + ".", "Set MODESHIFT_HOME to a writable directory.") from None
-    except OSError as error:
-        raise ModeshiftError(
-            f"Cannot create the modeshift home: {error.strerror} ({error.filename}).",
-            "Set MODESHIFT_HOME to a writable directory.",
-        ) from None
-
-
-def _settled_home() -> Home:
-    """The home, after its settings were validated: a bad config.yaml or rate card is reported here, in one line
-    per problem, before any Dagster run is created."""
-    home = _home()
-    Settings.load(home)
-    return home
 
 
 def _source_files(paths: list[str]) -> list[Path]:
@@ -72,7 +51,7 @@ def ingest_command(args: argparse.Namespace) -> int:
 
 
 def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries) -> int:  # noqa: ANN001
-    home = _home() if copy.mirror is None else copy.home
+    home = copy.home
     remove_stale_temporaries(home.landing)  # partial copies of ingests that died: a full disk is freed first
     options: dict[str, Any] = {
         key: value
@@ -113,10 +92,8 @@ def materialize_command(args: argparse.Namespace) -> int:
     """Run every pending partition (files, days, weeks) through Dagster in process."""
     from pipelines.app.runner import materialize_pending
 
-    with working_copy() as copy:
-        home = _settled_home() if copy.mirror is None else copy.home
-        if copy.mirror is not None:
-            Settings.load(home)
+    with working_copy(settle=True) as copy:
+        home = copy.home
         summary = materialize_pending(
             home, progress=print if not args.quiet else lambda _: None, wait=not args.no_wait
         )
@@ -139,7 +116,7 @@ def retry_command(args: argparse.Namespace) -> int:
     from pipelines.ingest.failures import retry_file
 
     with working_copy(commit=True) as copy:
-        home = _home() if copy.mirror is None else copy.home
+        home = copy.home
         for file_id in args.file_ids:
             failure = retry_file(home, file_id)
             print(
@@ -153,7 +130,7 @@ def forget_command(args: argparse.Namespace) -> int:
     from pipelines.ingest.failures import forget_file
 
     with working_copy(commit=True) as copy:
-        home = _home() if copy.mirror is None else copy.home
+        home = copy.home
         for file_id in args.file_ids:
             name = forget_file(home, file_id)
             print(f"{name} ({file_id}): forgotten; 'modeshift ingest' can land it again")
@@ -164,7 +141,9 @@ def demo_command(args: argparse.Namespace) -> int:
     """Generate the demo data, ingest it, run everything and print the result."""
     from pipelines.app.demo import run_demo
 
-    run_demo(_settled_home(), scale=args.scale, progress=print, wait=not args.no_wait)
+    home = local_home()
+    Settings.load(home)
+    run_demo(home, scale=args.scale, progress=print, wait=not args.no_wait)
     return 0
 
 
@@ -181,26 +160,14 @@ def _week_option(text: str | None) -> date | None:
     return week
 
 
-def _existing_home() -> Home:
-    """The home ``MODESHIFT_HOME`` names, for a command that only reads: an error, never a new home, when it does
-    not exist."""
-    home = Home.from_env()
-    if not home.root.is_dir():
-        raise ModeshiftError(
-            f"There is no modeshift home at {home.root}.",
-            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
-        )
-    return home
-
-
 def report_command(args: argparse.Namespace) -> int:
     """Print one week's recommendations (default: the newest week)."""
 
     from pipelines.delivery.report import render_report
 
     week = _week_option(args.week)
-    with working_copy({"warehouse.duckdb": None}) as copy:
-        home = _settled_home() if copy.mirror is None else copy.home
+    with working_copy({"warehouse.duckdb": None}, settle=True) as copy:
+        home = copy.home
         print(render_report(home.warehouse, week), end="")
     return 0
 
@@ -211,8 +178,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from pipelines.delivery.calibration_report import render_calibration
     from pipelines.lake.calibration import calibrate
 
-    with working_copy({"lake/requests/": None}) as copy:
-        home = _existing_home() if copy.mirror is None else copy.home
+    with working_copy({"lake/requests/": None}, read_only=True) as copy:
+        home = copy.home
         settings = Settings.load(home)
         result = calibrate(home, settings)
     print(render_calibration(result.rows, result.other_endpoints), end="")
@@ -234,8 +201,8 @@ def whatif_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ModeshiftError(f"{error}.") from None
     week = _week_option(args.week)
-    with working_copy() as copy:
-        home = _existing_home() if copy.mirror is None else copy.home
+    with working_copy(read_only=True) as copy:
+        home = copy.home
         settings = Settings.load(home)
         resolved = resolve_week(home, week)
         copy.bring_in(week_inputs(resolved))
@@ -246,8 +213,8 @@ def whatif_command(args: argparse.Namespace) -> int:
 
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
-    with working_copy() as copy:
-        home = _settled_home() if copy.mirror is None else copy.home
+    with working_copy(settle=True) as copy:
+        home = copy.home
         _print_status(home, copy.where)
     return 0
 

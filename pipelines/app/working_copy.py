@@ -16,11 +16,38 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.lake_mirror import LakeMirror, PushResult
 from pipelines.core.object_store import configured_store
+from pipelines.core.settings import Settings
 from pipelines.lake.step_inputs import Wanted
 from pipelines.ops.resources import scratch_home
+
+
+def local_home() -> Home:
+    """The local home ``MODESHIFT_HOME`` names, created if needed; a clear error when it cannot be."""
+    try:
+        return Home.from_env().ensure()
+    except PermissionError as error:
+        raise ModeshiftError(str(error) + ".", "Set MODESHIFT_HOME to a writable directory.") from None
+    except OSError as error:
+        raise ModeshiftError(
+            f"Cannot create the modeshift home: {error.strerror} ({error.filename}).",
+            "Set MODESHIFT_HOME to a writable directory.",
+        ) from None
+
+
+def existing_home() -> Home:
+    """The local home ``MODESHIFT_HOME`` names, for a command that only reads: an error, never a new home, when it
+    does not exist."""
+    home = Home.from_env()
+    if not home.root.is_dir():
+        raise ModeshiftError(
+            f"There is no modeshift home at {home.root}.",
+            "Set MODESHIFT_HOME to your home, or run 'modeshift ingest' and 'modeshift materialize' first.",
+        )
+    return home
 
 
 @dataclass
@@ -46,11 +73,19 @@ class WorkingCopy:
 
 
 @contextmanager
-def working_copy(wanted: Wanted | None = None, commit: bool = False) -> Iterator[WorkingCopy]:
-    """The command's home (see the module); with ``commit`` its changes are committed when the block succeeds."""
+def working_copy(
+    wanted: Wanted | None = None, commit: bool = False, settle: bool = False, read_only: bool = False
+) -> Iterator[WorkingCopy]:
+    """The command's home (see the module). With ``commit`` its changes are committed when the block succeeds;
+    with ``settle`` its settings are validated first (a bad config.yaml or rate card is reported in one line per
+    problem, before any Dagster run is created); with ``read_only`` a local home that does not exist is an error,
+    never created."""
     store = configured_store()
     if store is None:
-        yield WorkingCopy(Home.from_env(), None)
+        home = existing_home() if read_only else local_home()
+        if settle:
+            Settings.load(home)
+        yield WorkingCopy(home, None)
         return
     own = None if os.environ.get("MODESHIFT_HOME") else scratch_home("modeshift-cli-")
     previous = os.environ.get("MODESHIFT_HOME")
@@ -60,6 +95,8 @@ def working_copy(wanted: Wanted | None = None, commit: bool = False) -> Iterator
         home = Home(root).ensure()
         mirror = LakeMirror(store, root)
         mirror.pull_metadata()
+        if settle:
+            Settings.load(home)
         copy = WorkingCopy(home, mirror)
         if wanted:
             copy.bring_in(wanted)

@@ -80,6 +80,23 @@ def _signature(path: Path) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
+def _unit_state(
+    record: dict[str, Any], tag: str | None, directory: Path, kept: dict[str, list[int]]
+) -> dict[str, Any]:
+    """What the working copy's state says of a unit whose files in ``directory`` agree with commit ``record``:
+    each data file's key and size (bytes), with the local copy's signature where ``kept`` has one (None: not
+    pulled), and each inline file with its signature."""
+    files = {
+        name: {"key": entry["key"], "size": entry["size"], "local": kept.get(name)}
+        for name, entry in record["files"].items()
+    }
+    files |= {
+        name: {"key": None, "size": len(text), "local": _signature(directory / name)}
+        for name, text in record.get("inline", {}).items()
+    }
+    return {"tag": tag, "version": record["version"], "inode": directory.stat().st_ino, "files": files}
+
+
 @dataclass
 class PushResult:
     """What one push committed: units written and deleted, objects written and deleted, and landed manifests that
@@ -151,16 +168,15 @@ class LakeMirror:
         directory = self.scratch / unit
         directory.mkdir(parents=True, exist_ok=True)
         previous = units.get(unit, {"files": {}})
-        files: dict[str, Any] = {}
+        kept: dict[str, list[int]] = {}
         for name, entry in record["files"].items():
             local = directory / name
             known = previous["files"].get(name)
             same = known is not None and known.get("key") == entry["key"] and known.get("local") is not None
             if same and local.exists() and _signature(local) == known["local"]:
-                files[name] = {"key": entry["key"], "size": entry["size"], "local": known["local"]}
+                kept[name] = known["local"]
             else:
                 local.unlink(missing_ok=True)
-                files[name] = {"key": entry["key"], "size": entry["size"], "local": None}
         for name, text in record.get("inline", {}).items():
             local = directory / name
             local.parent.mkdir(parents=True, exist_ok=True)
@@ -168,17 +184,12 @@ class LakeMirror:
                 tmp = temp_path(local.parent, local.name)
                 tmp.write_text(text, encoding="utf-8")
                 os.replace(tmp, local)
-            files[name] = {"key": None, "size": len(text), "local": _signature(local)}
+        named = set(record["files"]) | set(record.get("inline", {}))
         for path in sorted(directory.rglob("*"), reverse=True):  # files of another version
             relative = path.relative_to(directory).as_posix()
-            if path.is_file() and relative not in files and not _hidden(relative):
+            if path.is_file() and relative not in named and not _hidden(relative):
                 path.unlink()
-        units[unit] = {
-            "tag": tag,
-            "version": record["version"],
-            "inode": directory.stat().st_ino,
-            "files": files,
-        }
+        units[unit] = _unit_state(record, tag, directory, kept)
 
     def _pull_small_objects(self, objects: dict[str, Any]) -> None:
         listed = {
@@ -333,23 +344,8 @@ class LakeMirror:
             list(pool.map(lambda job: self.store.upload_file(*job), uploads))
         record = {"version": version, "files": files, "inline": inline}
         self.store.put_bytes(f"{COMMITS}{unit}.json", json.dumps(record, sort_keys=True).encode())
-        units[unit] = {
-            "tag": None,  # unknown until listed: the next pull reads the record once more
-            "version": version,
-            "inode": directory.stat().st_ino,
-            "files": {
-                name: {
-                    "key": entry["key"],
-                    "size": entry["size"],
-                    "local": signatures.get(name) if name in local_files else None,
-                }
-                for name, entry in files.items()
-            }
-            | {
-                name: {"key": None, "size": len(text), "local": signatures[name]}
-                for name, text in inline.items()
-            },
-        }
+        kept = {name: signatures[name] for name in files if name in local_files}
+        units[unit] = _unit_state(record, None, directory, kept)  # tag unknown until listed: read once more
         return True
 
     def _push_objects(self, objects: dict[str, Any], result: PushResult, manifests: bool) -> None:
