@@ -10,7 +10,7 @@
 --   latency_ms = delay_ms (milliseconds; `latency` in the older CSV export), else response_created_at -
 --   request_created_at. ttft_ms = time_to_first_token (milliseconds) when >= 0.
 --   ok: response_status 200-299 -> true, any other status (Helicone writes -1 when no response arrived) -> false,
---   none -> NULL (normalize_rows.sql reads it as true).
+--   none -> NULL (normalize_rows.sql reads it as true); a status that is not a number is a parse error.
 --   endpoint: the custom property 'endpoint' (header Helicone-Property-Endpoint; the key compared case-insensitively,
 --   with or without the 'helicone-property-' prefix), else the model (--endpoint overrides every row).
 --   model: request_model, else response_model, else model.
@@ -64,6 +64,7 @@ SELECT
         WHEN parse_error IS NOT NULL THEN parse_error
         WHEN cache_reference_text IS NOT NULL AND cache_reference_text <> '00000000-0000-0000-0000-000000000000'
             THEN 'served from the Helicone cache (cache_reference_id): no model load, no list spend'
+        WHEN status_text IS NOT NULL AND status_number IS NULL THEN 'response_status is not a number'
         WHEN cache_read_text IS NOT NULL AND NOT coalesce(cache_read_number >= 0, false)
             THEN 'prompt_cache_read_tokens is not a non-negative number'
         WHEN cache_write_text IS NOT NULL AND NOT coalesce(cache_write_number >= 0, false)
