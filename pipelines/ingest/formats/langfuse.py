@@ -8,7 +8,8 @@ What the fields are, as Langfuse documents them (blob storage export field refer
 - ``id``: the observation id → ``request_id``. ``type``: ``GENERATION`` (an LLM call), ``SPAN``, ``EVENT``,
   ``AGENT``, ``TOOL``, ``CHAIN``, ``RETRIEVER``, ``EVALUATOR``, ``EMBEDDING`` or ``GUARDRAIL``. Only a generation is
   a model request: every other type is quarantined with a reason naming it, so an export of whole traces is
-  accounted for row by row (rows in = accepted + quarantined). An observation without a type is read as a generation.
+  accounted for row by row (rows in = accepted + quarantined); an ``EMBEDDING`` observation (a call to an embedding
+  model, no generated tokens) is not a generation either. An observation without a type is read as a generation.
 - ``startTime`` / ``start_time`` (the export writes ``YYYY-MM-DD HH:MM:SS.ffffff``, UTC) → ``ts``;
   ``endTime`` / ``end_time`` → ``latency_ms`` = end − start; ``completionStartTime`` / ``completion_start_time``
   (the first token of a streamed call, null otherwise) → ``ttft_ms`` = completion start − start, and
@@ -35,7 +36,8 @@ What the fields are, as Langfuse documents them (blob storage export field refer
 - ``level``: ``DEBUG``, ``DEFAULT``, ``WARNING`` or ``ERROR``; ``ERROR`` → ``ok`` = false.
 
 Never read: ``input`` and ``output`` (prompt and completion), ``statusMessage`` / ``status_message`` (free text that
-can quote them), ``name``, ``model_parameters``, tool calls and every other field. ``usageDetails``,
+can quote them), ``name`` and ``trace_name``, ``traceId`` / ``trace_id`` and ``session_id`` (no request column
+needs them), ``model_parameters``, tool calls and every other field. ``usageDetails``,
 ``costDetails`` and ``metadata`` may arrive as JSON objects (JSON lines, Parquet maps or structs) or as JSON text
 (CSV): :mod:`pipelines.ingest.formats.nested` reads both.
 """
