@@ -196,6 +196,17 @@ def test_every_shape_of_the_export_lands_the_same_values(home, settings, tmp_pat
     check_rows(home, staged.file_id)
 
 
+def test_the_export_tools_json_array_with_a_comma_after_the_last_record(home, settings, tmp_path):
+    path = tmp_path / "output.json"
+    path.write_text("[\n" + "".join(json.dumps(record, indent=2) + ",\n" for record in RECORDS) + "]\n")
+    staged = land_and_stage(home, settings, path, "helicone")
+    assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (6, 3, 3)
+    assert staged.note.startswith("read record by record")
+    quarantined = staged_rows(home, staged.file_id, accepted=False)
+    assert quarantined[-1]["quarantine_reason"].startswith("unreadable JSON array at record 6")
+    assert [row["request_id"][-2:] for row in staged_rows(home, staged.file_id)] == ["01", "02", "04"]
+
+
 def test_the_older_csv_export_with_its_own_column_names(home, settings, tmp_path):
     # The export tool's earlier CSV: no request_id, `latency` for delay_ms, `cost_usd` for cost, `model` only.
     columns = ["response_id", "response_created_at", "response_status", "request_created_at", "request_body",

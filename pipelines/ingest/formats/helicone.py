@@ -27,6 +27,10 @@ them (``sql/ingest/format_helicone.sql``):
 - ``cache_reference_id``: set (not the all-zero UUID) when Helicone answered from its own response cache: no model
   ran, so the record is quarantined as "served from the Helicone cache" (counted, no load, no list spend).
 
+The export tool's ``json`` output writes a comma after every record, the last one included (``[{...},\n]``): DuckDB
+refuses such an array, so it is read record by record and the empty element after the last comma is one quarantined
+row ("unreadable JSON array at record N"); every request is still read.
+
 Never read: ``request_body`` and ``response_body`` (prompt and completion, written with ``--include-body``),
 ``signed_body_url``, ``helicone_user`` (the Helicone account, not the caller), ``scores``, ``asset_urls``,
 ``country_code`` and every other field. ``request_properties`` may arrive as a JSON object (JSON lines) or as JSON
