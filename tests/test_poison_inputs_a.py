@@ -286,6 +286,9 @@ FORMAT_FILES = {
     "litellm": (".jsonl", {}),
     "burstgpt": (".csv", {"anchor": "2023-07-01T00:00:00Z"}),
     "azure-trace": (".csv", {"endpoint": "svc"}),
+    "langfuse": (".jsonl", {}),
+    "helicone": (".jsonl", {}),
+    "openrouter": (".jsonl", {}),
 }  # fmt: skip
 BAD_NAMES = ["", "   ", "\t", "a\x00b", "a\nb", "chat\x1b[31m", "a\x85b", "a\u2028b", "e" * 201]
 

@@ -74,7 +74,8 @@ def record_reader(
     """A function ``(fields, types=None) -> relation`` reading every record of the file: ``source_line``,
     ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
     another type for it (a value that does not convert is NULL). ``fields`` are top-level JSON keys, CSV header
-    names or Parquet column names.
+    names or Parquet column names. A nested value read as VARCHAR (a JSON object or array, a Parquet struct, map or
+    list) is its JSON text, whatever the file kind (:func:`json_text`).
 
     ``content`` is what :func:`pipelines.ingest.formats.content.inspect_content` found: a JSON file holding one
     array is read element by element; a refused file is one record whose ``parse_error`` is the refusal.
@@ -198,10 +199,26 @@ def _select_fields(
         if name in present:
             if sql_type == "DOUBLE" and present[name] in ("VARCHAR", "BOOLEAN"):
                 sql_type = present[name]  # typed by the registry, which refuses booleans
+            if sql_type == "VARCHAR" and is_nested_type(present[name]):
+                expressions.append(json_text(duckdb.ColumnExpression(name)).alias(name))
+                continue
             expressions.append(duckdb.ColumnExpression(name).try_cast(sql_type).alias(name))
         else:
             expressions.append(duckdb.ConstantExpression(None).cast(sql_type).alias(name))
     return relation.select(*expressions)
+
+
+def is_nested_type(duckdb_type: str) -> bool:
+    """True for a DuckDB column type that holds a nested value (STRUCT, MAP, UNION or a list/array): a Parquet
+    column such as Langfuse's ``usage_details`` map or ``tags`` list."""
+    return duckdb_type.startswith(("STRUCT", "MAP", "UNION")) or duckdb_type.endswith("]")
+
+
+def json_text(column: duckdb.Expression) -> duckdb.Expression:
+    """A nested value as JSON text (``{"input":500}``, ``["a","b"]``): the shape a JSON line or a CSV export
+    gives the same field, so a format's SQL reads nested fields one way (DuckDB's own text form of a MAP,
+    ``{input=500}``, is not JSON)."""
+    return duckdb.FunctionExpression("to_json", column).cast("VARCHAR")
 
 
 def _with_parse_error(

@@ -9,12 +9,31 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
-from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
+from pipelines.ingest.formats import (
+    azure_trace,
+    burstgpt,
+    canonical,
+    helicone,
+    langfuse,
+    litellm,
+    mapped,
+    openrouter,
+)
 from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
 from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
-    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
+    module.NAME: module
+    for module in (
+        canonical,
+        mapped,
+        litellm,
+        burstgpt,
+        azure_trace,
+        langfuse,
+        helicone,
+        openrouter,
+    )
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(_FORMATS)
 
