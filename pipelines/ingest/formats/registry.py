@@ -9,12 +9,18 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
-from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
-from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
+from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped, otel_genai
+from pipelines.ingest.formats.options import (
+    DEFAULT_MAX_NAME_LENGTH,
+    FORMAT_OPTIONS,
+    TimestampRule,
+    check_common_options,
+)
+from pipelines.ingest.formats.physical import RecordCounter
 from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
-    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
+    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace, otel_genai)
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(_FORMATS)
 
@@ -39,7 +45,17 @@ def validate_options(
             f"The {name} format reads {' or '.join(module.KINDS)} files, not {suffix}.",
             "Check --format and the file.",
         )
+    for key in FORMAT_OPTIONS:
+        if options.get(key) is not None and key not in getattr(module, "OPTIONS", ()):
+            flag = "--" + key.replace("_", "-")
+            raise ModeshiftError(f"The {name} format does not take {flag}.", f"Drop {flag}.")
     module.validate_options(options)
+
+
+def record_counter(name: str) -> RecordCounter | None:
+    """How format ``name`` counts the records of a file itself (its records are not its lines: a trace line holds
+    many spans), or None for a format whose records are counted from the file's lines."""
+    return getattr(_format(name), "count_records", None)
 
 
 def timestamp_rule(name: str, options: dict[str, Any]) -> TimestampRule:
