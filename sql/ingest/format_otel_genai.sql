@@ -64,27 +64,31 @@ spans AS (
             item.resource_endpoint.boolValue
         ) AS resource_endpoint,
         endpoint_key,
-        list_transform(
-            list_filter(
-                item.span.attributes,
-                lambda a: a.key = endpoint_key OR a.key IN (
-                    'gen_ai.operation.name', 'gen_ai.provider.name', 'gen_ai.system',
-                    'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.response.id',
-                    'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens',
-                    'gen_ai.usage.prompt_tokens', 'gen_ai.usage.completion_tokens',
-                    'gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens',
-                    'gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_write.input_tokens',
-                    'gen_ai.usage.cache_creation_input_tokens',
-                    'gen_ai.request.stream', 'gen_ai.response.time_to_first_chunk', 'error.type',
-                    'user.id', 'enduser.id'
-                )
-            ),
-            lambda a: {
-                'key': a.key,
-                'text': coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue)
-            }
+        list_filter(
+            item.span.attributes,
+            lambda a: a.key = endpoint_key OR a.key IN (
+                'gen_ai.operation.name', 'gen_ai.provider.name', 'gen_ai.system',
+                'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.response.id',
+                'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens',
+                'gen_ai.usage.prompt_tokens', 'gen_ai.usage.completion_tokens',
+                'gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens',
+                'gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_write.input_tokens',
+                'gen_ai.usage.cache_creation_input_tokens',
+                'gen_ai.request.stream', 'gen_ai.response.time_to_first_chunk', 'error.type',
+                'user.id', 'enduser.id'
+            )
         ) AS attrs
     FROM exploded
+),
+keyed AS (
+    SELECT
+        * EXCLUDE (attrs),
+        list_transform(attrs, lambda a: a.key) AS keys,
+        list_transform(
+            attrs,
+            lambda a: coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue)
+        ) AS texts
+    FROM spans
 ),
 fields AS (
     SELECT
@@ -98,41 +102,41 @@ fields AS (
         end_ns,
         status_code,
         resource_endpoint,
-        nullif(trim(list_filter(attrs, lambda a: a.key = endpoint_key)[1].text), '') AS span_endpoint,
-        nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.operation.name')[1].text), '') AS operation,
+        nullif(trim(texts[list_position(keys, endpoint_key)]), '') AS span_endpoint,
+        nullif(trim(texts[list_position(keys, 'gen_ai.operation.name')]), '') AS operation,
         coalesce(
-            nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.provider.name')[1].text), ''),
-            nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.system')[1].text), '')
+            nullif(trim(texts[list_position(keys, 'gen_ai.provider.name')]), ''),
+            nullif(trim(texts[list_position(keys, 'gen_ai.system')]), '')
         ) AS provider,
-        nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.request.model')[1].text), '') AS request_model,
-        nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.response.model')[1].text), '') AS response_model,
-        nullif(trim(list_filter(attrs, lambda a: a.key = 'gen_ai.response.id')[1].text), '') AS response_id,
+        nullif(trim(texts[list_position(keys, 'gen_ai.request.model')]), '') AS request_model,
+        nullif(trim(texts[list_position(keys, 'gen_ai.response.model')]), '') AS response_model,
+        nullif(trim(texts[list_position(keys, 'gen_ai.response.id')]), '') AS response_id,
         coalesce(
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.input_tokens')[1].text,
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.prompt_tokens')[1].text
+            texts[list_position(keys, 'gen_ai.usage.input_tokens')],
+            texts[list_position(keys, 'gen_ai.usage.prompt_tokens')]
         ) AS input_text,
         coalesce(
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.output_tokens')[1].text,
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.completion_tokens')[1].text
+            texts[list_position(keys, 'gen_ai.usage.output_tokens')],
+            texts[list_position(keys, 'gen_ai.usage.completion_tokens')]
         ) AS output_text,
         coalesce(
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.cache_read.input_tokens')[1].text,
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.cache_read_input_tokens')[1].text
+            texts[list_position(keys, 'gen_ai.usage.cache_read.input_tokens')],
+            texts[list_position(keys, 'gen_ai.usage.cache_read_input_tokens')]
         ) AS cache_read_text,
         coalesce(
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.cache_creation.input_tokens')[1].text,
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.cache_write.input_tokens')[1].text,
-            list_filter(attrs, lambda a: a.key = 'gen_ai.usage.cache_creation_input_tokens')[1].text
+            texts[list_position(keys, 'gen_ai.usage.cache_creation.input_tokens')],
+            texts[list_position(keys, 'gen_ai.usage.cache_write.input_tokens')],
+            texts[list_position(keys, 'gen_ai.usage.cache_creation_input_tokens')]
         ) AS cache_write_text,
-        list_filter(attrs, lambda a: a.key = 'gen_ai.request.stream')[1].text AS stream_text,
-        TRY_CAST(list_filter(attrs, lambda a: a.key = 'gen_ai.response.time_to_first_chunk')[1].text AS DOUBLE)
+        texts[list_position(keys, 'gen_ai.request.stream')] AS stream_text,
+        TRY_CAST(texts[list_position(keys, 'gen_ai.response.time_to_first_chunk')] AS DOUBLE)
             AS ttft_s,
-        nullif(trim(list_filter(attrs, lambda a: a.key = 'error.type')[1].text), '') AS error_type,
+        nullif(trim(texts[list_position(keys, 'error.type')]), '') AS error_type,
         coalesce(
-            nullif(trim(list_filter(attrs, lambda a: a.key = 'user.id')[1].text), ''),
-            nullif(trim(list_filter(attrs, lambda a: a.key = 'enduser.id')[1].text), '')
+            nullif(trim(texts[list_position(keys, 'user.id')]), ''),
+            nullif(trim(texts[list_position(keys, 'enduser.id')]), '')
         ) AS user_text
-    FROM spans
+    FROM keyed
 ),
 judged AS (
     SELECT
