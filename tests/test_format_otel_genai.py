@@ -113,6 +113,9 @@ def chat_span(
     }
 
 
+MODEL_KEYS = ("gen_ai__operation__name", "gen_ai__request__model", "gen_ai__response__model")
+
+
 def http_span(number: int, start_ms: int = 0) -> dict[str, Any]:
     """A span of the same trace that is not a GenAI call (an HTTP server span)."""
     start = T0_NS + start_ms * 1_000_000
@@ -207,8 +210,12 @@ LINES = [
                 chat_span(
                     5,
                     start_ms=20_000,
-                    extra={"gen_ai__usage__cache_creation__input_tokens": 64, "user__id": None},
-                    drop=("gen_ai__response__id",),
+                    extra={
+                        "gen_ai__usage__cache_creation__input_tokens": 64,
+                        "gen_ai__usage__cache_read_input_tokens": 256,  # the older spelling
+                        "user__id": None,
+                    },
+                    drop=("gen_ai__response__id", "gen_ai__usage__cache_read__input_tokens"),
                 )
                 | {"traceId": "", "spanId": ""}
             ],
@@ -254,7 +261,10 @@ def check_rows(home: Home, file_id: str) -> None:
 
     quarantined = staged_rows(home, file_id, accepted=False)
     assert [(row["source_line"], row["quarantine_reason"]) for row in quarantined] == [
-        (2, "not a GenAI span: no gen_ai.operation.name, gen_ai.request.model or gen_ai.response.model")
+        (
+            2,
+            "not a GenAI span: no gen_ai.operation.name, gen_ai.provider.name, gen_ai.system or model attribute",
+        )
     ]
 
 
@@ -321,14 +331,21 @@ def test_broken_lines_and_spans_are_quarantined_with_reasons_and_every_record_is
                     chat_span(6, extra={"gen_ai__usage__output_tokens": {"boolValue": True}}),
                     chat_span(7) | {"startTimeUnixNano": "soon"},
                     chat_span(8, extra={"gen_ai__usage__output_tokens": {"doubleValue": 12.5}}),
-                    chat_span(9),
+                    chat_span(9, extra={"gen_ai__usage__cache_write__input_tokens": 128}),
+                    chat_span(10, extra={"gen_ai__usage__cache_write__input_tokens": "many"}),
+                    # a GenAI span by its provider alone (either spelling) still needs a model
+                    chat_span(11, drop=MODEL_KEYS),
+                    chat_span(
+                        12, drop=(*MODEL_KEYS, "gen_ai__provider__name"), extra={"gen_ai__system": "openai"}
+                    ),
+                    chat_span(13, drop=(*MODEL_KEYS, "gen_ai__provider__name")),
                 ],
             )
         ),
     ]
     staged = land_and_stage(home, settings, write(tmp_path / "broken.jsonl", lines), "otel-genai")
-    # records: 2 spans + 1 unreadable line + 1 span + 1 empty envelope + 6 spans
-    assert staged.rows_in == 11 == staged.rows_staged + staged.rows_quarantined
+    # records: 2 spans + 1 unreadable line + 1 span + 1 empty envelope + 10 spans
+    assert staged.rows_in == 15 == staged.rows_staged + staged.rows_quarantined
     assert [row["request_id"] for row in staged_rows(home, staged.file_id)] == ["chatcmpl-1", "chatcmpl-9"]
     reasons = {
         row["source_line"]: row["quarantine_reason"] for row in staged_rows(home, staged.file_id, False)
@@ -343,6 +360,10 @@ def test_broken_lines_and_spans_are_quarantined_with_reasons_and_every_record_is
         8: "output_tokens is a boolean (true), not a number",
         9: "startTimeUnixNano 'soon' is not a whole number of nanoseconds",
         10: "output_tokens 12.5 is not a non-negative integer below 10^12",
+        12: "gen_ai.usage.cache_creation.input_tokens 'many' is not a non-negative integer below 10^12",
+        13: "missing model",
+        14: "missing model",
+        15: "not a GenAI span: no gen_ai.operation.name, gen_ai.provider.name, gen_ai.system or model attribute",
     }
 
 

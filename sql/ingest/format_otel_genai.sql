@@ -145,8 +145,8 @@ judged AS (
         CASE
             WHEN line_error IS NOT NULL THEN line_error
             WHEN no_span THEN 'no spans in this line (an OTLP envelope without resourceSpans[].scopeSpans[].spans[])'
-            WHEN operation IS NULL AND request_model IS NULL AND response_model IS NULL
-                THEN 'not a GenAI span: no gen_ai.operation.name, gen_ai.request.model or gen_ai.response.model'
+            WHEN operation IS NULL AND provider IS NULL AND request_model IS NULL AND response_model IS NULL
+                THEN 'not a GenAI span: no gen_ai.operation.name, gen_ai.provider.name, gen_ai.system or model attribute'
             WHEN lower(operation) IN ('invoke_agent', 'create_agent', 'execute_tool')
                 THEN 'not a model call: gen_ai.operation.name is ' || lower(operation)
                     || ' (its model calls are spans of their own)'

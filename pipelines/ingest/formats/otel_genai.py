@@ -37,7 +37,7 @@ the order of resourceSpans, scopeSpans and spans): the same file always numbers 
 without any span (not JSON, or an envelope holding no span) is one record too, quarantined with the reason, so
 rows in = spans + lines without a span = accepted + quarantined, checked against an independent count of the file
 (:func:`count_records`). A span that is not a GenAI model call is counted and quarantined with the reason: "not a
-GenAI span" (no ``gen_ai.operation.name`` and no model attribute: an HTTP or database span of the same trace) or
+GenAI span" (no ``gen_ai.operation.name``, provider or model attribute: an HTTP or database span of the trace) or
 "not a model call" (``invoke_agent``, ``create_agent``, ``execute_tool``: their model calls are spans of their own,
 so counting them would count the tokens twice).
 """
