@@ -1,13 +1,14 @@
 -- OpenTelemetry OTLP/JSON trace export (JSON lines of TracesData) -> the raw rows every format produces, one row per
 -- span (typed later by normalize_rows.sql). Input: relation `records` with source_line (the line's record number),
--- parse_error, "resourceSpans" (already typed: only the keys listed in pipelines/ingest/formats/otel_genai.py, and
--- attributes only with the allowlisted keys: see below) and endpoint_key (the attribute that names the endpoint).
+-- parse_error, "resourceSpans" (typed by the reader: only the keys of RESOURCE_SPANS_TYPE in
+-- pipelines/ingest/formats/otel_genai.py, no events or links) and endpoint_key (the attribute naming the endpoint).
 --   One row per element of resourceSpans[].scopeSpans[].spans[], in file order (line, resource, scope, span); a line
 --   that holds no span at all (unreadable, or an empty envelope) is one row carrying the reason. source_line is the
 --   running number of that row in the file: rows in = spans + lines without a span.
 --   An attribute value is its stringValue, intValue, doubleValue or boolValue, as text (OTLP/JSON writes 64-bit
 --   integers as decimal strings; numbers are accepted too). The first attribute with a key wins.
---   Only allowlisted keys are kept (the first projection, before anything is buffered): message contents
+--   Only allowlisted keys are kept (in the projection right after the unnesting, before any operator that buffers
+--   rows, such as the numbering window at the end): message contents
 --   (gen_ai.input.messages, gen_ai.output.messages, gen_ai.prompt*, gen_ai.completion*, ...) and span events are
 --   never selected.
 --   ts: startTimeUnixNano (ns since 1970) as microseconds (the format's timestamp rule is 'us').
@@ -48,7 +49,8 @@ exploded AS (
 ),
 spans AS (
     SELECT
-        row_number() OVER (ORDER BY line, position) AS source_line,
+        line,
+        position,
         line_error,
         item IS NULL AS no_span,
         item.span.traceId AS trace_id,
@@ -92,7 +94,8 @@ keyed AS (
 ),
 fields AS (
     SELECT
-        source_line,
+        line,
+        position,
         line_error,
         no_span,
         trace_id,
@@ -157,7 +160,8 @@ judged AS (
     FROM fields
 )
 SELECT
-    source_line,
+    -- numbered here, where only scalars are left: the sort holds no attribute list (no message text, nothing large)
+    row_number() OVER (ORDER BY line, position) AS source_line,
     CASE
         WHEN span_error IS NOT NULL THEN span_error
         WHEN cache_write_text IS NOT NULL AND (cache_write_number IS NULL OR cache_write_number < 0

@@ -29,8 +29,10 @@ Fields read (span attributes unless said otherwise):
 
 Never read: ``gen_ai.input.messages``, ``gen_ai.output.messages``, ``gen_ai.system_instructions``, ``gen_ai.prompt*``,
 ``gen_ai.completion*``, tool call arguments and results, span events and links, span names and status messages:
-only the keys above are selected from the attribute lists, in the first projection (the record-by-record reader
-prunes each parsed line the same way before it writes anything, :func:`prune`).
+the fast reader extracts only the span keys of :data:`RESOURCE_SPANS_TYPE` (no events, links, names or status
+messages), and the query keeps only the attributes above right after unnesting the spans, before any step that
+buffers rows (the attribute values of one chunk of lines are in memory until then, never in a file); the
+record-by-record reader prunes each parsed line the same way before it writes anything (:func:`prune`).
 
 Accounting: a record is a span, so ``source_line`` is the span's running number in the file (line by line, then in
 the order of resourceSpans, scopeSpans and spans): the same file always numbers its spans the same way. A line
