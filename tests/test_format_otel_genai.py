@@ -483,3 +483,41 @@ def test_csv_is_refused(home, tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(ModeshiftError, match="reads jsonl files"):
         land_file(home, path, "otel-genai", {})
+
+
+def test_the_command_line_lands_the_endpoint_attribute(home, tmp_path, capsys):
+    from pipelines.app.cli import main
+    from pipelines.ingest.landing import landed_files
+
+    path = write(tmp_path / "traces.jsonl", LINES)
+    assert main(["ingest", "--format", "otel-genai", "--endpoint-attribute", "http.route", str(path)]) == 0
+    capsys.readouterr()
+    (landed,) = landed_files(home)
+    assert (landed.format, landed.options) == ("otel-genai", {"endpoint_attribute": "http.route"})
+    assert main(["ingest", "--format", "litellm", "--endpoint-attribute", "http.route", str(path)]) == 2
+    assert "does not take --endpoint-attribute" in capsys.readouterr().err
+
+
+def test_a_record_count_that_disagrees_sends_the_file_to_the_careful_reader(
+    home, settings, tmp_path, monkeypatch
+):
+    counted = otel_genai.count_records
+
+    def one_too_many(path: Path, content: Any, max_record_bytes: int, careful: bool) -> int | None:
+        real = counted(path, content, max_record_bytes, careful)
+        return real if careful or real is None else real + 1
+
+    monkeypatch.setattr(otel_genai, "count_records", one_too_many)
+    staged = land_and_stage(home, settings, write(tmp_path / "traces.jsonl", LINES), "otel-genai")
+    assert staged.note == "read record by record: the file holds 6 records but 5 were read"
+    check_rows(
+        home, staged.file_id
+    )  # the careful count (Python's JSON decoder) agrees with the careful reader
+
+
+def test_a_json_array_of_traces_data_lands_the_same_rows(home, settings, tmp_path):
+    path = tmp_path / "traces.json"
+    path.write_text("[\n" + ",\n".join(LINES) + "\n]\n")
+    staged = land_and_stage(home, settings, path, "otel-genai")
+    assert (staged.rows_in, staged.rows_staged) == (5, 4)
+    check_rows(home, staged.file_id)
