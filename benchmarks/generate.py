@@ -1,4 +1,5 @@
-"""Generate synthetic canonical request logs of a given size (rows, endpoints, days) as JSONL and Parquet.
+"""Generate synthetic canonical request logs of a given size (rows, endpoints, days) as JSONL and Parquet (and,
+with ``--formats otel``, the same requests as OpenTelemetry OTLP/JSON trace lines).
 
     python -m benchmarks.generate --rows 10000000 --endpoints 1000 --days 7 --out benchmarks/out/10m
     python -m benchmarks.generate --saturate --rows 12000000 --endpoints 1000 --days 7 --out benchmarks/out/sat
@@ -169,8 +170,81 @@ def saturated_requests(
     ).sort("ts")
 
 
+def _attribute(key: str, kind: str, column: pl.Expr | str) -> list[pl.Expr]:
+    """The pieces of one OTLP/JSON attribute ``{"key": K, "value": {kind: V}}``; ``kind`` 'stringValue' and
+    'intValue' (int64: a decimal string) quote the value, the others write it as a JSON value."""
+    value = pl.lit(column) if isinstance(column, str) else column.cast(pl.String)
+    quote = '"' if kind in ("stringValue", "intValue") else ""
+    return [pl.lit(f'{{"key":"{key}","value":{{"{kind}":{quote}'), value, pl.lit(f"{quote}}}}},")]
+
+
+def otel_lines(frame: pl.DataFrame, spans_per_line: int = 1) -> pl.DataFrame:
+    """The requests of ``frame`` as OTLP/JSON trace lines (one ``TracesData`` object a line, as the OpenTelemetry
+    Collector's file exporter writes them), ``spans_per_line`` consecutive requests in each line (under one
+    resource: the service of the first). Each span carries the GenAI attributes an OpenAI instrumentation writes
+    (operation, provider, request and response model, response id, usage, stream, time to first chunk, finish
+    reasons, server address), without message content (capturing it is off by default). Column ``line``."""
+    rows = frame.height
+    start_ns = pl.col("ts").dt.epoch("us") * 1000
+    ttft_s = (pl.col("latency_ms") * 0.2 / 1000).round(3)
+    pieces: list[pl.Expr] = [
+        pl.lit('{"traceId":"'),
+        pl.col("request_id").str.pad_start(32, "0"),
+        pl.lit('","spanId":"'),
+        pl.col("request_id").str.pad_start(16, "0"),
+        pl.lit('","parentSpanId":"","flags":256,"name":"chat ').add(pl.col("model")),
+        pl.lit('","kind":3,"startTimeUnixNano":"'),
+        start_ns.cast(pl.String),
+        pl.lit('","endTimeUnixNano":"'),
+        (start_ns + (pl.col("latency_ms") * 1e6).cast(pl.Int64)).cast(pl.String),
+        pl.lit('","attributes":['),
+        *_attribute("gen_ai.operation.name", "stringValue", "chat"),
+        *_attribute("gen_ai.provider.name", "stringValue", "together"),
+        *_attribute("gen_ai.request.model", "stringValue", pl.col("model")),
+        *_attribute("gen_ai.response.model", "stringValue", pl.col("model")),
+        *_attribute("gen_ai.response.id", "stringValue", pl.lit("chatcmpl-") + pl.col("request_id")),
+        *_attribute("gen_ai.usage.input_tokens", "intValue", pl.col("input_tokens")),
+        *_attribute("gen_ai.usage.output_tokens", "intValue", pl.col("output_tokens")),
+        *_attribute("gen_ai.usage.cache_read.input_tokens", "intValue", pl.col("input_tokens") // 4),
+        *_attribute(
+            "gen_ai.request.stream", "boolValue", pl.col("stream").cast(pl.String).str.to_lowercase()
+        ),
+        *_attribute("gen_ai.response.time_to_first_chunk", "doubleValue", ttft_s),
+        *_attribute("gen_ai.request.max_tokens", "intValue", "1024"),
+        *_attribute("server.address", "stringValue", "api.together.xyz"),
+        pl.lit(
+            '{"key":"gen_ai.response.finish_reasons","value":{"arrayValue":{"values":[{"stringValue":"stop"}]}}}'
+        ),
+        pl.lit('],"status":{"code":'),
+        pl.when(pl.col("ok")).then(pl.lit("1")).otherwise(pl.lit("2")),
+        pl.lit("}}"),
+    ]
+    spans = frame.select(
+        (pl.int_range(rows) // spans_per_line).alias("group"),
+        pl.col("endpoint"),
+        pl.concat_str(pieces).alias("span"),
+    )
+    grouped = spans.group_by("group", maintain_order=True).agg(
+        pl.col("endpoint").first(), pl.col("span").str.join(",")
+    )
+    line = pl.concat_str(
+        [
+            pl.lit('{"resourceSpans":[{"resource":{"attributes":['),
+            *_attribute("service.name", "stringValue", pl.col("endpoint")),
+            pl.lit(
+                '{"key":"telemetry.sdk.language","value":{"stringValue":"python"}}]},"scopeSpans":[{"scope":'
+            ),
+            pl.lit('{"name":"opentelemetry.instrumentation.openai_v2","version":"2.1b0"},"spans":['),
+            pl.col("span"),
+            pl.lit("]}]}]}"),
+        ]
+    )
+    return grouped.select(line.alias("line"))
+
+
 def main() -> None:
-    """Write requests.jsonl and requests.parquet of the requested size into --out."""
+    """Write requests.jsonl and requests.parquet of the requested size into --out (and requests.otel.jsonl, the
+    same requests as OTLP/JSON trace lines, with ``--formats otel``)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--endpoints", type=int, default=1000)
@@ -181,6 +255,9 @@ def main() -> None:
     parser.add_argument("--token-scale", type=float, default=1.0, help="multiply input and output tokens")
     parser.add_argument("--saturate", action="store_true", help="demand in every minute of every endpoint")
     parser.add_argument("--peak-replicas", default="2,40", help="with --saturate: LO,HI replicas at the peak")
+    parser.add_argument(
+        "--spans-per-line", type=int, default=1, help="with --formats otel: spans in each line"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     formats = args.formats.split(",")
@@ -202,6 +279,11 @@ def main() -> None:
             frame.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson(
                 args.out / f"{stem}.jsonl"
             )
+        if "otel" in formats:
+            with open(args.out / f"{stem}.otel.jsonl", "wb") as handle:
+                for start in range(0, frame.height, 1_000_000):  # a million requests in memory at a time
+                    lines = otel_lines(frame.slice(start, 1_000_000), args.spans_per_line)
+                    handle.write(("\n".join(lines["line"].to_list()) + "\n").encode())
 
 
 if __name__ == "__main__":

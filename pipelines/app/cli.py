@@ -61,6 +61,7 @@ def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries)
             "ts_unit": args.ts_unit,
             "model": args.model,
             "mapping": _load_mapping(args.mapping) if args.mapping else None,
+            "endpoint_attribute": args.endpoint_attribute,
         }.items()
         if value is not None
     }
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--anchor", help="ISO time the file's offset timestamps count from (e.g. BurstGPT)")
     ingest.add_argument("--ts-unit", choices=TS_UNITS, help="unit of numeric timestamps (default: ISO text)")
     ingest.add_argument("--model", help="model name for formats without one (azure-trace)")
+    ingest.add_argument(
+        "--endpoint-attribute", help="attribute naming the endpoint (otel-genai; default service.name)"
+    )
     ingest.add_argument("paths", nargs="+", help="files or directories")
     ingest.set_defaults(handler=ingest_command)
 

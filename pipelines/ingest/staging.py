@@ -118,6 +118,7 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
     # says is refused as a whole, as one quarantined row carrying the reason.
     cap = max(settings.ingest.gzip_min_cap_bytes, int(settings.ingest.gzip_max_ratio * landed.size_bytes))
     content = inspect_content(landed.path(home), landed.suffix, landed.sha256, cap)
+    counter = registry.record_counter(landed.format)
     try:
         limits = csv_limits(settings)
         refused = f"refused as a whole: {content.refusal}" if content.refusal else None
@@ -126,7 +127,9 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
             staged = _account(landed, out_dir, refused)
             # rows in are checked against the file's own lines (its elements for a JSON array, one record for a
             # file refused as a whole), not the parser that could be fooled
-            mismatch = fast_read_mismatch(landed.path(home), landed.suffix, staged.rows_in, limits, content)
+            mismatch = fast_read_mismatch(
+                landed.path(home), landed.suffix, staged.rows_in, limits, content, counter
+            )
         except duckdb.Error as error:
             if kind_of(landed.suffix) == "parquet":
                 raise ModeshiftError(
@@ -146,6 +149,7 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
                 work_dir / "salvage",
                 content,
                 settings.ingest.max_record_bytes,
+                counter,
             )
         check_day_keys(landed, list(staged.rows_by_day), *accepted_day_range(settings))
         write_json(out_dir / "_manifest.json", staged.__dict__)

@@ -13,7 +13,9 @@ from pipelines.core.errors import ModeshiftError
 
 TS_UNITS = ("iso", "s", "ms", "us")
 # Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file).
-OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping")
+OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping", "endpoint_attribute")
+# Options only some formats take (each such format lists it in its module's OPTIONS); any other refuses it.
+FORMAT_OPTIONS = ("endpoint_attribute",)
 DEFAULT_MAX_NAME_LENGTH = 200
 _MAX_ANCHOR_CHARACTERS = 64
 

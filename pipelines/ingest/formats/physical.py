@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +106,18 @@ def _refused_mismatch(rows_in: int) -> str | None:
     return f"a file refused as a whole is one record, but {rows_in} were read"
 
 
+# A format whose records are not its lines counts them itself: (path, content, max_record_bytes, careful) -> the
+# records, or None when its quick count cannot read the file (careful: as the record-by-record reader reads it).
+RecordCounter = Callable[[Path, Content | None, int, bool], int | None]
+
+
 def fast_read_mismatch(
-    path: Path, suffix: str, rows_in: int, limits: CsvLimits, content: Content | None = None
+    path: Path,
+    suffix: str,
+    rows_in: int,
+    limits: CsvLimits,
+    content: Content | None = None,
+    count_records: RecordCounter | None = None,
 ) -> str | None:
     """Why the ``rows_in`` records DuckDB's fast reader found in ``path`` do not match the file's own lines (None
     when they do): then the file must be read record by record. Parquet: a count that differs from the footer.
@@ -114,9 +125,15 @@ def fast_read_mismatch(
     JSONL: records = non-blank lines. CSV: records + line breaks inside fields = lines after the header, give or
     take empty lines; and no quoted field runs over more lines or bytes than ``limits`` allow. ``content`` (what
     the content inspection found): a file refused as a whole is one record; a JSON array has as many records as
-    readable elements (counted by the streaming decoder)."""
+    readable elements (counted by the streaming decoder). ``count_records``: the format's own count of its records
+    (a trace line holds many spans)."""
     if content is not None and content.refusal is not None:
         return _refused_mismatch(rows_in)
+    if count_records is not None:
+        counted = count_records(path, content, DEFAULT_MAX_RECORD_BYTES, False)
+        if counted is None:
+            return "the independent count of its records could not read the file"
+        return None if counted == rows_in else f"the file holds {counted} records but {rows_in} were read"
     if content is not None and content.json_array:
         # damage after the last element that DuckDB tolerated (a trailing comma at the end of the file) loses no
         # record; any other difference in the count is a mismatch
@@ -163,14 +180,23 @@ def check_salvaged(
     salvage_dir: Path,
     content: Content | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    count_records: RecordCounter | None = None,
 ) -> None:
     """Raise unless the record-by-record reader accounted for every physical line of ``path``: JSONL, one record
     per non-blank line (plus one for a truncated tail); CSV, every line read, and records = lines - header - empty
     lines - line breaks inside records (plus one for a truncated tail). A file refused as a whole: one record. A
-    JSON array: its elements up to any damage, plus one row for the damage."""
+    JSON array: its elements up to any damage, plus one row for the damage. ``count_records``: the format's own
+    careful count (Python's JSON decoder, record by record)."""
     if content is not None and content.refusal is not None:
         if (problem := _refused_mismatch(rows_in)) is not None:
             raise RuntimeError(f"{path.name}: {problem}: refusing to continue")
+        return
+    if count_records is not None:
+        counted = count_records(path, content, max_record_bytes, True)
+        if counted != rows_in:
+            raise RuntimeError(
+                f"{path.name} holds {counted} records by a careful count but {rows_in} were read: refusing to continue"
+            )
         return
     if content is not None and content.json_array:
         elements, damage = json_array_elements(path, max_record_bytes)

@@ -75,7 +75,10 @@ def record_reader(
     ``parse_error`` and each of ``fields`` (a field the file lacks is NULL), as VARCHAR unless ``types`` names
     another type for it (a value that does not convert is NULL). ``fields`` are top-level JSON keys, CSV header
     names or Parquet column names. A nested value read as VARCHAR (a JSON object or array, a Parquet struct, map or
-    list) is its JSON text, whatever the file kind (:func:`json_text`).
+    list) is its JSON text, whatever the file kind (:func:`json_text`). A field asked for as a nested type (a STRUCT
+    or a list) is read as such by the fast JSON reader; the record-by-record reader gives such a field as its JSON
+    text (VARCHAR), pruned first by the ``project`` the format passes (see
+    :func:`pipelines.ingest.formats.salvage.salvage_to_parquet`), and the format converts it.
 
     ``content`` is what :func:`pipelines.ingest.formats.content.inspect_content` found: a JSON file holding one
     array is read element by element; a refused file is one record whose ``parse_error`` is the refusal.
@@ -87,13 +90,21 @@ def record_reader(
     kind = kind_of(suffix)
     json_array = content is not None and content.json_array
 
-    def read(fields: list[str], types: dict[str, str] | None = None) -> duckdb.DuckDBPyRelation:
+    def read(
+        fields: list[str], types: dict[str, str] | None = None, project: salvage.Project | None = None
+    ) -> duckdb.DuckDBPyRelation:
         wanted = {name: (types or {}).get(name, "VARCHAR") for name in fields}
         if content is not None and content.refusal is not None:
             return _refused(con, content.refusal, wanted)
         if salvage_dir is not None and kind != "parquet":
             salvaged = salvage.salvage_to_parquet(
-                path, "json_array" if json_array else kind, fields, salvage_dir, csv_limits, max_record_bytes
+                path,
+                "json_array" if json_array else kind,
+                fields,
+                salvage_dir,
+                csv_limits,
+                max_record_bytes,
+                project,
             )
             return _read_parquet(con, salvaged, wanted)
         if kind == "jsonl":
@@ -199,6 +210,8 @@ def _select_fields(
         if name in present:
             if sql_type == "DOUBLE" and present[name] in ("VARCHAR", "BOOLEAN"):
                 sql_type = present[name]  # typed by the registry, which refuses booleans
+            elif is_nested_type(sql_type.upper()) and present[name] == "VARCHAR":
+                sql_type = "VARCHAR"  # JSON text from the record-by-record reader: the format converts it
             if sql_type == "VARCHAR" and is_nested_type(present[name]):
                 expressions.append(json_text(duckdb.ColumnExpression(name)).alias(name))
                 continue

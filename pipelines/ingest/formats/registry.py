@@ -18,8 +18,15 @@ from pipelines.ingest.formats import (
     litellm,
     mapped,
     openrouter,
+    otel_genai,
 )
-from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
+from pipelines.ingest.formats.options import (
+    DEFAULT_MAX_NAME_LENGTH,
+    FORMAT_OPTIONS,
+    TimestampRule,
+    check_common_options,
+)
+from pipelines.ingest.formats.physical import RecordCounter
 from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
@@ -30,6 +37,7 @@ _FORMATS: dict[str, ModuleType] = {
         litellm,
         burstgpt,
         azure_trace,
+        otel_genai,
         langfuse,
         helicone,
         openrouter,
@@ -58,7 +66,17 @@ def validate_options(
             f"The {name} format reads {' or '.join(module.KINDS)} files, not {suffix}.",
             "Check --format and the file.",
         )
+    for key in FORMAT_OPTIONS:
+        if options.get(key) is not None and key not in getattr(module, "OPTIONS", ()):
+            flag = "--" + key.replace("_", "-")
+            raise ModeshiftError(f"The {name} format does not take {flag}.", f"Drop {flag}.")
     module.validate_options(options)
+
+
+def record_counter(name: str) -> RecordCounter | None:
+    """How format ``name`` counts the records of a file itself (its records are not its lines: a trace line holds
+    many spans), or None for a format whose records are counted from the file's lines."""
+    return getattr(_format(name), "count_records", None)
 
 
 def timestamp_rule(name: str, options: dict[str, Any]) -> TimestampRule:

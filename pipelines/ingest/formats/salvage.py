@@ -12,7 +12,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,11 +69,19 @@ def _as_text(value: object) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _fields_of(record: object, fields: list[str], what: str) -> tuple[str | None, list[str | None]]:
-    """The text of each field of one parsed JSON record, or the reason it cannot be read (``what``: 'line' or
-    'array element')."""
+# Prunes a parsed JSON record to what a format reads, before any of it is kept (see salvage_to_parquet).
+Project = Callable[[dict[str, object]], dict[str, object]]
+
+
+def _fields_of(
+    record: object, fields: list[str], what: str, project: Project | None = None
+) -> tuple[str | None, list[str | None]]:
+    """The text of each field of one parsed JSON record (pruned by ``project`` first, when given), or the reason it
+    cannot be read (``what``: 'line' or 'array element')."""
     if not isinstance(record, dict):
         return f"{what} is JSON but not an object (a {type(record).__name__})", [None] * len(fields)
+    if project is not None:
+        record = project(record)
     values = [_as_text(record.get(name)) for name in fields]
     try:
         "".join(value for value in values if value is not None).encode("utf-8")
@@ -82,17 +90,17 @@ def _fields_of(record: object, fields: list[str], what: str) -> tuple[str | None
     return None, values
 
 
-def _jsonl_records(
-    path: Path, fields: list[str], max_record_bytes: int
-) -> Iterator[tuple[str | None, list[str | None]]]:
-    empty: list[str | None] = [None] * len(fields)
+def json_lines(path: Path, max_record_bytes: int) -> Iterator[tuple[object, str | None]]:
+    """Each record of a JSON lines file as the record-by-record reader sees it: ``(value, None)`` for a non-blank
+    line that is JSON, ``(None, reason)`` for one that is not (or is longer than ``max_record_bytes``, or the cut-off
+    tail of a truncated gzip stream). Blank lines are no record."""
     first = True
     for raw in _binary_lines(path, max_record_bytes):
         if raw is None:
-            yield TRUNCATED, empty
+            yield None, TRUNCATED
             return
         if isinstance(raw, _TooLong):
-            yield raw.reason, empty
+            yield None, raw.reason
             first = False
             continue
         if first:
@@ -103,14 +111,28 @@ def _jsonl_records(
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            yield "line is not valid UTF-8", empty
+            yield None, "line is not valid UTF-8"
             continue
         try:
-            record = json.loads(text)
+            yield json.loads(text), None
         except (json.JSONDecodeError, RecursionError):
-            yield "unparseable line: not valid JSON", empty
-            continue
-        yield _fields_of(record, fields, "line")
+            yield None, "unparseable line: not valid JSON"
+
+
+def json_records(path: Path, json_array: bool, max_record_bytes: int) -> Iterator[tuple[object, str | None]]:
+    """The records of a JSON file (its lines, or the elements of its one array) as the record-by-record reader
+    enumerates them: ``(value, None)`` or ``(None, why it is unreadable)``, one per record."""
+    if json_array:
+        return _json_array_values(path, max_record_bytes)
+    return json_lines(path, max_record_bytes)
+
+
+def _jsonl_records(
+    path: Path, fields: list[str], max_record_bytes: int, project: Project | None = None
+) -> Iterator[tuple[str | None, list[str | None]]]:
+    empty: list[str | None] = [None] * len(fields)
+    for record, problem in json_lines(path, max_record_bytes):
+        yield (problem, empty) if problem is not None else _fields_of(record, fields, "line", project)
 
 
 def _json_array_values(path: Path, max_record_bytes: int) -> Iterator[tuple[object, str | None]]:
@@ -233,12 +255,12 @@ def _json_array_values(path: Path, max_record_bytes: int) -> Iterator[tuple[obje
 
 
 def _json_array_records(
-    path: Path, fields: list[str], max_record_bytes: int
+    path: Path, fields: list[str], max_record_bytes: int, project: Project | None = None
 ) -> Iterator[tuple[str | None, list[str | None]]]:
     """The fields of each element of a file holding one JSON array (see :func:`_json_array_values`)."""
     empty: list[str | None] = [None] * len(fields)
     for record, damage in _json_array_values(path, max_record_bytes):
-        yield (damage, empty) if damage is not None else _fields_of(record, fields, "array element")
+        yield (damage, empty) if damage is not None else _fields_of(record, fields, "array element", project)
 
 
 def json_array_elements(
@@ -400,10 +422,12 @@ def salvage_to_parquet(
     work_dir: Path,
     limits: CsvLimits | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    project: Project | None = None,
 ) -> Path:
     """Read ``path`` (kind 'jsonl', 'json_array' or 'csv') record by record into a Parquet file in ``work_dir``;
     return its path. A record longer than ``max_record_bytes`` (decompressed) becomes a row with a parse error;
-    quoted CSV fields are bounded by ``limits``.
+    quoted CSV fields are bounded by ``limits``. ``project`` (JSON only) prunes each parsed record to what the
+    format reads before anything of it is written (a format whose records nest text beside what it reads).
 
     Columns: ``source_line`` (1-based record number), ``__modeshift_parse_error`` and every name in ``fields``.
     For CSV, what the reader saw of the physical lines (:class:`CsvLineStats`) goes to ``work_dir/LINE_STATS_FILE``.
@@ -413,7 +437,7 @@ def salvage_to_parquet(
         records = _csv_records(path, fields, limits or CsvLimits(), stats, max_record_bytes)
     else:
         readers = {"jsonl": _jsonl_records, "json_array": _json_array_records}
-        records = readers[kind](path, fields, max_record_bytes)
+        records = readers[kind](path, fields, max_record_bytes, project)
     schema = pa.schema(
         [("source_line", pa.int64()), (PARSE_ERROR_FIELD, pa.string())]
         + [(name, pa.string()) for name in fields]
