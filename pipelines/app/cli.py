@@ -89,6 +89,26 @@ def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries)
     return 0
 
 
+def formats_command(args: argparse.Namespace) -> int:
+    """Print, per source format (or the one named), the file kinds it reads, what it is, the source fields it
+    reads and the ``modeshift ingest`` options it takes."""
+    from pipelines.ingest.formats.registry import describe_formats
+
+    for described in describe_formats():
+        if args.name and described.name != args.name:
+            continue
+        print(f"{described.name} ({', '.join(described.kinds)})")
+        print(f"  {described.summary}")
+        flags = [
+            "--" + key.replace("_", "-") + (" (needed)" if key in described.required_options else "")
+            for key in described.options
+        ]
+        print(f"  options: {', '.join(flags)}")
+        fields = ", ".join(described.fields) if described.fields else "named by the --mapping file"
+        print(f"  fields read: {fields}")
+    return 0
+
+
 def materialize_command(args: argparse.Namespace) -> int:
     """Run every pending partition (files, days, weeks) through Dagster in process."""
     from pipelines.app.runner import materialize_pending
@@ -297,7 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="land log files for ingest")
+    ingest = commands.add_parser(
+        "ingest",
+        help="land log files for ingest",
+        epilog="Run 'modeshift formats' for the fields and options of each format.",
+    )
     ingest.add_argument("--format", required=True, choices=FORMAT_NAMES, help="source format")
     ingest.add_argument("--endpoint", help="endpoint name for every row of these files")
     ingest.add_argument("--mapping", help="YAML mapping file (format 'mapped')")
@@ -309,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("paths", nargs="+", help="files or directories")
     ingest.set_defaults(handler=ingest_command)
+
+    formats = commands.add_parser("formats", help="what each --format reads: file kinds, fields and options")
+    formats.add_argument("name", nargs="?", choices=FORMAT_NAMES, help="one format (default: all)")
+    formats.set_defaults(handler=formats_command)
 
     materialize = commands.add_parser("materialize", help="process everything pending through Dagster")
     materialize.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -20,11 +20,12 @@ from pipelines.ingest.formats.records import RecordReader
 
 NAME = "azure-trace"
 KINDS = ("csv",)
+REQUIRED_OPTIONS = ("endpoint",)  # options every file of this format needs
 
 FIELDS: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 UNKNOWN_MODEL = "unknown"
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "the trace's TIMESTAMP values are ISO-8601 instants.",
     "ts_unit": "the trace's TIMESTAMP values are ISO-8601 text.",
     "mapping": "use --format mapped to read a log through a mapping file.",
@@ -42,7 +43,7 @@ def validate_options(options: dict[str, Any]) -> None:
     check_name("endpoint", options["endpoint"])
     if options.get("model") is not None:
         check_name("model", options["model"])
-    refuse_options("azure-trace", options, _NOT_APPLICABLE)
+    refuse_options("azure-trace", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

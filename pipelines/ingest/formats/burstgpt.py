@@ -19,6 +19,7 @@ from pipelines.ingest.formats.records import RecordReader
 
 NAME = "burstgpt"
 KINDS = ("csv",)
+REQUIRED_OPTIONS = ("anchor",)  # options every file of this format needs
 
 FIELDS: tuple[str, ...] = (
     "Timestamp",
@@ -29,7 +30,7 @@ FIELDS: tuple[str, ...] = (
     "Log Type",
 )
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "model": "every BurstGPT row names its model.",
     "mapping": "use --format mapped to read a log through a mapping file.",
 }
@@ -48,7 +49,7 @@ def validate_options(options: dict[str, Any]) -> None:
             f"BurstGPT timestamps are seconds, not '{options['ts_unit']}'.",
             "Drop --ts-unit or pass --ts-unit s.",
         )
-    refuse_options("burstgpt", options, _NOT_APPLICABLE)
+    refuse_options("burstgpt", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

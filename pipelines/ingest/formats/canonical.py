@@ -9,22 +9,21 @@ from typing import Any
 
 import duckdb
 
-from pipelines.core.errors import ModeshiftError
-from pipelines.ingest.formats.options import TimestampRule, timestamp_rule_from_options
+from pipelines.ingest.formats.options import TimestampRule, refuse_options, timestamp_rule_from_options
 from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader
 
 NAME = "canonical"
 KINDS = ("jsonl", "csv", "parquet")
+FIELDS = RAW_COLUMNS  # the request record's own names (and api_key, kept only as a salted hash)
+NOT_APPLICABLE = {
+    "model": "canonical records name their model (a 'model' column).",
+    "mapping": "use --format mapped to read a log through a mapping file.",
+}
 
 
 def validate_options(options: dict[str, Any]) -> None:
     """Check the options at landing time (timestamp unit and anchor); refuse those that do not apply."""
-    for key, reason in {
-        "model": "canonical records name their model (a 'model' column).",
-        "mapping": "use --format mapped to read a log through a mapping file.",
-    }.items():
-        if options.get(key) is not None:
-            raise ModeshiftError(f"The canonical format does not take --{key}: {reason}", f"Drop --{key}.")
+    refuse_options(NAME, options, NOT_APPLICABLE)
     timestamp_rule_from_options(options)
 
 

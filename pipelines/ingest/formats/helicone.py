@@ -79,7 +79,7 @@ FIELDS: tuple[str, ...] = (
 )
 OBJECT_FIELDS: tuple[str, ...] = ("request_properties", "properties")
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "Helicone times are instants, not offsets from a trace start.",
     "ts_unit": "Helicone times are ISO-8601 text.",
     "model": "every Helicone request names its model.",
@@ -90,7 +90,7 @@ _NOT_APPLICABLE = {
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for Helicone records (only ``endpoint``, an override for every row,
     applies)."""
-    refuse_options("helicone", options, _NOT_APPLICABLE)
+    refuse_options("helicone", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

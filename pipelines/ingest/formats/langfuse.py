@@ -95,7 +95,7 @@ OBJECT_FIELDS: tuple[str, ...] = (
     "metadata",
 )
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "Langfuse times are instants, not offsets from a trace start.",
     "ts_unit": "Langfuse times are ISO-8601 text.",
     "model": "every Langfuse generation names its model.",
@@ -106,7 +106,7 @@ _NOT_APPLICABLE = {
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for Langfuse observations (only ``endpoint``, an override for every row,
     applies)."""
-    refuse_options("langfuse", options, _NOT_APPLICABLE)
+    refuse_options("langfuse", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

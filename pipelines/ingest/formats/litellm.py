@@ -42,7 +42,7 @@ FIELDS: tuple[str, ...] = (
     "cache_hit",
 )
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "LiteLLM times are ISO-8601 instants, not offsets from a trace start.",
     "ts_unit": "LiteLLM times are ISO-8601 text.",
     "model": "every LiteLLM record names its model.",
@@ -52,7 +52,7 @@ _NOT_APPLICABLE = {
 
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for LiteLLM logs (only ``endpoint``, an override for every row, applies)."""
-    refuse_options("litellm", options, _NOT_APPLICABLE)
+    refuse_options("litellm", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

@@ -30,6 +30,7 @@ from pipelines.ingest.formats.options import (
     check_anchor,
     check_name,
     check_ts_unit,
+    refuse_options,
     timestamp_rule_from_options,
     unprintable,
 )
@@ -37,7 +38,9 @@ from pipelines.ingest.formats.records import RAW_COLUMNS, RecordReader, kind_of
 
 NAME = "mapped"
 KINDS = ("jsonl", "csv", "parquet")
+REQUIRED_OPTIONS = ("mapping",)  # options every file of this format needs
 REQUIRED = ("ts", "endpoint", "model", "input_tokens", "output_tokens")
+NOT_APPLICABLE = {"model": "map 'model' in the mapping file ({constant: NAME})."}
 
 
 MAX_MAPPING_BYTES = 64 * 1024
@@ -133,11 +136,7 @@ def _check_constant(column: str, value: Any) -> None:
 def validate_options(options: dict[str, Any]) -> None:
     """Check the mapping: known canonical columns, each mapped to a readable field name or a usable constant,
     required ones present, a valid timestamp section; refuse ``--model`` (the mapping names the model)."""
-    if options.get("model") is not None:
-        raise ModeshiftError(
-            "The mapped format does not take --model: map 'model' in the mapping file ({constant: NAME}).",
-            "Drop --model.",
-        )
+    refuse_options(NAME, options, NOT_APPLICABLE)
     mapping = options.get("mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         raise ModeshiftError(

@@ -68,7 +68,7 @@ FIELDS: tuple[str, ...] = (
     "external_user",
 )
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "OpenRouter's created_at is an instant, not an offset from a trace start.",
     "ts_unit": "OpenRouter's created_at is ISO-8601 text.",
     "model": "every OpenRouter generation names its model.",
@@ -79,7 +79,7 @@ _NOT_APPLICABLE = {
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for OpenRouter generations (only ``endpoint``, an override for every row,
     applies)."""
-    refuse_options("openrouter", options, _NOT_APPLICABLE)
+    refuse_options("openrouter", options, NOT_APPLICABLE)
 
 
 def timestamp_rule(options: dict[str, Any]) -> TimestampRule:

@@ -139,7 +139,7 @@ RESOURCE_SPANS_STRUCTURE = json.dumps(
     ]
 )
 
-_NOT_APPLICABLE = {
+NOT_APPLICABLE = {
     "anchor": "span times are nanoseconds since 1970, not offsets from a trace start.",
     "ts_unit": "span times are OTLP's startTimeUnixNano (nanoseconds since 1970).",
     "model": "every GenAI span names its model (gen_ai.response.model or gen_ai.request.model).",
@@ -155,7 +155,7 @@ def endpoint_attribute(options: dict[str, Any]) -> str:
 def validate_options(options: dict[str, Any]) -> None:
     """Refuse options that make no sense for OTLP traces; check ``endpoint_attribute`` (visible text, and not an
     attribute that carries message content)."""
-    refuse_options(NAME, options, _NOT_APPLICABLE)
+    refuse_options(NAME, options, NOT_APPLICABLE)
     if options.get("endpoint_attribute") is None:
         return
     key = check_name("endpoint_attribute", options["endpoint_attribute"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipelines.ingest.formats import (
 from pipelines.ingest.formats.options import (
     DEFAULT_MAX_NAME_LENGTH,
     FORMAT_OPTIONS,
+    OPTION_KEYS,
     TimestampRule,
     check_common_options,
 )
@@ -123,3 +125,33 @@ def _boolean_number_error(relation: duckdb.DuckDBPyRelation) -> duckdb.Expressio
         else:
             reason = reason.when(is_boolean, message)
     return parse_error if reason is None else reason.otherwise(parse_error)
+
+
+@dataclass(frozen=True)
+class FormatDescription:
+    """What ``modeshift formats`` prints of one format: the file kinds it reads, its module's summary, the source
+    fields it reads (empty: the request record's own column names, or a mapping file names them) and the
+    ``modeshift ingest`` options it takes (and those among them every file needs)."""
+
+    name: str
+    kinds: tuple[str, ...]
+    summary: str
+    fields: tuple[str, ...]
+    options: tuple[str, ...]
+    required_options: tuple[str, ...]
+
+
+def describe_formats() -> list[FormatDescription]:
+    """Every format, in the order ``--format`` lists them, described from its module (see
+    :class:`FormatDescription`)."""
+    shared = tuple(key for key in OPTION_KEYS if key not in FORMAT_OPTIONS)
+    described = []
+    for name, module in _FORMATS.items():
+        refused = getattr(module, "NOT_APPLICABLE", {})
+        options = tuple(key for key in shared if key not in refused) + tuple(getattr(module, "OPTIONS", ()))
+        fields = tuple(getattr(module, "FIELDS", ())) + tuple(getattr(module, "SPAN_ATTRIBUTES", ()))
+        summary = (module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ").replace("``", "")
+        summary = summary.removeprefix(f"{name}: ")
+        required = tuple(getattr(module, "REQUIRED_OPTIONS", ()))
+        described.append(FormatDescription(name, tuple(module.KINDS), summary, fields, options, required))
+    return described
