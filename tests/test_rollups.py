@@ -42,6 +42,7 @@ SELECT
         + coalesce(r.cached_input_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
         + r.output_tokens * c.output_usd_per_mtok) / 1e6 END) AS list_cost_usd,
     sum(r.billed_cost_usd) AS billed_cost_usd,
+    count(r.billed_cost_usd) AS billed_requests,
     count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
     count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
     count(*) FILTER (WHERE r.stream IS NOT NULL OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch')

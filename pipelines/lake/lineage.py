@@ -24,7 +24,7 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
 # 2: first/last arrival per minute, serverless latency histograms per hour, stream = false is a signal
 # 3: ok cached input tokens per minute, priced at the card's cached input price and weighted by
-#    capacity.cached_input_weight
+#    capacity.cached_input_weight; billed_requests per minute
 ROLLUP_VERSION = "rollup-3"
 WEEK_VERSION = "week-1"
 
