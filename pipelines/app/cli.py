@@ -225,7 +225,7 @@ def export_focus_command(args: argparse.Namespace) -> int:
         home = copy.home
         settings = Settings.load(home)
         copy.bring_in(focus_export_inputs(week))
-        result = export_focus(home, settings, week, out, args.billing_account)
+        result = export_focus(home, settings, week, out, (args.billing_account or "").strip() or None)
     print(
         f"{result.path}: {result.rows} FOCUS 1.2 row(s), {len(result.days)} day(s), list cost "
         f"${result.list_cost_usd:,.2f}, billed cost in the log ${result.billed_cost_usd:,.2f}"
