@@ -8,6 +8,7 @@ python -m benchmarks.steps merge HOME SAME_WEEK ADJACENT   merge every staged da
 python -m benchmarks.steps rollup HOME                 daily rollups of every merged day
 python -m benchmarks.steps bare-rollup HOME OUT        DuckDB alone: per-minute GROUP BY over the lake
 python -m benchmarks.steps weekly HOME                 weekly profiles + plans (recommendations, plan_options) of every week
+python -m benchmarks.steps focus HOME WEEK OUT         the FOCUS export of one week (OUT: .parquet or .csv)
 """
 
 from __future__ import annotations
@@ -126,6 +127,17 @@ def weekly(home_dir: str) -> None:
             write_week_table(home, "plan_options", week, plans.options, fingerprints[week])
 
 
+def focus(home_dir: str, week: str, out: str) -> None:
+    """The FOCUS export of the week starting ``week`` (YYYY-MM-DD) into ``out``, as ``modeshift export focus``."""
+    from datetime import date
+
+    from pipelines.delivery.focus_export import export_focus
+
+    home, settings = _home(home_dir)
+    result = export_focus(home, settings, date.fromisoformat(week), Path(out))
+    print(f"{result.rows} rows, list ${result.list_cost_usd:,.2f}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     step, *arguments = sys.argv[1:]
     {
@@ -137,4 +149,5 @@ if __name__ == "__main__":
         "rollup": rollup,
         "bare-rollup": bare_rollup,
         "weekly": weekly,
+        "focus": focus,
     }[step](*arguments)

@@ -92,6 +92,7 @@ BAD_ROWS: list[tuple[object, str]] = [
     ({**GOOD_ROW, "input_tokens": 2**63}, "is not a non-negative integer below 10^12"),
     ({**GOOD_ROW, "output_tokens": None}, "output_tokens is missing or not a number"),
     ({**GOOD_ROW, "cached_input_tokens": -3}, "cached_input_tokens"),
+    ({**GOOD_ROW, "cached_input_tokens": 1201}, "cached_input_tokens 1201 exceeds input_tokens 1200"),
     ({**GOOD_ROW, "latency_ms": -5}, "latency_ms"),
     ({**GOOD_ROW, "ok": "maybe"}, "ok 'maybe' is not a boolean"),
     ({**GOOD_ROW, "deployment_mode": "spot"}, "deployment_mode 'spot'"),
@@ -102,7 +103,7 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_nothing_is_lost(home, 
     rows = (
         [GOOD_ROW]
         + [row for row, _ in BAD_ROWS]
-        + [{**GOOD_ROW, "input_tokens": "12", "billed_cost_usd": "n/a"}]
+        + [{**GOOD_ROW, "input_tokens": "120", "billed_cost_usd": "n/a"}]
     )
     staged = land_and_stage(home, settings, write_jsonl(tmp_path / "bad.jsonl", rows), "canonical")
     assert staged.rows_in == len(rows)

@@ -152,7 +152,7 @@ def _assert_invariants(row: dict[str, Any], settings: Settings, latest: datetime
     for name in ("input_tokens", "output_tokens"):
         assert isinstance(row[name], int) and 0 <= row[name] < TOKEN_LIMIT, (name, row[name])
     cached = row["cached_input_tokens"]
-    assert cached is None or (isinstance(cached, int) and 0 <= cached < TOKEN_LIMIT), cached
+    assert cached is None or (isinstance(cached, int) and 0 <= cached <= row["input_tokens"]), cached
     ts = row["ts"]
     assert ts is not None
     earliest = datetime.combine(settings.ingest.start_date, datetime.min.time(), tzinfo=UTC)

@@ -34,10 +34,15 @@ SELECT
     sum(coalesce(r.cached_input_tokens, 0)) AS cached_input_tokens,
     coalesce(sum(r.input_tokens) FILTER (WHERE r.ok), 0) AS ok_input_tokens,
     coalesce(sum(r.output_tokens) FILTER (WHERE r.ok), 0) AS ok_output_tokens,
-    sum(CASE WHEN r.ok THEN r.input_tokens + c.output_weight * r.output_tokens END) AS weighted_tokens,
-    sum(CASE WHEN r.ok THEN (r.input_tokens * c.input_usd_per_mtok + r.output_tokens * c.output_usd_per_mtok) / 1e6
-        END) AS list_cost_usd,
+    coalesce(sum(r.cached_input_tokens) FILTER (WHERE r.ok), 0) AS ok_cached_input_tokens,
+    sum(CASE WHEN r.ok THEN r.input_tokens - coalesce(r.cached_input_tokens, 0)
+        + $cached_input_weight * coalesce(r.cached_input_tokens, 0) + c.output_weight * r.output_tokens END)
+        AS weighted_tokens,
+    sum(CASE WHEN r.ok THEN ((r.input_tokens - coalesce(r.cached_input_tokens, 0)) * c.input_usd_per_mtok
+        + coalesce(r.cached_input_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
+        + r.output_tokens * c.output_usd_per_mtok) / 1e6 END) AS list_cost_usd,
     sum(r.billed_cost_usd) AS billed_cost_usd,
+    count(r.billed_cost_usd) AS billed_requests,
     count(*) FILTER (WHERE r.stream OR r.interactive) AS interactive_requests,
     count(*) FILTER (WHERE NOT r.interactive OR r.deployment_mode = 'batch') AS offline_requests,
     count(*) FILTER (WHERE r.stream IS NOT NULL OR r.interactive IS NOT NULL OR r.deployment_mode = 'batch')
@@ -116,6 +121,7 @@ KEYS = {
 }
 # Sums of per-request floats (cost, weighted tokens, gaps) are added in another order: last bits may differ.
 MODELS = ["m-priced", "m-new", "m-old", "m-unpriced", "m-two"]
+CACHED_WEIGHT = 0.25  # capacity.cached_input_weight of the test home
 ROUNDED = {"weighted_tokens", "list_cost_usd", "billed_cost_usd", "sum_tau_s", "sum_tau2_s2"}
 
 
@@ -136,17 +142,19 @@ def write_day(home: Home, day: str, rows: int, seed: int) -> Path:
         series = pl.Series(values)
         return series.scatter(np.nonzero(rng.random(rows) < share)[0], None)
 
+    # cached input tokens are a part of the input (ingest refuses more), a cached price for some models
+    input_tokens = np.concatenate(
+        [rng.lognormal(6.5, 2.0, rows - 4).astype(np.int64), [0, 1023, 1024, 10**11]]
+    )
     frame = pl.DataFrame(
         {
             "request_id": pl.Series(rng.permutation(rows)).cast(pl.String),
             "ts": pl.Series(ts).cast(pl.Datetime("us", "UTC")),
             "endpoint": pl.Series(endpoints).cast(pl.String).str.replace(r"^", "ep-"),
             "model": np.array(MODELS)[rng.integers(0, len(MODELS), rows)],
-            "input_tokens": np.concatenate(
-                [rng.lognormal(6.5, 2.0, rows - 4).astype(np.int64), [0, 1023, 1024, 10**11]]
-            ),
+            "input_tokens": input_tokens,
             "output_tokens": rng.lognormal(5.0, 1.5, rows).astype(np.int64),
-            "cached_input_tokens": with_nulls(rng.integers(0, 500, rows), 0.5),
+            "cached_input_tokens": with_nulls(np.minimum(rng.integers(0, 500, rows), input_tokens), 0.5),
             "latency_ms": with_nulls(rng.lognormal(6.8, 1.5, rows).round(1), 0.1),
             "ttft_ms": with_nulls(rng.lognormal(5.0, 1.5, rows).round(3), 0.4),
             "ok": with_nulls(rng.random(rows) > 0.05, 0.02),
@@ -166,12 +174,12 @@ def write_day(home: Home, day: str, rows: int, seed: int) -> Path:
     (day_dir / "_manifest.json").write_text(json.dumps({"day": day, "inputs": {"file": {"rows": rows}}}))
 
     the_day = date.fromisoformat(day)
-    periods = [  # model, effective_from, effective_to, price
-        ("m-priced", the_day - timedelta(days=400), None, 0.18),
-        ("m-new", the_day, None, 0.5),  # priced from this day's midnight on
-        ("m-old", the_day - timedelta(days=400), the_day, 1.0),  # no longer priced on this day
-        ("m-two", the_day - timedelta(days=400), the_day - timedelta(days=9), 2.0),
-        ("m-two", the_day - timedelta(days=9), None, 3.1),
+    periods = [  # model, effective_from, effective_to, price, cached input price (None: the input price)
+        ("m-priced", the_day - timedelta(days=400), None, 0.18, 0.045),
+        ("m-new", the_day, None, 0.5, 0.0),  # priced from this day's midnight on; cache hits free
+        ("m-old", the_day - timedelta(days=400), the_day, 1.0, 0.5),  # no longer priced on this day
+        ("m-two", the_day - timedelta(days=400), the_day - timedelta(days=9), 2.0, 1.0),
+        ("m-two", the_day - timedelta(days=9), None, 3.1, None),
     ]
     shipped = pl.read_csv(Settings.load(home).rate_card_path, infer_schema=False).row(0, named=True)
     card = pl.DataFrame(
@@ -184,13 +192,16 @@ def write_day(home: Home, day: str, rows: int, seed: int) -> Path:
                 "input_usd_per_mtok": str(price),
                 "output_usd_per_mtok": str(price * 2),
                 "output_weight": str(price * 3),
+                "cached_input_usd_per_mtok": None if cached is None else str(cached),
             }
-            for model, start, end, price in periods
+            for model, start, end, price, cached in periods
         ]
     )
     card_path = home.root / "card.csv"
     card.write_csv(card_path)
-    home.config_file.write_text(f"rate_card: {card_path}\n", encoding="utf-8")
+    home.config_file.write_text(
+        f"rate_card: {card_path}\ncapacity: {{cached_input_weight: {CACHED_WEIGHT}}}\n", encoding="utf-8"
+    )
     return card_path
 
 
@@ -208,6 +219,7 @@ def reference(home: Home, card_path: Path, day: str) -> dict[str, pl.DataFrame]:
         ):
             path = home.root / f"reference-{name}.parquet"
             params = {"files": files} | ({"day": day} if "$day" in sql else {})
+            params |= {"cached_input_weight": CACHED_WEIGHT} if "$cached_input_weight" in sql else {}
             con.sql(sql, params=params).write_parquet(str(path))
             out[name] = pl.read_parquet(path)
     return out

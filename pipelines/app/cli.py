@@ -232,6 +232,34 @@ def whatif_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_focus_command(args: argparse.Namespace) -> int:
+    """Write one week's observed serverless spend as a FOCUS 1.2 file (Parquet or CSV). Only reads the week's
+    rollups: a home that does not exist is not created."""
+    from pipelines.delivery.focus_export import export_focus
+    from pipelines.lake.step_inputs import focus_export_inputs
+
+    week = _week_option(args.week)
+    if week is None:
+        raise ModeshiftError("export focus needs a week.", "Use --week YYYY-MM-DD (a Monday).")
+    out = Path(args.out or f"focus-{week.isoformat()}.parquet").expanduser().absolute()
+    with working_copy(read_only=True) as copy:
+        home = copy.home
+        settings = Settings.load(home)
+        copy.bring_in(focus_export_inputs(week))
+        result = export_focus(home, settings, week, out, (args.billing_account or "").strip() or None)
+    print(
+        f"{result.path}: {result.rows} FOCUS 1.2 row(s), {len(result.days)} day(s), list cost "
+        f"${result.list_cost_usd:,.2f}, billed cost in the log ${result.billed_cost_usd:,.2f}"
+    )
+    if result.unpriced_requests or result.not_serverless_requests:
+        print(
+            f"left out: {result.unpriced_requests:,} request(s) of unpriced models, "
+            f"{result.not_serverless_requests:,} in minutes with dedicated or batch requests "
+            f"(${result.not_serverless_list_cost_usd:,.2f} at list price)"
+        )
+    return 0
+
+
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
     with working_copy(settle=True) as copy:
@@ -373,6 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     whatif.add_argument("--json", action="store_true", help="print the result as JSON")
     whatif.set_defaults(handler=whatif_command)
+
+    export = commands.add_parser("export", help="write data for other tools (focus: a FOCUS 1.2 cost file)")
+    targets = export.add_subparsers(dest="target", required=True)
+    focus = targets.add_parser(
+        "focus",
+        help="one week's observed serverless spend per endpoint, model, day and token kind, FOCUS 1.2",
+    )
+    focus.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
+    focus.add_argument("--out", help="FILE.parquet or FILE.csv (default: focus-WEEK.parquet here)")
+    focus.add_argument(
+        "--billing-account", help="BillingAccountId to write (default: the provider's name in the profiles)"
+    )
+    focus.set_defaults(handler=export_focus_command)
 
     status = commands.add_parser("status", help="what is landed, pending and failed")
     status.set_defaults(handler=status_command)

@@ -521,12 +521,21 @@ class PoolsSettings(_Section):
         return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.isolated)
 
 
+class CapacitySettings(_Section):
+    """How traffic is counted as load on dedicated capacity: ``cached_input_weight`` is the weight of one cached
+    input token (a prompt-cache hit) in weighted tokens, where an uncached input token weighs 1 (a fraction in
+    [0, 1]; 1 counts cache hits as full prefill work)."""
+
+    cached_input_weight: Fraction
+
+
 class Settings(_Section):
     """Every tunable of a modeshift home, validated: one typed attribute per section of defaults.yaml."""
 
     rate_card: str | None
     replica_capacity: str | None
     provider: ProviderSettings
+    capacity: CapacitySettings
     commitments: CommitmentsSettings
     ingest: IngestSettings
     profiles: ProfilesSettings

@@ -650,8 +650,9 @@ TIMINGS: dict[str, ModelTiming] = {
 }
 
 
-def _serverless_prices(models: list[str]) -> dict[str, tuple[float, float]]:
-    """USD per token (input, output) of each priced model in the shipped rate card, in force at the demo start."""
+def _serverless_prices(models: list[str]) -> dict[str, tuple[float, float, float | None]]:
+    """USD per token (input, output, cached input or None when the card prices cache hits as input) of each priced
+    model in the shipped rate card, in force at the demo start."""
     card = load_rate_card(shipped_rate_card_path())
     start = START.date()
     in_force = card.filter(
@@ -660,7 +661,11 @@ def _serverless_prices(models: list[str]) -> dict[str, tuple[float, float]]:
         & (pl.col("effective_to").is_null() | (pl.col("effective_to") > start))
     )
     return {
-        row["model"]: (row["input_usd_per_mtok"] / 1e6, row["output_usd_per_mtok"] / 1e6)
+        row["model"]: (
+            row["input_usd_per_mtok"] / 1e6,
+            row["output_usd_per_mtok"] / 1e6,
+            None if row["cached_input_usd_per_mtok"] is None else row["cached_input_usd_per_mtok"] / 1e6,
+        )
         for row in in_force.iter_rows(named=True)
         if row["model"] in models
     }
@@ -677,7 +682,7 @@ def _endpoint_requests(
     index: int,
     seed: int,
     scale: float,
-    prices: dict[str, tuple[float, float]],
+    prices: dict[str, tuple[float, float, float | None]],
 ) -> dict[str, np.ndarray]:
     """Numpy columns of one endpoint's requests over the three weeks (unsorted across endpoints).
 
@@ -713,8 +718,11 @@ def _endpoint_requests(
     ttft = np.where(ok & (stream == 1), first_token, np.nan)
 
     price = prices.get(design.model)
-    if design.billed and price is not None:
+    if design.billed and price is not None and price[2] is None:  # cache hits billed as input tokens
         billed = np.where(ok, input_tokens * price[0] + output_tokens * price[1], 0.0)
+    elif design.billed and price is not None:
+        fresh = input_tokens - cached
+        billed = np.where(ok, fresh * price[0] + cached * price[2] + output_tokens * price[1], 0.0)
     else:
         billed = np.full(n, np.nan)
     return {

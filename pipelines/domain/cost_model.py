@@ -4,7 +4,8 @@
 A plan reserves R dedicated replicas for the covered hours and sends whatever demand they cannot serve
 (the *overflow*) to serverless at list prices; R = 0 is pure serverless. Units:
 
-* demand ``D_m``: weighted tokens per second in minute m, one input token = 1, one output token = w (``weighted_demand_tps``);
+* demand ``D_m``: weighted tokens per second in minute m, one input token = 1, one cached input token = w_c, one
+  output token = w (``weighted_demand_tps``);
 * serverless cost ``S_m``: USD in minute m at list prices (``serverless_cost_usd``);
 * a replica sustains ``K`` weighted tokens/s (``replica_capacity_tps``) and is planned at ``u·K`` (target utilization).
 
@@ -193,17 +194,31 @@ def _plan_cost(replicas: int, demand: _SortedDemand, offer: DedicatedOffer, cove
 
 
 def weighted_demand_tps(
-    input_tokens: np.ndarray, output_tokens: np.ndarray, output_weight: float
+    input_tokens: np.ndarray,
+    output_tokens: np.ndarray,
+    output_weight: float,
+    cached_input_tokens: np.ndarray | None = None,
+    cached_input_weight: float = 1.0,
 ) -> np.ndarray:
-    """Weighted demand D_m = (in_m + w·out_m) / 60 in weighted tokens per second, one value per minute.
+    """Weighted demand D_m = ((in_m − cin_m) + w_c·cin_m + w·out_m) / 60 in weighted tokens per second, one value
+    per minute.
 
-    ``input_tokens`` and ``output_tokens`` are per-minute token counts of ok requests; ``output_weight`` is w.
+    ``input_tokens`` and ``output_tokens`` are per-minute token counts of ok requests; ``cached_input_tokens``
+    (cin_m, None = none) the part of the input tokens that were prompt-cache hits; ``output_weight`` is w and
+    ``cached_input_weight`` w_c (``capacity.cached_input_weight``, in [0, 1]).
     """
     if output_weight < 0:
         raise ValueError(f"output_weight must be >= 0, got {output_weight}")
+    if not 0 <= cached_input_weight <= 1:
+        raise ValueError(f"cached_input_weight must be in [0, 1], got {cached_input_weight}")
     tokens_in = np.asarray(input_tokens, dtype=np.float64)
     tokens_out = np.asarray(output_tokens, dtype=np.float64)
-    return (tokens_in + output_weight * tokens_out) / SECONDS_PER_MINUTE
+    if cached_input_tokens is None:
+        return (tokens_in + output_weight * tokens_out) / SECONDS_PER_MINUTE
+    cached = _cached_part(tokens_in, cached_input_tokens)
+    return (
+        (tokens_in - cached) + cached_input_weight * cached + output_weight * tokens_out
+    ) / SECONDS_PER_MINUTE
 
 
 def serverless_cost_usd(
@@ -211,11 +226,29 @@ def serverless_cost_usd(
     output_tokens: np.ndarray,
     input_usd_per_mtok: float,
     output_usd_per_mtok: float,
+    cached_input_tokens: np.ndarray | None = None,
+    cached_input_usd_per_mtok: float | None = None,
 ) -> np.ndarray:
-    """Serverless list cost S_m in USD per minute: in_m·p_in + out_m·p_out, prices given per million tokens."""
+    """Serverless list cost S_m in USD per minute: ((in_m − cin_m)·p_in + cin_m·p_cin + out_m·p_out) / 10⁶, prices
+    given in USD per million tokens; ``cached_input_tokens`` (cin_m, None = none) is the part of the input tokens
+    that were prompt-cache hits, priced at ``cached_input_usd_per_mtok`` (p_cin; None = the input price p_in)."""
     tokens_in = np.asarray(input_tokens, dtype=np.float64)
     tokens_out = np.asarray(output_tokens, dtype=np.float64)
-    return (tokens_in * input_usd_per_mtok + tokens_out * output_usd_per_mtok) / TOKENS_PER_MILLION
+    if cached_input_tokens is None:
+        return (tokens_in * input_usd_per_mtok + tokens_out * output_usd_per_mtok) / TOKENS_PER_MILLION
+    cached = _cached_part(tokens_in, cached_input_tokens)
+    cached_price = input_usd_per_mtok if cached_input_usd_per_mtok is None else cached_input_usd_per_mtok
+    return (
+        (tokens_in - cached) * input_usd_per_mtok + cached * cached_price + tokens_out * output_usd_per_mtok
+    ) / TOKENS_PER_MILLION
+
+
+def _cached_part(tokens_in: np.ndarray, cached_input_tokens: np.ndarray) -> np.ndarray:
+    """The cached input tokens as float64, checked to be a part of the input tokens (0 <= cached <= input)."""
+    cached = np.asarray(cached_input_tokens, dtype=np.float64)
+    if cached.shape != tokens_in.shape or (cached < 0).any() or (cached > tokens_in).any():
+        raise ValueError("cached_input_tokens must have the input's shape and lie in [0, input_tokens]")
+    return cached
 
 
 def total_cost_usd(

@@ -99,7 +99,8 @@ def calibrate(home: Home, settings: Settings) -> Calibration:
     with con:
         con.register("rate_card", card)
         params = {"files": files}
-        minutes = con.sql(load_sql("analyst/calibrate_minutes"), params=params).pl()
+        weight = {"cached_input_weight": settings.capacity.cached_input_weight}
+        minutes = con.sql(load_sql("analyst/calibrate_minutes"), params=params | weight).pl()
         shapes = con.sql(load_sql("analyst/calibrate_shapes"), params=params).pl()
         endpoints = con.sql(load_sql("analyst/calibrate_endpoints"), params=params).pl()
     rows: list[CalibrationRow] = []

@@ -22,7 +22,10 @@ from pipelines.lake.replica_capacity import replica_capacity_fingerprint
 from pipelines.lake.weekly_store import recorded_week_fingerprint
 
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
-ROLLUP_VERSION = "rollup-2"  # 2: first/last arrival per minute, serverless latency histograms per hour, stream = false is a signal
+# 2: first/last arrival per minute, serverless latency histograms per hour, stream = false is a signal
+# 3: ok cached input tokens per minute, priced at the card's cached input price and weighted by
+#    capacity.cached_input_weight; billed_requests per minute
+ROLLUP_VERSION = "rollup-3"
 WEEK_VERSION = "week-1"
 
 
@@ -49,13 +52,17 @@ def covered_days(home: Home) -> list[str]:
 
 
 def rollup_fingerprint(home: Home, settings: Settings, day: str) -> str | None:
-    """What a day's rollup must be built from: the merged day, the rate card and which provider's rows price each
-    endpoint (``provider.name`` and ``provider.endpoints``)."""
+    """What a day's rollup must be built from: the merged day, the rate card, which provider's rows price each
+    endpoint (``provider.name`` and ``provider.endpoints``) and the weight of a cached input token
+    (``capacity.cached_input_weight``)."""
     version = day_fingerprint(home, day)
     if version is None:
         return None
     choice = [settings.provider.name, list(settings.provider.endpoints.items())]
-    return fingerprint([ROLLUP_VERSION, version, rate_card_fingerprint(settings.rate_card_path), choice])
+    weight = settings.capacity.cached_input_weight
+    return fingerprint(
+        [ROLLUP_VERSION, version, rate_card_fingerprint(settings.rate_card_path), choice, weight]
+    )
 
 
 def recorded_fingerprint(manifest_file: Path) -> str | None:

@@ -4,7 +4,9 @@ effective-dated.
 The shipped card is ``pipelines/config/rate_card.csv``; users point ``rate_card`` in config.yaml to their own.
 Capacity figures (replica_capacity_tps, output_weight) are assumptions until calibrated: every row says its source.
 A card without the ``provider`` column (older cards) is read as the ``together`` card; without ``min_replicas``
-every deployment minimum is 1 replica.
+every deployment minimum is 1 replica; without ``cached_input_usd_per_mtok`` (the price of a cached input token, a
+prompt-cache read, USD per million tokens) every cached input token is priced as an ordinary input token (the
+column is null).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ OPTIONAL_COLUMNS: dict[str, tuple[pl.DataType, object]] = {
     "provider": (pl.String(), "together"),
     # The provider's deployment minimum for the model, in replicas (a plan reserves 0 or at least this many).
     "min_replicas": (pl.Int64(), 1),
+    # USD per million cached input tokens (prompt-cache reads); null = the list input price.
+    "cached_input_usd_per_mtok": (pl.Float64(), None),
 }
 
 
@@ -54,11 +58,10 @@ def load_rate_card(path: Path) -> pl.DataFrame:
     optional = {name: kind for name, (kind, _) in OPTIONAL_COLUMNS.items()}
     card = read_checked_csv(path, "rate card", RATE_CARD_SCHEMA, optional)
     for name, (kind, default) in OPTIONAL_COLUMNS.items():
-        card = card.with_columns(
-            (pl.col(name) if name in card.columns else pl.lit(None, dtype=kind))
-            .fill_null(pl.lit(default, dtype=kind))
-            .alias(name)
-        )
+        column = pl.col(name) if name in card.columns else pl.lit(None, dtype=kind)
+        if default is not None:
+            column = column.fill_null(pl.lit(default, dtype=kind))
+        card = card.with_columns(column.alias(name))
     card = card.select(
         "provider", *RATE_CARD_SCHEMA, *(name for name in OPTIONAL_COLUMNS if name != "provider")
     )
@@ -74,6 +77,16 @@ def load_rate_card(path: Path) -> pl.DataFrame:
             raise ModeshiftError(f"The rate card {path} has rows without {column}.", "Every row needs it.")
     if (card["input_usd_per_mtok"] < 0).any() or (card["output_usd_per_mtok"] < 0).any():
         raise ModeshiftError(f"The rate card {path} has a negative price.")
+    cached = card.filter(pl.col("cached_input_usd_per_mtok").is_not_null())
+    if (cached["cached_input_usd_per_mtok"] < 0).any():
+        raise ModeshiftError(f"The rate card {path} has a negative cached_input_usd_per_mtok.")
+    dearer = cached.filter(pl.col("cached_input_usd_per_mtok") > pl.col("input_usd_per_mtok"))
+    if dearer.height:
+        raise ModeshiftError(
+            f"The rate card {path} prices cached input tokens of {dearer['model'][0]} above its input tokens.",
+            "cached_input_usd_per_mtok is the price of a prompt-cache read, at most input_usd_per_mtok; "
+            "leave it empty to price cached tokens as input.",
+        )
     overlapping = (
         card.sort("provider", "model", "effective_from")
         .with_columns(next_from=pl.col("effective_from").shift(-1).over("provider", "model"))

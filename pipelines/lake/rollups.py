@@ -1,7 +1,8 @@
 """Daily rollups: everything the weekly step needs from one day of requests, so the weekly step never reads raw
 requests (its cost grows with endpoints × minutes, not with traffic). Written per day, replaced atomically::
 
-    lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens, cost, signals
+    lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens (cached ones too), list
+                                              cost, weighted tokens (capacity.cached_input_weight), signals
     lake/rollups/day=D/interarrival.parquet   per endpoint: gap count, sum and sum of squares, first/last arrival
     lake/rollups/day=D/histograms.parquet     per endpoint and metric: request counts per histogram bucket
     lake/rollups/day=D/latency_hours.parquet  per endpoint, hour and latency metric: serverless ok requests per bucket
@@ -64,7 +65,10 @@ def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
             con.register("rate_card", load_rate_card(settings.rate_card_path))
             params = {"files": lake_files}
             con.register("endpoint_provider", endpoint_providers(con, settings, params))
-            con.sql(load_sql("rollup/minutes"), params=params).write_parquet(str(out_dir / "minutes.parquet"))
+            weight = {"cached_input_weight": settings.capacity.cached_input_weight}
+            con.sql(load_sql("rollup/minutes"), params=params | weight).write_parquet(
+                str(out_dir / "minutes.parquet")
+            )
             con.sql(load_sql("rollup/interarrival"), params=params | {"day": day}).write_parquet(
                 str(out_dir / "interarrival.parquet")
             )

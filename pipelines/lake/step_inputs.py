@@ -67,6 +67,11 @@ def week_inputs(week_start: date) -> Wanted:
     return {f"lake/rollups/day={day}": None for day in days} | {WEEKLY_UNITS: None}
 
 
+def focus_export_inputs(week_start: date) -> Wanted:
+    """The FOCUS export of a week reads the minute rollups of its days (nothing else: not the request lake)."""
+    return {f"lake/rollups/day={day}": ("minutes.parquet",) for day in week_days(week_start)}
+
+
 def warehouse_inputs() -> Wanted:
     """The warehouse reads the request lake, both quarantines and the weekly tables, into its own file."""
     return {

@@ -80,6 +80,11 @@ judged AS (
             WHEN cached_number <> floor(cached_number) OR cached_number < 0 OR cached_number >= 1e12
                 THEN 'cached_input_tokens ' || CAST(cached_number AS VARCHAR)
                     || ' is not a non-negative integer below 10^12'
+            -- cached input tokens are the part of the input served from the prompt cache (docs/metrics.md)
+            WHEN cached_number > input_number
+                THEN 'cached_input_tokens ' || CAST(CAST(cached_number AS BIGINT) AS VARCHAR)
+                    || ' exceeds input_tokens ' || CAST(CAST(input_number AS BIGINT) AS VARCHAR)
+                    || ' (cached tokens are part of the input)'
             WHEN latency_number < 0 OR isnan(latency_number) OR isinf(latency_number)
                 THEN 'latency_ms ' || CAST(latency_number AS VARCHAR) || ' is not a non-negative number'
             WHEN ttft_number < 0 OR isnan(ttft_number) OR isinf(ttft_number)
