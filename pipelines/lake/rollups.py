@@ -1,7 +1,8 @@
 """Daily rollups: everything the weekly step needs from one day of requests, so the weekly step never reads raw
 requests (its cost grows with endpoints × minutes, not with traffic). Written per day, replaced atomically::
 
-    lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens, cost, signals
+    lake/rollups/day=D/minutes.parquet        per endpoint, model and minute: counts, tokens, cost, signals (request
+                                              minutes and aggregated usage minutes, lake/usage/day=D, alike)
     lake/rollups/day=D/interarrival.parquet   per endpoint: gap count, sum and sum of squares, first/last arrival
     lake/rollups/day=D/histograms.parquet     per endpoint and metric: request counts per histogram bucket
     lake/rollups/day=D/latency_hours.parquet  per endpoint, hour and latency metric: serverless ok requests per bucket
@@ -22,8 +23,13 @@ from pipelines.core.duck import connect
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
+from pipelines.ingest.usage_merge import usage_part_files
 from pipelines.lake.lineage import rollup_fingerprint
 from pipelines.lake.rate_card import load_rate_card
+
+# The rate card's price of cached input tokens (USD per million), when the card has the column; the rollup of
+# aggregated usage prices cached tokens at it, else at the input price (sql/rollup/usage_minutes.sql).
+CACHED_PRICE_COLUMN = "cached_input_usd_per_mtok"
 
 
 @dataclass(frozen=True)
@@ -39,32 +45,64 @@ class DayRollup:
 
 
 def endpoint_providers(
-    con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    params: dict[str, Any],
+    usage_files: list[str] | None = None,
 ) -> pl.DataFrame:
-    """One row per endpoint of the day's files (``params["files"]``) with the provider its prices come from
-    (``provider.endpoints``, else ``provider.name``): the rollup joins the rate card on model and provider."""
-    endpoints = [str(row[0]) for row in con.sql(load_sql("rollup/day_endpoints"), params=params).fetchall()]
+    """One row per endpoint of the day's files (``params["files"]``, and the day's merged usage minutes
+    ``usage_files``) with the provider its prices come from (``provider.endpoints``, else ``provider.name``): the
+    rollup joins the rate card on model and provider."""
+    names = {str(row[0]) for row in con.sql(load_sql("rollup/day_endpoints"), params=params).fetchall()}
+    if usage_files:
+        usage = con.sql(load_sql("rollup/usage_endpoints"), params={"files": usage_files}).fetchall()
+        names |= {str(row[0]) for row in usage}
+    endpoints = sorted(names)
     return pl.DataFrame(
         {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
         schema={"endpoint": pl.String, "provider": pl.String},
     )
 
 
+def rate_card_with_cached_price(card: pl.DataFrame) -> pl.DataFrame:
+    """The rate card with :data:`CACHED_PRICE_COLUMN` (USD per million cached input tokens), NULL on every row when
+    the card has no such column (cached tokens are then priced at the input price)."""
+    if CACHED_PRICE_COLUMN in card.columns:
+        return card
+    return card.with_columns(pl.lit(None, dtype=pl.Float64).alias(CACHED_PRICE_COLUMN))
+
+
 def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
-    """Build the rollups of ``day`` from its request lake file; None (and nothing written) for a day without data."""
+    """Build the rollups of ``day`` from its request lake file and its merged aggregated usage minutes; None (and
+    nothing written) for a day without data."""
     expected = rollup_fingerprint(home, settings, day)
     lake_files = sorted(str(p) for p in home.request_day_dir(day).glob("*.parquet"))
-    if expected is None or not lake_files:
+    usage_files = usage_part_files(home, day)
+    if expected is None or not (lake_files or usage_files):
         return None
     work_dir = temp_path(home.rollups, day)
     out_dir = work_dir / "out"
     out_dir.mkdir(parents=True)
     try:
         with connect(temp_dir=work_dir / "spill") as con:
-            con.register("rate_card", load_rate_card(settings.rate_card_path))
+            con.register("rate_card", rate_card_with_cached_price(load_rate_card(settings.rate_card_path)))
+            if (
+                not lake_files
+            ):  # only aggregated usage that day: the request rollups get their columns, no rows
+                empty = str(work_dir / "no-requests.parquet")
+                con.sql(load_sql("rollup/empty_requests")).write_parquet(empty)
+                lake_files = [empty]
             params = {"files": lake_files}
-            con.register("endpoint_provider", endpoint_providers(con, settings, params))
-            con.sql(load_sql("rollup/minutes"), params=params).write_parquet(str(out_dir / "minutes.parquet"))
+            con.register("endpoint_provider", endpoint_providers(con, settings, params, usage_files))
+            con.sql(load_sql("rollup/minutes"), params=params).create_view("request_minutes")
+            if usage_files:
+                con.sql(load_sql("rollup/usage_minutes"), params={"files": usage_files}).create_view(
+                    "usage_minutes"
+                )
+                minutes = con.sql(load_sql("rollup/minutes_all"))
+            else:
+                minutes = con.sql(load_sql("rollup/request_minutes_only"))
+            minutes.write_parquet(str(out_dir / "minutes.parquet"))
             con.sql(load_sql("rollup/interarrival"), params=params | {"day": day}).write_parquet(
                 str(out_dir / "interarrival.parquet")
             )

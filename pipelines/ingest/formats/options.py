@@ -12,8 +12,9 @@ from typing import Any
 from pipelines.core.errors import ModeshiftError
 
 TS_UNITS = ("iso", "s", "ms", "us")
-# Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file).
-OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping")
+# Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file;
+# ``endpoint_by``: which field of an aggregated usage export names the endpoint).
+OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping", "endpoint_by")
 DEFAULT_MAX_NAME_LENGTH = 200
 _MAX_ANCHOR_CHARACTERS = 64
 

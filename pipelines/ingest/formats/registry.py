@@ -9,12 +9,12 @@ import duckdb
 
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.schema import RAW_COLUMNS, RAW_NUMERIC_COLUMNS
-from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped
+from pipelines.ingest.formats import azure_trace, burstgpt, canonical, litellm, mapped, openai_usage
 from pipelines.ingest.formats.options import DEFAULT_MAX_NAME_LENGTH, TimestampRule, check_common_options
 from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
-    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace)
+    module.NAME: module for module in (canonical, mapped, litellm, burstgpt, azure_trace, openai_usage)
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(_FORMATS)
 
@@ -24,6 +24,12 @@ def _format(name: str) -> ModuleType:
         return _FORMATS[name]
     except KeyError:
         raise ModeshiftError(f"Unknown format '{name}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.") from None
+
+
+def is_aggregated(name: str) -> bool:
+    """Whether format ``name`` holds aggregated usage (counts per time bucket, staged into the usage lake by
+    ``pipelines.ingest.usage``) rather than single requests."""
+    return bool(getattr(_format(name), "AGGREGATED", False))
 
 
 def validate_options(
@@ -38,6 +44,12 @@ def validate_options(
         raise ModeshiftError(
             f"The {name} format reads {' or '.join(module.KINDS)} files, not {suffix}.",
             "Check --format and the file.",
+        )
+    if options.get("endpoint_by") is not None and not is_aggregated(name):
+        raise ModeshiftError(
+            f"The {name} format does not take --endpoint-by: it names the endpoint field of an aggregated usage "
+            "export.",
+            "Drop --endpoint-by.",
         )
     module.validate_options(options)
 
