@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,16 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines.app.cli import main
 from pipelines.app.runner import materialize_pending
 from pipelines.core.home import Home
+from pipelines.core.lake_mirror import LakeMirror
+from pipelines.core.object_store import S3Store
+from pipelines.core.settings import Settings
 from pipelines.domain.endpoint_profile import HOUR_METRICS, MINUTE_METRICS, REQUEST_LEVEL_METRICS
 from pipelines.ingest.landing import land_file
+from pipelines.lake.step_inputs import step_inputs
+from tests.servers import s3_server
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC)
 T0 = int(MONDAY.timestamp())
@@ -185,3 +192,98 @@ def test_a_week_of_requests_and_usage_buckets_through_dagster(home, tmp_path: Pa
     # nothing is pending, and running again changes nothing
     again_summary = materialize_pending(home, progress=lambda _: None)
     assert sum(again_summary.runs.get(job, 0) for job in ("daily", "weekly")) == 0
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Store]:
+    """An empty bucket of moto's S3 server on 127.0.0.1; MODESHIFT_LAKE points at it (object mode)."""
+    with s3_server() as server:
+        bucket = server.new_bucket()
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("MODESHIFT_LAKE", f"s3://{bucket}/lake")
+        monkeypatch.setenv("MODESHIFT_SALT", "usage-object-lake-test-salt-0123456789")
+        monkeypatch.setenv("MODESHIFT_SCRATCH", str(tmp_path / "scratch"))
+        monkeypatch.delenv("MODESHIFT_HOME", raising=False)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+        (tmp_path / "dagster").mkdir()
+        yield S3Store(bucket, "lake")
+
+
+def _small_export() -> str:
+    """Three days of hourly buckets of one project and one hour of 1-minute buckets of another."""
+    hourly = [
+        {"object": "bucket", "start_time": T0 + 3600 * h, "end_time": T0 + 3600 * h + 3600,
+         "results": [_result("proj_hourly", 6_000 + h, 6)]}
+        for h in range(3 * 24)
+    ]  # fmt: skip
+    minute = [
+        {"object": "bucket", "start_time": T0 + 86400 + 60 * m, "end_time": T0 + 86400 + 60 * m + 60,
+         "results": [_result("proj_minute", 100 + m, 1)]}
+        for m in range(60)
+    ]  # fmt: skip
+    pages = [{"object": "page", "data": hourly}, {"object": "page", "data": minute}]
+    return "".join(json.dumps(p) + "\n" for p in pages)
+
+
+def _tables(root: Path) -> dict[str, list[tuple]]:
+    """The usage lake, the minute rollups and the profiles under ``root`` (without landing times)."""
+    patterns = {
+        "usage": "lake/usage/day=*/part.parquet",
+        "minutes": "lake/rollups/day=*/minutes.parquet",
+        "profiles": "lake/weekly/endpoint_profiles/week=*/part.parquet",
+    }
+    tables = {}
+    with duckdb.connect() as con:
+        con.sql("SET TimeZone = 'UTC'")
+        for name, pattern in patterns.items():
+            files = sorted(str(p) for p in root.glob(pattern))
+            assert files, f"no {name} under {root}"
+            rows = con.sql(
+                "SELECT * FROM read_parquet($files) ORDER BY ALL", params={"files": files}
+            ).fetchall()
+            tables[name] = [
+                tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows
+            ]
+    return tables
+
+
+def test_object_mode_stages_merges_and_rolls_up_usage_like_the_local_lake(
+    lake: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "usage.jsonl"
+    source.write_text(_small_export())
+    requests = tmp_path / "chat.jsonl"
+    requests.write_text("".join(_requests().splitlines(keepends=True)[:500]))
+    with monkeypatch.context() as patch:
+        patch.delenv("MODESHIFT_LAKE", raising=False)
+        patch.setenv("MODESHIFT_HOME", str(tmp_path / "local"))
+        local = Home(tmp_path / "local").ensure()
+        land_file(local, requests, "canonical", {})
+        land_file(local, source, "openai-usage", {})
+        materialize_pending(local, progress=lambda _: None)
+
+    assert main(["ingest", "--format", "canonical", str(requests)]) == 0
+    assert main(["ingest", "--format", "openai-usage", "--endpoint-by", "project_id", str(source)]) == 0
+    assert main(["materialize", "--quiet"]) == 0
+    units = {item.key for item in lake.list("_commits/lake/usage/")}
+    assert units == {f"_commits/lake/usage/day=2026-11-0{d}.json" for d in (2, 3, 4)}
+    mirror = LakeMirror(lake, tmp_path / "check")
+    mirror.pull_metadata()
+    mirror.pull_files({"lake/": None})
+    remote = _tables(tmp_path / "check")
+    assert remote == _tables(local.root)
+    assert {row[0] for row in remote["usage"]} == {"proj_hourly", "proj_minute"}
+
+    # a worker with an empty scratch brings in exactly what a day's steps read: the day merge the staged usage
+    # minutes of its day, the rollup the merged usage day
+    worker = LakeMirror(lake, tmp_path / "worker")
+    worker.pull_metadata()
+    home = Home(tmp_path / "worker")
+    settings = Settings.load(home)
+    worker.pull_files(step_inputs(home, settings, {"requests"}, "2026-11-03"))
+    staged = sorted(p.relative_to(home.staged).as_posix() for p in home.staged.glob("*/usage/*/*.parquet"))
+    assert staged and all("/usage/day=2026-11-03/" in name for name in staged)
+    worker.pull_files(step_inputs(home, settings, {"daily_rollups"}, "2026-11-03"))
+    assert (home.usage_day_dir("2026-11-03") / "part.parquet").exists()
+    assert not (home.usage_day_dir("2026-11-02") / "part.parquet").exists()
