@@ -165,15 +165,17 @@ def value_records(value: Any, where: str) -> Iterator[Record]:
 def _whole_document(path: Path, max_record_bytes: int) -> Any | None:
     """The file parsed as one JSON document (a pretty-printed page), or None when it is not one (or is longer than
     ``max_record_bytes``)."""
-    text = b""
+    pieces: list[bytes] = []
+    size = 0
     for line in binary_lines(path, max_record_bytes):
         if not isinstance(line, bytes):
             return None  # a cut stream or an over-long line: not a document to trust, read it line by line
-        text += line
-        if len(text) > max_record_bytes:
+        pieces.append(line)
+        size += len(line)
+        if size > max_record_bytes:
             return None
     try:
-        return json.loads(text.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+        return json.loads(b"".join(pieces).removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
 
