@@ -20,6 +20,7 @@ from pipelines.core.text import markdown_table
 from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
 from pipelines.ingest.failures import stage_or_set_aside
 from pipelines.ingest.landing import get_landed_file
+from pipelines.ingest.usage_merge import merge_usage_day, recount_usage_day
 from pipelines.ops.partitions import daily_partitions, landed_files_partitions
 from pipelines.ops.resources import ModeshiftResource
 
@@ -66,13 +67,16 @@ def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
     deps=[AssetDep(staged_file, partition_mapping=AllPartitionMapping())],
     group_name="ingest",
     kinds={"duckdb", "parquet"},
-    description="The accepted requests of one UTC day (the request lake); duplicate request_ids quarantined.",
+    description="The accepted requests of one UTC day (the request lake); duplicate request_ids quarantined. "
+    "Also merges the day's aggregated usage buckets (lake/usage/day=D, see docs/metrics.md#aggregated-sources); "
+    "duplicate buckets quarantined.",
     check_specs=[
         AssetCheckSpec(
             "rows_balance",
             asset="requests",
             blocking=True,
-            description="rows in = rows accepted + rows quarantined, counted from the files",
+            description="rows in = rows accepted + rows quarantined, counted from the files (request rows, and "
+            "usage buckets alike)",
         ),
         AssetCheckSpec(
             "great_expectations",
@@ -88,17 +92,25 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
     settings = modeshift.settings()
     day = context.partition_key
     merged = merge_day(home, day, settings.dedupe_window)
+    usage = merge_usage_day(home, day)
     modeshift.commit(context)
     recount = recount_day(home, day)
+    usage_recount = recount_usage_day(home, day)
     check_results = [
         AssetCheckResult(
             check_name="rows_balance",
-            passed=recount.balanced and recount.staged_rows == merged.rows_in,
+            passed=recount.balanced
+            and recount.staged_rows == merged.rows_in
+            and usage_recount.balanced
+            and usage_recount.staged == usage.rows_in,
             severity=AssetCheckSeverity.ERROR,
             metadata={
                 "rows_in": recount.staged_rows,
                 "rows_accepted": recount.accepted_rows,
                 "rows_quarantined": recount.quarantined_rows,
+                "usage_buckets_in": usage_recount.staged,
+                "usage_buckets_accepted": usage_recount.accepted,
+                "usage_buckets_quarantined": usage_recount.quarantined,
             },
         )
     ]
@@ -137,6 +149,10 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
             "rows_in": merged.rows_in,
             "rows_accepted": merged.accepted,
             "rows_quarantined": merged.quarantined,
+            "usage_buckets_in": usage.rows_in,
+            "usage_buckets_accepted": usage.accepted,
+            "usage_buckets_quarantined": usage.quarantined,
+            "usage_requests": usage.requests,
             "files": MetadataValue.md(
                 markdown_table(["file", "rows in", "accepted", "quarantined (duplicates)"], per_file)
                 if per_file

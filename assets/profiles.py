@@ -18,6 +18,7 @@ from pipelines.core.calendar import week_days
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import BURST_CLASSES, LATENCY_CLASSES, STABILITY_CLASSES
 from pipelines.ingest.day_merge import read_merged
+from pipelines.ingest.usage_merge import read_usage_merged
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.rollups import rollup_day
 from pipelines.lake.weekly_store import read_week_table, write_week_table
@@ -71,7 +72,8 @@ def _week_start(context: AssetExecutionContext) -> date:
     check_specs=blocking_checks(
         "endpoint_profiles",
         {
-            "requests_match_days": "the week's request count equals the sum over its merged days",
+            "requests_match_days": "the week's request count equals the sum over its merged days (requests, and the "
+            "requests of the aggregated usage buckets)",
             "classes_allowed": "every class is one of its allowed values",
         },
     ),
@@ -85,7 +87,10 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
         home, "endpoint_profiles", week, profiles, expected_week_fingerprints(home, settings)[week]
     )
     merged = [read_merged(home, day) for day in week_days(week)]
-    day_requests = sum(m.accepted for m in merged if m is not None)
+    usage = [read_usage_merged(home, day) for day in week_days(week)]
+    day_requests = sum(m.accepted for m in merged if m is not None) + sum(
+        u.requests for u in usage if u is not None
+    )
     profile_requests = int(profiles["requests"].sum())
     bad_classes = {
         column: sorted(set(profiles[column].to_list()) - allowed) for column, allowed in CLASS_VALUES.items()

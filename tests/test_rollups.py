@@ -51,7 +51,9 @@ SELECT
     count(*) FILTER (WHERE r.deployment_mode = 'batch') AS batch_requests,
     min(epoch_us(r.ts)) AS first_arrival_us,
     max(epoch_us(r.ts)) AS last_arrival_us,
-    count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests
+    count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests,
+    CAST(NULL AS BIGINT) AS bucket_requests,  -- single requests: no usage bucket behind them
+    CAST(NULL AS BIGINT) AS bucket_width_s
 FROM read_parquet($files) AS r
 LEFT JOIN rate_card AS c
     ON r.model = c.model AND r.ts >= c.effective_from AND (c.effective_to IS NULL OR r.ts < c.effective_to)

@@ -62,6 +62,7 @@ def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries)
             "model": args.model,
             "mapping": _load_mapping(args.mapping) if args.mapping else None,
             "endpoint_attribute": args.endpoint_attribute,
+            "endpoint_by": args.endpoint_by,
         }.items()
         if value is not None
     }
@@ -274,11 +275,12 @@ def _print_status(home: Home, lake: str) -> None:
     from pipelines.ingest.failures import failed_files
     from pipelines.ingest.landing import landed_files, orphan_copies
     from pipelines.ingest.staging import all_staged
+    from pipelines.ingest.usage_merge import pending_usage_days
 
     landed = landed_files(home)
     staged = {s.file_id for s in all_staged(home)}
     failed = failed_files(home)
-    days = pending_days(home)
+    days = sorted(set(pending_days(home)) | set(pending_usage_days(home)))
     waiting = [f for f in landed if f.file_id not in staged and f.file_id not in failed]
     print(f"home:      {home.root}")
     print(f"lake:      {lake}")
@@ -335,6 +337,7 @@ _NO_WAIT_HELP = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``modeshift`` command."""
+    from pipelines.ingest.formats.openai_usage import ENDPOINT_BY
     from pipelines.ingest.formats.options import TS_UNITS
     from pipelines.ingest.formats.registry import FORMAT_NAMES
 
@@ -358,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--model", help="model name for formats without one (azure-trace)")
     ingest.add_argument(
         "--endpoint-attribute", help="attribute naming the endpoint (otel-genai; default service.name)"
+    )
+    ingest.add_argument(
+        "--endpoint-by",
+        choices=ENDPOINT_BY,
+        help="aggregated usage exports (openai-usage): the result field that names the endpoint (default project_id)",
     )
     ingest.add_argument("paths", nargs="+", help="files or directories")
     ingest.set_defaults(handler=ingest_command)

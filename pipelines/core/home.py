@@ -7,6 +7,7 @@ Layout::
     lake/staged/<file_id>/             one landed file parsed: day=YYYY-MM-DD.parquet slices + quarantine
     lake/requests/day=YYYY-MM-DD/      the accepted requests of one UTC day (the request lake)
     lake/quarantine/day=YYYY-MM-DD/    rows of that day refused at the day merge (duplicates)
+    lake/usage/day=YYYY-MM-DD/         per-minute counts of aggregated usage exports (no single requests)
     lake/...                           later layers (rollups, ...)
     warehouse.duckdb                   the pipeline's own DuckDB file
     materialize.lock                   held by the one materialize running on this home
@@ -83,6 +84,14 @@ class Home:
     def rollup_day_dir(self, day: str) -> Path:
         """Directory of one UTC day's rollups (``day`` as YYYY-MM-DD)."""
         return self.rollups / f"day={day}"
+
+    @property
+    def usage(self) -> Path:
+        return self.lake / "usage"
+
+    def usage_day_dir(self, day: str) -> Path:
+        """Directory of one UTC day's aggregated usage minutes (``day`` as YYYY-MM-DD), merged from usage exports."""
+        return self.usage / f"day={day}"
 
     def quarantine_day_dir(self, day: str) -> Path:
         """Directory of the rows of one UTC day refused at the day merge."""

@@ -7,7 +7,7 @@ step reads; after it, the mirror commits what the step wrote. A worker needs no 
 What is a commit without rename. The home holds two kinds of things:
 
 - **units**: directories written as a whole (a staged file, a merged day of requests or quarantine, a day's
-  rollups, one week of one weekly table). A unit is committed by uploading its files under a key no one has used
+  rollups, a day's aggregated usage minutes, one week of one weekly table). A unit is committed by uploading its files under a key no one has used
   (``<unit>/<version>/<file>``, the version is unique per push), then writing one small **commit record**,
   ``_commits/<unit>.json``, which lists the keys of its files and carries its small JSON files (the manifests)
   inline. A single object put is atomic, so a reader sees the old record or the new one; readers follow records
@@ -55,10 +55,11 @@ _UNIT_GLOBS = (
     "lake/requests/day=*",
     "lake/quarantine/day=*",
     "lake/rollups/day=*",
+    "lake/usage/day=*",
     "lake/weekly/*/week=*",
 )
 _UNIT = re.compile(
-    r"^lake/(?:staged/[^/.][^/]*|(?:requests|quarantine|rollups)/day=[^/]+|weekly/[^/.][^/]*/week=[^/]+)$"
+    r"^lake/(?:staged/[^/.][^/]*|(?:requests|quarantine|rollups|usage)/day=[^/]+|weekly/[^/.][^/]*/week=[^/]+)$"
 )
 # single-file objects, relative to the home
 _OBJECT_GLOBS = ("landing/*", "config.yaml", "warehouse.duckdb", "reports/**/*")

@@ -24,6 +24,7 @@ from pipelines.ingest.day_merge import read_merged
 from pipelines.ingest.failures import FileFailure, failed_files
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
+from pipelines.ingest.usage_merge import read_usage_merged, usage_quarantine_files
 from pipelines.lake.rate_card import load_rate_card
 from pipelines.lake.weekly_store import table_files
 
@@ -93,12 +94,14 @@ def sql_string_literal(value: str) -> str:
 
 def ingest_log_frame(home: Home) -> pl.DataFrame:
     """One row per landed file: rows in = accepted + quarantined + pending (staged for a day not merged yet). A file
-    that could not be staged has no counts and a note starting 'failed:' with its error."""
+    that could not be staged has no counts and a note starting 'failed:' with its error. The rows of an aggregated
+    usage export are its buckets (docs/metrics.md#aggregated-sources)."""
     staged = {s.file_id: s for s in all_staged(home)}
     merged_by_file: dict[str, list[int]] = {}
     days = {day for s in staged.values() for day in s.rows_by_day}
-    for day in days:
-        merged = read_merged(home, day)
+    usage_days = {day for s in staged.values() for day in s.usage_by_day}
+    merges = [read_merged(home, day) for day in days] + [read_usage_merged(home, day) for day in usage_days]
+    for merged in merges:
         for file_id, counts in (merged.inputs if merged else {}).items():
             totals = merged_by_file.setdefault(file_id, [0, 0])
             totals[0] += counts.accepted
@@ -168,8 +171,10 @@ def refresh_ingest_tables(home: Home) -> dict[str, int]:
     ingest_log = ingest_log_frame(home)
     requests_glob = _glob(home.requests, "day=*/*.parquet")
     # Listed here rather than globbed by DuckDB, so that a crashed writer's .tmp-* / .trash-* directory is never read.
-    quarantine_files = sorted(str(p) for p in home.staged.glob("[!.]*/day=quarantine/*.parquet")) + sorted(
-        str(p) for p in home.day_quarantine.glob("day=*/*.parquet")
+    quarantine_files = (
+        sorted(str(p) for p in home.staged.glob("[!.]*/day=quarantine/*.parquet"))
+        + sorted(str(p) for p in home.day_quarantine.glob("day=*/*.parquet"))
+        + usage_quarantine_files(home)
     )
     with open_warehouse(home) as con:
         con.register("ingest_log_frame", ingest_log)

@@ -44,7 +44,22 @@ PROFILE_COLUMNS: tuple[str, ...] = (
     "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p95_ms", "error_rate",
     "list_cost_usd", "billed_cost_usd", "unpriced_requests", "priced",
     "stability_class", "burst_class", "latency_class",
+    "source_grain", "unavailable_metrics", "unavailable_reason",
 )  # fmt: skip
+
+# Aggregated sources (docs/metrics.md#aggregated-sources): what cannot be known from counts per time bucket.
+# Needs single requests (arrival times, each request's size, latency and outcome): unknown at any bucket width.
+REQUEST_LEVEL_METRICS: tuple[str, ...] = (
+    "burstiness_b", "burstiness_an",
+    "input_tokens_p50", "input_tokens_p95", "output_tokens_p50", "output_tokens_p95",
+    "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p95_ms", "error_rate",
+)  # fmt: skip
+# Needs minute counts: unknown when a bucket is coarser than a minute (its counts are spread evenly over it).
+MINUTE_METRICS: tuple[str, ...] = ("peak_tps", "p95_tps", "p99_tps", "peak_to_mean", "p99_to_mean", "fano")
+# Needs hour counts: unknown when a bucket is a day.
+HOUR_METRICS: tuple[str, ...] = ("baseline_tph", "baseline_ratio", "hourly_cv", "active_hour_share")
+# Bucket widths (seconds) and their names; "request" is a source of single requests.
+GRAINS: dict[int, str] = {60: "1m", 3600: "1h", 86400: "1d"}
 
 
 def _totals(minutes: pl.LazyFrame) -> pl.DataFrame:
@@ -82,6 +97,7 @@ def _totals(minutes: pl.LazyFrame) -> pl.DataFrame:
             signal_coverage=pl.col("signal_requests").sum() / requests,
             dedicated_requests=pl.col("dedicated_requests").sum(),
             batch_requests=pl.col("batch_requests").sum(),
+            **_bucket_totals(minutes),
         )
         .collect()
     )
@@ -97,6 +113,72 @@ def _totals(minutes: pl.LazyFrame) -> pl.DataFrame:
         .when(pl.col("batch_requests") > serverless_requests)
         .then(pl.lit("batch"))
         .otherwise(pl.lit("serverless")),
+    )
+
+
+def _bucket_totals(minutes: pl.LazyFrame) -> dict[str, pl.Expr]:
+    """Per endpoint: the requests that came from aggregated usage buckets and the coarsest bucket width behind it
+    (seconds; null for request rows only). Minute rollups written before aggregated sources have neither column."""
+    names = minutes.collect_schema().names()
+    if "bucket_width_s" not in names:
+        return {
+            "bucket_requests": pl.lit(0, dtype=pl.Int64),
+            "bucket_width_s": pl.lit(None, dtype=pl.Int64),
+        }
+    return {
+        "bucket_requests": pl.col("bucket_requests").fill_null(0).sum().cast(pl.Int64),
+        "bucket_width_s": pl.col("bucket_width_s").max().cast(pl.Int64),
+    }
+
+
+def unavailable_metrics(grain: str, mixed: bool) -> tuple[list[str], str | None]:
+    """Which profile metrics an endpoint whose coarsest source is ``grain`` ('request', '1m', '1h', '1d') cannot
+    have, and the sentence saying why (docs/metrics.md#aggregated-sources); ``mixed``: part of its requests are
+    single requests. ([], None) for an endpoint of single requests only."""
+    if grain == "request":
+        return [], None
+    metrics = list(REQUEST_LEVEL_METRICS)
+    source = "part of its traffic is" if mixed else "its traffic is"
+    reason = (
+        f"{source} aggregated usage in {grain} buckets, without single requests: arrival gaps (burstiness_b, "
+        "burstiness_an), per-request token and latency percentiles and failures (error_rate) are unknown"
+    )
+    if grain in ("1h", "1d"):
+        metrics += MINUTE_METRICS
+        reason += (
+            f"; minute bursts (peak_tps, p95_tps, p99_tps, peak_to_mean, p99_to_mean, fano) are unknown at the "
+            f"{grain} grain: each bucket is spread evenly over its minutes, which hides its bursts"
+        )
+    if grain == "1d":
+        metrics += HOUR_METRICS
+        reason += "; hour shape (baseline_tph, baseline_ratio, hourly_cv, active_hour_share) is unknown within a day"
+    return metrics, reason
+
+
+def _mark_unavailable(profiles: pl.DataFrame) -> pl.DataFrame:
+    """``profiles`` with ``source_grain``, ``unavailable_metrics`` and ``unavailable_reason``, and every metric an
+    endpoint's aggregated sources cannot give set to null (before the classes are read off them)."""
+    grains, metric_lists, reasons = [], [], []
+    for width, bucket_requests, requests in profiles.select(
+        "bucket_width_s", "bucket_requests", "requests"
+    ).rows():
+        grain = "request" if width is None else GRAINS.get(int(width), "1d")
+        metrics, reason = unavailable_metrics(grain, mixed=(bucket_requests or 0) < (requests or 0))
+        grains.append(grain)
+        metric_lists.append(metrics)
+        reasons.append(reason)
+    profiles = profiles.with_columns(
+        source_grain=pl.Series(grains, dtype=pl.String),
+        unavailable_metrics=pl.Series(metric_lists, dtype=pl.List(pl.String)),
+        unavailable_reason=pl.Series(reasons, dtype=pl.String),
+    )
+    every = REQUEST_LEVEL_METRICS + MINUTE_METRICS + HOUR_METRICS
+    return profiles.with_columns(
+        pl.when(pl.col("unavailable_metrics").list.contains(pl.lit(name)))
+        .then(None)
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in every
     )
 
 
@@ -166,5 +248,5 @@ def build_endpoint_profiles(
         .join(_percentiles(histograms), on="endpoint", how="left")
         .with_columns(week_start=pl.lit(week_start, dtype=pl.Date))
     )
-    profiles = wow_change(classify(profiles, thresholds), last_week)
+    profiles = wow_change(classify(_mark_unavailable(profiles), thresholds), last_week)
     return profiles.select(PROFILE_COLUMNS).sort("endpoint")

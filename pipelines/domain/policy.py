@@ -47,6 +47,8 @@ from pipelines.domain.provider import TOGETHER_DEFAULT, ProviderProfile
 from pipelines.domain.slo import NOT_CHECKED, Slo, SloStatus, slo_plan
 
 FULL_WEEK_DAYS = 7
+# Aggregated source grains coarser than the cost model's minute (docs/metrics.md#aggregated-sources).
+COARSE_GRAINS = ("1h", "1d")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class EndpointWeekInput:
       costed on this week; it is the current plan of a dedicated endpoint when given (else ``declared_replicas``
       fixed replicas). ``capacity_note``: the sentence saying where the replica capacity K comes from (the shape
       of the endpoint's requests), replacing the generic assumption sentence.
+    * ``source_grain``: the coarsest source of the endpoint's week (``request``, or an aggregated usage bucket
+      width ``1m`` / ``1h`` / ``1d``; None: single requests). Coarser than a minute, its minute demand is its buckets
+      spread evenly, which hides bursts: the plans reserving capacity are costed on it all the same, and the
+      confidence is low (docs/metrics.md#aggregated-sources).
     """
 
     endpoint: str
@@ -140,6 +146,7 @@ class EndpointWeekInput:
     provider: ProviderProfile = TOGETHER_DEFAULT
     declared_plan: FamilyPlan | None = None
     capacity_note: str | None = None
+    source_grain: str | None = None
 
     def __post_init__(self) -> None:
         if self.slo is not None and self.slo_status is None:
@@ -727,13 +734,20 @@ def _confidence(
     persistence_weeks: int,
     reasons: list[str],
 ) -> str:
-    """'low' with partial coverage or short history (saying why), 'medium' near the threshold, else 'high'."""
+    """'low' with partial coverage, short history or traffic known only in coarse usage buckets (saying why),
+    'medium' near the threshold, else 'high'."""
     confidence = "high"
     if action != "stay" and threshold / 2 <= saving < 2 * threshold:
         confidence = "medium"
     if inp.coverage_days < FULL_WEEK_DAYS:
         confidence = "low"
         reasons.append(f"low confidence: only {inp.coverage_days} of {FULL_WEEK_DAYS} days have data")
+    if inp.source_grain in COARSE_GRAINS:
+        confidence = "low"
+        reasons.append(
+            f"low confidence: the traffic is known only in {inp.source_grain} usage buckets, spread evenly over "
+            "their minutes; bursts inside a bucket are not seen, so reserved capacity sized on it may overflow more"
+        )
     earlier = len(inp.history_raw_modes)
     if earlier < persistence_weeks - 1:
         confidence = "low"

@@ -118,9 +118,10 @@ def retry_file(home: Home, file_id: str) -> FileFailure:
 
 
 def merged_file_ids(home: Home) -> set[str]:
-    """Ids of the files whose staged rows went into some merged day of the request lake."""
+    """Ids of the files whose staged rows went into some merged day of the request lake (or, for aggregated usage
+    exports, of the usage lake)."""
     ids: set[str] = set()
-    for manifest in home.requests.glob("day=*/_manifest.json"):
+    for manifest in [*home.requests.glob("day=*/_manifest.json"), *home.usage.glob("day=*/_manifest.json")]:
         payload = read_json(manifest)
         ids |= set((payload or {}).get("inputs", {}))
     return ids

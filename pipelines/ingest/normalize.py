@@ -143,7 +143,10 @@ def _stand_in(source: Path, suffix: str, directory: Path) -> Path | None:
 def check_stageable(settings: Settings, source: Path, fmt: str, suffix: str, options: dict[str, Any]) -> None:
     """Bind and run the staging query for ``fmt`` with ``options`` on a zero-record stand-in of ``source``, as
     staging would: DuckDB's fast reader, and when DuckDB refuses that, the record-by-record reader. A clear error
-    when neither can run it (so a bad mapping is refused at ingest, not by every later run)."""
+    when neither can run it (so a bad mapping is refused at ingest, not by every later run). An aggregated format
+    (``registry.is_aggregated``) has no user-given query to bind: its options were checked, nothing is run."""
+    if registry.is_aggregated(fmt):
+        return
     with tempfile.TemporaryDirectory(prefix="modeshift-dry-run-") as directory:
         stand_in = _stand_in(source, suffix, Path(directory))
         if stand_in is None:

@@ -5,12 +5,15 @@ Output, swapped into place atomically (re-staging a file replaces it whole)::
     lake/staged/<file_id>/day=YYYY-MM-DD/*.parquet   typed rows of that day (duplicates not yet removed)
     lake/staged/<file_id>/day=quarantine/*.parquet   rows refused at parse time, with the reason
     lake/staged/<file_id>/_manifest.json             counts: rows_in = rows per day + rows quarantined
+
+An aggregated usage export (``registry.is_aggregated``) is staged by :mod:`pipelines.ingest.usage` instead: its
+buckets land as minute rows under ``usage/day=YYYY-MM-DD/`` (counted in ``usage_by_day``), never as request rows.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from pipelines.ingest.formats.salvage import CsvLimits
 from pipelines.ingest.landing import LandedFile
 from pipelines.ingest.normalize import accepted_day_range, csv_limits, normalize_params, normalized_rows
 from pipelines.ingest.privacy import api_key_salt
+from pipelines.ingest.usage import write_usage_slices
 
 QUARANTINE_DAY = "quarantine"
 
@@ -48,6 +52,8 @@ class StagedFile:
     rows_by_day: dict[str, int]
     top_reasons: dict[str, int]
     note: str | None
+    # aggregated usage exports only: accepted buckets per UTC day (their minutes are under usage/day=D/)
+    usage_by_day: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A manifest written before names were escaped may hold raw surrogateescape bytes: escape them on read too.
@@ -55,8 +61,9 @@ class StagedFile:
 
     @property
     def rows_staged(self) -> int:
-        """Rows that passed parse-time validation (duplicates are decided later, per day)."""
-        return sum(self.rows_by_day.values())
+        """Rows (request rows, or buckets of a usage export) that passed parse-time validation (duplicates are
+        decided later, per day)."""
+        return sum(self.rows_by_day.values()) + sum(self.usage_by_day.values())
 
 
 def staged_dir(home: Home, file_id: str) -> Path:
@@ -118,6 +125,8 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
     # says is refused as a whole, as one quarantined row carrying the reason.
     cap = max(settings.ingest.gzip_min_cap_bytes, int(settings.ingest.gzip_max_ratio * landed.size_bytes))
     content = inspect_content(landed.path(home), landed.suffix, landed.sha256, cap)
+    if registry.is_aggregated(landed.format):
+        return _stage_usage(home, settings, landed, content, final_dir, work_dir)
     counter = registry.record_counter(landed.format)
     try:
         limits = csv_limits(settings)
@@ -155,6 +164,36 @@ def stage_file(home: Home, settings: Settings, landed: LandedFile) -> StagedFile
         write_json(out_dir / "_manifest.json", staged.__dict__)
         replace_dir(out_dir, final_dir)
         # The raw bytes may carry prompts, completions and API keys: once staged they are not kept.
+        landed.path(home).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return staged
+
+
+def _stage_usage(
+    home: Home, settings: Settings, landed: LandedFile, content: Content, final_dir: Path, work_dir: Path
+) -> StagedFile:
+    """Stage an aggregated usage export (:mod:`pipelines.ingest.usage`): its buckets as minute rows per day."""
+    try:
+        out_dir = work_dir / "out"
+        counts = write_usage_slices(
+            settings, landed, landed.path(home), content, api_key_salt(home), work_dir, out_dir
+        )
+        staged = StagedFile(
+            file_id=landed.file_id,
+            original_name=landed.original_name,
+            format=landed.format,
+            landed_at_ns=landed.landed_at_ns,
+            rows_in=counts.rows_in,
+            rows_quarantined=counts.rows_quarantined,
+            rows_by_day={},
+            top_reasons=counts.top_reasons,
+            note=f"refused as a whole: {content.refusal}" if content.refusal else None,
+            usage_by_day=counts.buckets_by_day,
+        )
+        check_day_keys(landed, list(staged.usage_by_day), *accepted_day_range(settings))
+        write_json(out_dir / "_manifest.json", staged.__dict__)
+        replace_dir(out_dir, final_dir)
         landed.path(home).unlink(missing_ok=True)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

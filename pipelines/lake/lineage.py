@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import manifest_path as day_manifest_path
+from pipelines.ingest.usage_merge import merged_usage_days, read_usage_merged
 from pipelines.lake.commitment_terms import commitment_terms_fingerprint
 from pipelines.lake.providers import provider_profiles_fingerprint
 from pipelines.lake.rate_card import rate_card_fingerprint
@@ -24,7 +26,8 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 # Bump when the meaning of an output changes, so that every existing partition is rebuilt.
 # 2: first/last arrival per minute, serverless latency histograms per hour, stream = false is a signal
 # 3: ok cached input tokens per minute, priced at the card's cached input price and weighted by
-#    capacity.cached_input_weight; billed_requests per minute
+#    capacity.cached_input_weight; billed_requests per minute; aggregated usage minutes (bucket_requests,
+#    bucket_width_s)
 ROLLUP_VERSION = "rollup-3"
 WEEK_VERSION = "week-1"
 
@@ -39,16 +42,24 @@ def day_fingerprint(home: Home, day: str) -> str | None:
     and which rows it quarantined as duplicates, so that a day whose duplicates moved (a neighbouring day of its
     dedupe window changed) is rolled up again; a day without duplicates keeps the fingerprint it always had."""
     manifest = read_json(day_manifest_path(home, day))
-    if manifest is None or not manifest["inputs"]:
-        return None
-    digest = str(manifest.get("duplicates_digest", "0"))
-    return fingerprint(manifest["inputs"]) if digest == "0" else fingerprint([manifest["inputs"], digest])
+    requests_version = None
+    if manifest is not None and manifest["inputs"]:
+        digest = str(manifest.get("duplicates_digest", "0"))
+        requests_version = (
+            fingerprint(manifest["inputs"]) if digest == "0" else fingerprint([manifest["inputs"], digest])
+        )
+    # aggregated usage merged for the day (docs/metrics.md#aggregated-sources): a day with only usage is covered
+    usage = read_usage_merged(home, day)
+    if usage is None or usage.accepted == 0:
+        return requests_version
+    return fingerprint([requests_version, {k: asdict(v) for k, v in sorted(usage.inputs.items())}])
 
 
 def covered_days(home: Home) -> list[str]:
-    """Every UTC day with merged data, in order."""
-    days = sorted(p.parent.name.removeprefix("day=") for p in home.requests.glob("day=*/_manifest.json"))
-    return [day for day in days if day_fingerprint(home, day) is not None]
+    """Every UTC day with merged data (requests or aggregated usage), in order."""
+    days = {p.parent.name.removeprefix("day=") for p in home.requests.glob("day=*/_manifest.json")}
+    days |= set(merged_usage_days(home))
+    return [day for day in sorted(days) if day_fingerprint(home, day) is not None]
 
 
 def rollup_fingerprint(home: Home, settings: Settings, day: str) -> str | None:

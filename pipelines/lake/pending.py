@@ -12,6 +12,7 @@ from pipelines.ingest.day_merge import pending_days
 from pipelines.ingest.failures import failed_files
 from pipelines.ingest.landing import LandedFile, landed_files
 from pipelines.ingest.staging import all_staged
+from pipelines.ingest.usage_merge import pending_usage_days
 from pipelines.lake.lineage import pending_rollup_days, pending_weeks
 from pipelines.lake.weekly_store import WEEKLY_TABLES
 
@@ -28,8 +29,13 @@ def files_to_stage(home: Home) -> list[LandedFile]:
 
 
 def days_to_build(home: Home, settings: Settings) -> list[str]:
-    """UTC days (YYYY-MM-DD, in order) whose day merge or daily rollup is missing or built from other inputs."""
-    return sorted(set(pending_days(home, settings.dedupe_window)) | set(pending_rollup_days(home, settings)))
+    """UTC days (YYYY-MM-DD, in order) whose day merge (of requests or of aggregated usage) or daily rollup is
+    missing or built from other inputs."""
+    return sorted(
+        set(pending_days(home, settings.dedupe_window))
+        | set(pending_usage_days(home))
+        | set(pending_rollup_days(home, settings))
+    )
 
 
 def weeks_to_build(home: Home, settings: Settings) -> list[date]:

@@ -4,8 +4,8 @@ files on top, as ``{path in the home: name prefixes inside a unit, or None for a
 everything below it.
 
 The per-file and per-day steps, the ones that run in parallel, read only their own slice of the lake: a staging run
-its landed bytes, a day merge the staged slices of its day and of the days its duplicates are decided against, a
-day's rollup that day's requests. A week reads its days' rollups (and the day before, for jobs crossing midnight)
+its landed bytes, a day merge the staged slices of its day and of the days its duplicates are decided against (and the day's staged
+usage minutes), a day's rollup that day's requests and aggregated usage minutes. A week reads its days' rollups (and the day before, for jobs crossing midnight)
 and the weekly tables; the single-writer warehouse and analytics steps read what they publish.
 """
 
@@ -19,6 +19,9 @@ from pipelines.core.settings import Settings
 from pipelines.ingest.day_merge import merge_inputs
 from pipelines.ingest.landing import get_landed_file
 from pipelines.ingest.staging import QUARANTINE_DAY, all_staged
+from pipelines.ingest.usage import USAGE_DIR
+from pipelines.ingest.usage_merge import QUARANTINE as USAGE_QUARANTINE
+from pipelines.ingest.usage_merge import usage_inputs
 from pipelines.lake.lineage import weeks_with_data
 
 Wanted = dict[str, tuple[str, ...] | None]
@@ -45,9 +48,12 @@ def staging_inputs(home: Home, file_id: str) -> Wanted:
 
 
 def day_merge_inputs(home: Home, settings: Settings, day: str) -> Wanted:
-    """A day merge reads the staged slices of its day and those of its dedupe window that decide its duplicates."""
+    """A day merge reads the staged slices of its day and those of its dedupe window that decide its duplicates,
+    and the staged usage minutes of its day (the usage merge runs in the same step)."""
     inputs = merge_inputs(all_staged(home), day, settings.dedupe_window)
     prefixes: dict[str, set[str]] = {}
+    for file_id in usage_inputs(home, day):
+        prefixes.setdefault(f"lake/staged/{file_id}", set()).add(f"{USAGE_DIR}/day={day}/")
     for file_id in inputs["inputs"]:
         prefixes.setdefault(f"lake/staged/{file_id}", set()).add(f"day={day}/")
     for other, files in inputs["window_inputs"].items():
@@ -57,8 +63,8 @@ def day_merge_inputs(home: Home, settings: Settings, day: str) -> Wanted:
 
 
 def rollup_inputs(day: str) -> Wanted:
-    """A day's rollup reads the day's requests."""
-    return {f"lake/requests/day={day}": None}
+    """A day's rollup reads the day's requests and the day's merged aggregated usage minutes."""
+    return {f"lake/requests/day={day}": None, f"lake/usage/day={day}": None}
 
 
 def week_inputs(week_start: date) -> Wanted:
@@ -73,11 +79,13 @@ def focus_export_inputs(week_start: date) -> Wanted:
 
 
 def warehouse_inputs() -> Wanted:
-    """The warehouse reads the request lake, both quarantines and the weekly tables, into its own file."""
+    """The warehouse reads the request lake, the quarantines (staging, day merge, usage duplicates) and the weekly
+    tables, into its own file."""
     return {
         "lake/requests/": None,
         "lake/quarantine/": None,
         "lake/staged/": (f"day={QUARANTINE_DAY}/",),
+        "lake/usage/": (USAGE_QUARANTINE,),
         WEEKLY_UNITS: None,
         "warehouse.duckdb": None,
     }

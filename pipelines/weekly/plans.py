@@ -210,6 +210,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
                 families=families,
                 slo_families=slo_families,
                 provider=provider,
+                source_grain=profile.get("source_grain"),
             ),
             policy,
         )

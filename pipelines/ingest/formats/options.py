@@ -12,10 +12,11 @@ from typing import Any
 from pipelines.core.errors import ModeshiftError
 
 TS_UNITS = ("iso", "s", "ms", "us")
-# Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file).
-OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping", "endpoint_attribute")
+# Every option a landed file may carry (``modeshift ingest`` flags; ``mapping`` is the parsed mapping file;
+# ``endpoint_by``: which field of an aggregated usage export names the endpoint).
+OPTION_KEYS = ("endpoint", "model", "anchor", "ts_unit", "mapping", "endpoint_attribute", "endpoint_by")
 # Options only some formats take (each such format lists it in its module's OPTIONS); any other refuses it.
-FORMAT_OPTIONS = ("endpoint_attribute",)
+FORMAT_OPTIONS = ("endpoint_attribute", "endpoint_by")
 DEFAULT_MAX_NAME_LENGTH = 200
 _MAX_ANCHOR_CHARACTERS = 64
 

@@ -18,6 +18,7 @@ from pipelines.ingest.formats import (
     langfuse,
     litellm,
     mapped,
+    openai_usage,
     openrouter,
     otel_genai,
 )
@@ -43,6 +44,7 @@ _FORMATS: dict[str, ModuleType] = {
         langfuse,
         helicone,
         openrouter,
+        openai_usage,
     )
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(_FORMATS)
@@ -53,6 +55,12 @@ def _format(name: str) -> ModuleType:
         return _FORMATS[name]
     except KeyError:
         raise ModeshiftError(f"Unknown format '{name}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.") from None
+
+
+def is_aggregated(name: str) -> bool:
+    """Whether format ``name`` holds aggregated usage (counts per time bucket, staged into the usage lake by
+    ``pipelines.ingest.usage``) rather than single requests."""
+    return bool(getattr(_format(name), "AGGREGATED", False))
 
 
 def validate_options(

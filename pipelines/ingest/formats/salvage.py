@@ -57,6 +57,17 @@ def _binary_lines(path: Path, max_record_bytes: int) -> Iterator[bytes | _TooLon
             yield None
 
 
+def binary_lines(path: Path, max_record_bytes: int) -> Iterator[bytes | _TooLong | None]:
+    """The lines of the (decompressed) file as bytes, bounded by ``max_record_bytes`` (see :func:`_binary_lines`):
+    an over-long line is an object with a ``reason``, a cut stream ends with None."""
+    return _binary_lines(path, max_record_bytes)
+
+
+def json_array_values(path: Path, max_record_bytes: int) -> Iterator[tuple[object, str | None]]:
+    """The elements of a file holding one JSON array, one at a time (see :func:`_json_array_values`)."""
+    return _json_array_values(path, max_record_bytes)
+
+
 def _as_text(value: object) -> str | None:
     if value is None:
         return None
