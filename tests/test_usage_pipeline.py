@@ -96,6 +96,41 @@ def _requests() -> str:
     return "".join(json.dumps(row) + "\n" for row in rows)
 
 
+def _attribute(key: str, value: Any) -> dict[str, Any]:
+    """One OTLP/JSON attribute (64-bit integers are decimal strings in OTLP/JSON)."""
+    if isinstance(value, bool):
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _spans() -> str:
+    """The request-level endpoint 'chat' as an OpenTelemetry span export (the collector's file exporter, ten GenAI
+    spans a line): one chat call every 2 minutes of the week, 1,000 input and 100 output tokens, streamed."""
+    spans = []
+    for m in range(0, 7 * 1440, 2):
+        start_ns = int((MONDAY + timedelta(minutes=m, seconds=m % 17)).timestamp()) * 1_000_000_000
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                      "gen_ai.request.model": "hand/model", "gen_ai.response.id": f"c{m}",
+                      "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100,
+                      "gen_ai.request.stream": True}  # fmt: skip
+        spans.append({"traceId": f"{m:032x}", "spanId": f"{m:016x}", "name": "chat hand/model",
+                      "startTimeUnixNano": str(start_ns),
+                      "endTimeUnixNano": str(start_ns + (900 + m % 50) * 1_000_000),
+                      "attributes": [_attribute(k, v) for k, v in attributes.items()], "status": {}})  # fmt: skip
+    resource = {"attributes": [_attribute("service.name", "chat")]}
+    lines = [
+        {
+            "resourceSpans": [
+                {"resource": resource, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans[i : i + 10]}]}
+            ]
+        }
+        for i in range(0, len(spans), 10)
+    ]
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
 def _rows(home: Home, query: str) -> list[dict[str, Any]]:
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         relation = con.sql(query)
@@ -107,9 +142,11 @@ def test_a_week_of_requests_and_usage_buckets_through_dagster(home, tmp_path: Pa
     card = tmp_path / "card.csv"
     card.write_text(RATE_CARD)
     home.config_file.write_text(f"rate_card: {card}\n")
-    requests = tmp_path / "chat.jsonl"
-    requests.write_text(_requests())
-    land_file(home, requests, "canonical", {})
+    spans = (
+        tmp_path / "chat.jsonl"
+    )  # a span export for the request-level endpoint, usage buckets for the others
+    spans.write_text(_spans())
+    land_file(home, spans, "otel-genai", {})
     usage = tmp_path / "usage-2026-11-02.jsonl"
     usage.write_text(_usage_export())
     land_file(home, usage, "openai-usage", {})
