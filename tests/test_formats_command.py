@@ -19,6 +19,7 @@ _VALUES = {
     "ts_unit": "s",
     "mapping": {"columns": {c: c for c in ("ts", "endpoint", "model", "input_tokens", "output_tokens")}},
     "endpoint_attribute": "http.route",
+    "endpoint_by": "model",
 }
 _SUFFIX = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet"}
 
