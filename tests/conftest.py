@@ -10,6 +10,13 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with slow tests first (in collection order otherwise): with one file per worker (``--dist loadfile``)
+    the long files start at once and the short ones fill in behind them, instead of a long file starting last."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     """A fresh, empty modeshift home (``MODESHIFT_HOME`` points at it for the test)."""

@@ -119,6 +119,7 @@ def local_run(root: Path, source: Path, monkeypatch: pytest.MonkeyPatch) -> Home
     return home
 
 
+@pytest.mark.slow
 def test_object_mode_equals_local_mode_and_publishes_a_downloadable_snapshot(
     lake: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -200,6 +201,7 @@ sys.exit(main(["ingest", "--format", "canonical", sys.argv[1]]))
 """
 
 
+@pytest.mark.slow
 def test_the_same_file_landed_from_two_processes_at_once_lands_once(
     lake: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,6 +244,7 @@ sys.exit(main(["materialize", "--quiet"]))
 """
 
 
+@pytest.mark.slow
 def test_a_worker_killed_before_a_commit_record_then_run_again_gives_the_same_lake(
     lake: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
