@@ -44,13 +44,13 @@ def _load_mapping(path: str) -> dict[str, Any]:
 def ingest_command(args: argparse.Namespace) -> int:
     """Land files for ingest (the next ``modeshift materialize`` or the landing sensor processes them)."""
     from pipelines.core.atomic import remove_stale_temporaries
-    from pipelines.ingest.landing import land_file
+    from pipelines.ingest import landing
 
     with working_copy() as copy:
-        return _ingest(copy, args, land_file, remove_stale_temporaries)
+        return _ingest(copy, args, landing, remove_stale_temporaries)
 
 
-def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries) -> int:  # noqa: ANN001
+def _ingest(copy, args: argparse.Namespace, landing, remove_stale_temporaries) -> int:  # noqa: ANN001
     home = copy.home
     remove_stale_temporaries(home.landing)  # partial copies of ingests that died: a full disk is freed first
     options: dict[str, Any] = {
@@ -69,7 +69,10 @@ def _ingest(copy, args: argparse.Namespace, land_file, remove_stale_temporaries)
     files = _source_files(args.paths)
     if not files:
         raise ModeshiftError("No files to ingest.", "Pass files or directories that contain them.")
-    landings = [(path, *land_file(home, path, args.format, options)) for path in files]
+    # Every file is checked (readable, options valid, staging query dry-run) and hashed before any is landed: a
+    # directory with one bad file lands nothing, and the error names the file.
+    prepared = [landing.prepare_landing(home, path, args.format, options) for path in files]
+    landings = [(item.source, *landing.land_prepared(home, item)) for item in prepared]
     pushed = copy.commit()  # object mode: the bytes, then each manifest only if no other writer put it first
     refused = {key.removeprefix("landing/").split(".")[0] for key in (pushed.refused if pushed else [])}
     for key in pushed.refused if pushed else []:
@@ -121,6 +124,16 @@ def materialize_command(args: argparse.Namespace) -> int:
         )
     runs = ", ".join(f"{count} {job}" for job, count in summary.runs.items())
     print(f"done in {summary.seconds:.1f} s ({runs} run(s)); warehouse: {home.warehouse}")
+    refused = [staged for staged in summary.staged_files if staged.rows_in > 0 and staged.rows_staged == 0]
+    for staged in refused:  # the whole file was refused: a wrong --format or option, most likely
+        reasons = "; ".join(f"{reason} ({count:,})" for reason, count in list(staged.top_reasons.items())[:3])
+        print(
+            f"modeshift: error: nothing of {staged.original_name} ({staged.file_id}) was accepted: all "
+            f"{staged.rows_in:,} row(s) were quarantined ({reasons}). Check --format ({staged.format}) and the "
+            f"options ('modeshift formats {staged.format}'), then 'modeshift forget {staged.file_id}' and ingest it "
+            "again.",
+            file=sys.stderr,
+        )
     if summary.failed_files:  # everything else went through and was published; the exit status says so
         listed = "; ".join(summary.failed_files[:5]) + (" ..." if len(summary.failed_files) > 5 else "")
         print(
@@ -130,7 +143,7 @@ def materialize_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return 0
+    return 2 if refused else 0
 
 
 def retry_command(args: argparse.Namespace) -> int:
@@ -188,9 +201,10 @@ def report_command(args: argparse.Namespace) -> int:
     from pipelines.delivery.report import render_report
 
     week = _week_option(args.week)
-    with working_copy({"warehouse.duckdb": None}, settle=True) as copy:
+    with working_copy({"warehouse.duckdb": None}, settle=True, read_only=True) as copy:
         home = copy.home
         print(render_report(home.warehouse, week), end="")
+        print(f"home: {home.root}")
     return 0
 
 
@@ -263,7 +277,7 @@ def export_focus_command(args: argparse.Namespace) -> int:
 
 def status_command(args: argparse.Namespace) -> int:
     """Print what is landed, staged and pending."""
-    with working_copy(settle=True) as copy:
+    with working_copy(settle=True, read_only=True) as copy:
         home = copy.home
         _print_status(home, copy.where)
     return 0
@@ -335,6 +349,16 @@ _NO_WAIT_HELP = (
 )
 
 
+def _version() -> str:
+    """The installed modeshift version (from the package metadata; 'unknown' when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("modeshift")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``modeshift`` command."""
     from pipelines.ingest.formats.openai_usage import ENDPOINT_BY
@@ -346,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Weekly deployment-mode recommendations from LLM request logs. "
         "State lives in MODESHIFT_HOME (default ./.modeshift).",
     )
+    parser.add_argument("--version", action="version", version=f"modeshift {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(

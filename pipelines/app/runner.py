@@ -25,7 +25,7 @@ from pipelines.ingest.day_merge import staged_inputs_by_day
 from pipelines.ingest.failures import failed_files, read_failure
 from pipelines.ingest.landing import landed_files, remove_raw_leftovers
 from pipelines.ingest.privacy import api_key_salt
-from pipelines.ingest.staging import all_staged
+from pipelines.ingest.staging import StagedFile, all_staged, read_staged
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
 from pipelines.ops.jobs import (
     DAILY,
@@ -62,6 +62,7 @@ class RunSummary:
     failed_files: list[str] = field(
         default_factory=list
     )  # set aside by this run (see pipelines.ingest.failures)
+    staged_files: list[StagedFile] = field(default_factory=list)  # staged by this run, with their accounting
     seconds: float = 0.0
 
 
@@ -235,7 +236,11 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
             summary.failed_files.append(staging.failures[0])
             state = "failed, will be retried"
         else:
+            staged = read_staged(home, landed_file.file_id)
             state = "staged"
+            if staged is not None:
+                summary.staged_files.append(staged)
+                state = f"staged: {staged.rows_staged:,} accepted, {staged.rows_quarantined:,} quarantined"
         progress(
             f"[stage {index}/{len(to_stage)}] {landed_file.original_name} {state} "
             f"({time.monotonic() - step:.1f} s)"

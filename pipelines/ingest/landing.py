@@ -94,13 +94,21 @@ def manifest_path(home: Home, file_id: str) -> Path:
     return home.landing / f"{file_id}.manifest.json"
 
 
-def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tuple[LandedFile, bool]:
-    """Copy ``source`` into the landing area (content-addressed). Returns the landed file and whether it was new.
+@dataclass(frozen=True)
+class PreparedLanding:
+    """A file checked for landing (readable, its options valid, the staging query dry-run) and hashed, not yet
+    copied in: :func:`land_prepared` lands it."""
 
-    ``options`` are the format options (endpoint, model, mapping, anchor, ts_unit); they are validated here, with
-    the checks staging runs again and a dry run of the staging query, so a bad option fails at once, not later
-    inside every run.
-    """
+    source: Path
+    fmt: str
+    options: dict[str, Any]
+    suffix: str
+    sha256: str
+
+
+def prepare_landing(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> PreparedLanding:
+    """Check that ``source`` can be landed as format ``fmt`` with ``options`` and hash its bytes (reading the whole
+    file, so an unreadable one fails here); a clear error otherwise. Nothing is written."""
     if fmt not in FORMAT_NAMES:
         raise ModeshiftError(f"Unknown format '{fmt}'.", f"Use one of: {', '.join(FORMAT_NAMES)}.")
     if not source.is_file():
@@ -111,9 +119,31 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
     check_stageable(
         settings, source, fmt, suffix, options
     )  # the staging query itself, on a zero-row stand-in
-    sha = _sha256_of(source)
+    try:
+        sha = _sha256_of(source)
+    except OSError as error:
+        raise ModeshiftError(
+            f"{escape_name(str(source))} cannot be read ({error.strerror}).",
+            "Check the file and its permissions.",
+        ) from None
+    return PreparedLanding(source, fmt, options, suffix, sha)
+
+
+def land_prepared(home: Home, prepared: PreparedLanding) -> tuple[LandedFile, bool]:
+    """Copy a prepared file into the landing area (content-addressed). Returns the landed file and whether it
+    was new."""
     with _landing_lock(home, fcntl.LOCK_SH):
-        return _land(home, source, fmt, options, suffix, sha)
+        return _land(home, prepared.source, prepared.fmt, prepared.options, prepared.suffix, prepared.sha256)
+
+
+def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tuple[LandedFile, bool]:
+    """Copy ``source`` into the landing area (content-addressed). Returns the landed file and whether it was new.
+
+    ``options`` are the format options (endpoint, model, mapping, anchor, ts_unit); they are validated here, with
+    the checks staging runs again and a dry run of the staging query, so a bad option fails at once, not later
+    inside every run.
+    """
+    return land_prepared(home, prepare_landing(home, source, fmt, options))
 
 
 def _land(
