@@ -385,6 +385,27 @@ def test_short_coverage_and_history_give_low_confidence() -> None:
     assert "low confidence: 0 earlier weeks of history, 1 needed" in new.reasons
 
 
+def test_a_saving_on_an_assumed_replica_count_is_never_high() -> None:
+    # 10 tokens/s on dedicated replicas: declared (4) the move back to serverless is certain; undeclared, the current
+    # cost assumes the replicas the peak needs, and the same move is only medium confidence, saying why.
+    demand, cost = flat(10.0, 12.10)
+    declared = decide(
+        week_input(
+            demand, cost, current_mode="dedicated", declared_replicas=4, history_raw_modes=["serverless"]
+        ),
+        DEFAULTS,
+    )
+    assumed = decide(
+        week_input(demand, cost, current_mode="dedicated", history_raw_modes=["serverless"]), DEFAULTS
+    )
+    assert (declared.action, declared.confidence) == ("migrate", "high")
+    assert (assumed.action, assumed.confidence) == ("migrate", "medium")
+    assert any(
+        r.startswith("medium confidence: the current cost assumes a replica count") for r in assumed.reasons
+    )
+    assert not any(r.startswith("medium confidence") for r in declared.reasons)
+
+
 def test_cost_of_plan_matches_the_curve() -> None:
     # Flat week: serverless $1,209.60, batch at 50 % $604.80, 1 replica $940.80 (hybrid), 2 replicas $672.
     args = (SPIKE_DEMAND, SPIKE_COST, OFFER, WEEK_HOURS, 0.5)
@@ -503,6 +524,13 @@ def test_every_decision_keeps_the_invariants(
         assert decision.raw_mode != "batch"
     if coverage_days < 7 or len(history) < policy.persistence_weeks - 1:
         assert decision.confidence == "low"
+    if (
+        current_mode != "serverless"
+        and current_mode != "batch"
+        and declared is None
+        and decision.action != "stay"
+    ):
+        assert decision.confidence != "high"  # the saving rests on an assumed replica count
     if decision.action == "migrate":
         previous = history[: policy.persistence_weeks - 1]
         assert len(previous) == policy.persistence_weeks - 1

@@ -203,7 +203,7 @@ def report_command(args: argparse.Namespace) -> int:
     week = _week_option(args.week)
     with working_copy({"warehouse.duckdb": None}, settle=True, read_only=True) as copy:
         home = copy.home
-        print(render_report(home.warehouse, week), end="")
+        print(render_report(home.warehouse, week, args.top, args.min_saving), end="")
         print(f"home: {home.root}")
     return 0
 
@@ -411,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
     report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
+    report.add_argument("--top", type=int, help="list only the N endpoints with the largest savings")
+    report.add_argument(
+        "--min-saving", type=float, metavar="USD", help="list only endpoints saving at least USD a week"
+    )
     report.set_defaults(handler=report_command)
 
     calibrate = commands.add_parser(

@@ -103,8 +103,24 @@ def fleet_lines(pool_rows: list[dict], commitment_rows: list[dict] | None = None
     ]
 
 
-def render_report(warehouse: Path, week: date | None = None) -> str:
-    """The report of ``week`` (default: the newest week with recommendations) from the warehouse file."""
+GLOSSARY = (
+    "serverless = pay per token; dedicated = reserved replicas billed by time; hybrid = replicas plus a serverless "
+    "overflow; batch = the asynchronous batch API at its discount; stay / tune / migrate / hold = keep the plan, "
+    "change its settings, move, or a move held back (see Why)"
+)
+
+
+def render_report(
+    warehouse: Path,
+    week: date | None = None,
+    top: int | None = None,
+    min_saving_usd: float | None = None,
+    fold_below_usd: float = 1.0,
+) -> str:
+    """The report of ``week`` (default: the newest week with recommendations) from the warehouse file. The table
+    lists at most ``top`` endpoints (largest savings first), only those saving at least ``min_saving_usd`` USD a
+    week when given, and folds the endpoints costing under ``fold_below_usd`` USD a week now and under the plan into
+    one line; the totals always count every endpoint."""
     if not warehouse.exists():
         raise ModeshiftError(
             "There is no warehouse yet.", "Run 'modeshift materialize' (or 'modeshift demo') first."
@@ -147,6 +163,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         if "commitments" in tables:
             relation = con.sql(load_sql("report/commitments"), params={"week_start": chosen})
             commitment_rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+    shown, folded = _shown_rows(rows, top, min_saving_usd, fold_below_usd)
     table = text_table(
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
          "confidence"],
@@ -154,7 +171,7 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
             [r["endpoint"], r["current_mode"], _recommended(r), r["action"], _replicas(r),
              _money(r["current_cost_usd"]), _money(r["recommended_cost_usd"]), _money(r["savings_usd"]),
              f"{r['savings_pct']:.0%}" if r["savings_pct"] is not None else "", r["confidence"]]
-            for r in rows
+            for r in shown
         ],
     )  # fmt: skip
     current = sum(r["current_cost_usd"] or 0 for r in rows)
@@ -164,6 +181,8 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         f"modeshift recommendations for the week starting {chosen} ({len(rows)} endpoints)",
         "",
         table,
+        *folded,
+        GLOSSARY,
         "",
         f"total now {_money(current)}/week; under the recommendations {_money(recommended)}/week; "
         f"saving {_money(current - recommended)}/week ({(current - recommended) / current:.0%})"
@@ -175,6 +194,35 @@ def render_report(warehouse: Path, week: date | None = None) -> str:
         "",
         "Why:",
     ]
-    for r in rows:
+    for r in shown:
         lines.append(f"  {r['endpoint']}: {'; '.join(r['reasons'] or [])}.")
     return "\n".join(line for line in lines).rstrip() + "\n"
+
+
+def _shown_rows(
+    rows: list[dict], top: int | None, min_saving_usd: float | None, fold_below_usd: float
+) -> tuple[list[dict], list[str]]:
+    """The rows the table lists (see :func:`render_report`) and one line per group left out, each with its count
+    and its weekly money (USD) so the table and the lines add up to the totals."""
+    small = [
+        r for r in rows
+        if (r["current_cost_usd"] or 0) < fold_below_usd and (r["recommended_cost_usd"] or 0) < fold_below_usd
+    ]  # fmt: skip
+    rest = [r for r in rows if r not in small]
+    below = [r for r in rest if min_saving_usd is not None and (r["savings_usd"] or 0) < min_saving_usd]
+    rest = [r for r in rest if r not in below]
+    beyond = rest[top:] if top is not None else []
+    shown = rest[:top] if top is not None else rest
+    folded = []
+    for group, what in (
+        (small, f"under {_money(fold_below_usd)}/week now and under the plan"),
+        (below, f"saving under {_money(min_saving_usd or 0)}/week (--min-saving)"),
+        (beyond, f"beyond the top {top} (--top)"),
+    ):
+        if group:
+            now = sum(r["current_cost_usd"] or 0 for r in group)
+            saving = sum(r["savings_usd"] or 0 for r in group)
+            folded.append(
+                f"... and {len(group)} more endpoint(s) {what}: {_money(now)}/week now, saving {_money(saving)}/week"
+            )
+    return shown, folded

@@ -726,6 +726,17 @@ def _batch_upper_bound(
     return upper_bound
 
 
+def _current_replicas_assumed(inp: EndpointWeekInput) -> bool:
+    """Whether the current plan's cost rests on an assumed replica count: a dedicated endpoint costed on the rate
+    card's curve with neither a declared plan nor declared replicas (see the current plan's costing)."""
+    return (
+        inp.current_mode not in ("serverless", "batch")
+        and inp.curve is not None
+        and inp.declared_plan is None
+        and inp.declared_replicas is None
+    )
+
+
 def _confidence(
     inp: EndpointWeekInput,
     action: str,
@@ -735,10 +746,17 @@ def _confidence(
     reasons: list[str],
 ) -> str:
     """'low' with partial coverage, short history or traffic known only in coarse usage buckets (saying why),
-    'medium' near the threshold, else 'high'."""
+    'medium' near the threshold or when the saving rests on an assumed replica count (a dedicated endpoint with no
+    deployments entry), else 'high'."""
     confidence = "high"
     if action != "stay" and threshold / 2 <= saving < 2 * threshold:
         confidence = "medium"
+    if action != "stay" and _current_replicas_assumed(inp):
+        confidence = "medium"
+        reasons.append(
+            "medium confidence: the current cost assumes a replica count (no deployments entry for this "
+            "endpoint); declare its replicas or plan to firm up the saving"
+        )
     if inp.coverage_days < FULL_WEEK_DAYS:
         confidence = "low"
         reasons.append(f"low confidence: only {inp.coverage_days} of {FULL_WEEK_DAYS} days have data")
