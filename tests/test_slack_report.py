@@ -132,7 +132,7 @@ def test_report_numbers_are_the_recommendation_tables_and_the_hand_computed_cost
     assert report.migrations[0].savings_usd == pytest.approx(2236.3488)
     # (1,600,000 + 6 × 2,000) / 60 = 26,867 weighted tokens/s on one replica of K = 55,344 (the 8B long_context
     # anchor of replica_capacity.csv: 1.6 M-token prompts are beyond it, clamped): 49 % of full capacity
-    assert report.migrations[0].reason == "1 replica of H100-80GB at 49% utilization, no overflow"
+    assert report.migrations[0].reason == "1 replica of 1×H100-80GB at 49% utilization, no overflow"
     assert [(h.endpoint, h.raw_mode) for h in report.held] == [("nightly", "batch")]
     assert report.held[0].potential_saving_usd == pytest.approx(0.2583)
     assert "below the $50.00 threshold" in report.held[0].why
@@ -435,3 +435,20 @@ def test_a_week_without_slos_has_no_slo_section(built_home):
     assert (report.slos, report.slo_counts, report.slo_premium_usd) == ((), (), 0.0)
     texts = [b.get("text", {}).get("text", "") for b in report_blocks(report)]
     assert not any(text.startswith("*SLO*") for text in texts)
+
+
+def test_a_replica_of_several_gpus_is_named_with_its_gpu_count():
+    from pipelines.delivery.slack_report import migration_reason
+
+    row = {"recommended_mode": "dedicated", "current_mode": "serverless", "replicas": 3, "gpu_type": "H100-80GB",
+           "gpus_per_replica": 2, "utilization": 0.5, "overflow_share": 0.0}  # fmt: skip
+    assert migration_reason(row) == "3 replicas of 2×H100-80GB at 50% utilization, no overflow"
+    autoscale = row | {
+        "plan_family": "autoscale",
+        "min_replicas": 1,
+        "max_replicas": 4,
+        "overflow_share": 0.02,
+    }
+    assert migration_reason(autoscale) == (
+        "autoscale 1–4 replicas of 2×H100-80GB at 50% utilization, 2% of tokens overflow to serverless"
+    )

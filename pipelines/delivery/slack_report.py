@@ -119,14 +119,16 @@ class WeekReport:
 
 
 def migration_reason(row: Mapping[str, Any]) -> str:
-    """One line saying what the recommended plan is, from the row's numbers: ``1 replica of H100-80GB at 67%
+    """One line saying what the recommended plan is, from the row's numbers: ``1 replica of 2×H100-80GB at 67%
     utilization, no overflow`` / ``batch pricing for offline traffic`` / ``reserved capacity sits idle``."""
     mode = row["recommended_mode"]
     if mode in RESERVED_MODES:
         replicas = int(row["replicas"] or 0)
-        what = f"{replicas} replica{'s' if replicas != 1 else ''} of {row['gpu_type'] or 'GPU'}"
+        gpus = row.get("gpus_per_replica")
+        hardware = f"{gpus}×{row['gpu_type'] or 'GPU'}" if gpus else (row["gpu_type"] or "GPU")
+        what = f"{replicas} replica{'s' if replicas != 1 else ''} of {hardware}"
         if row.get("plan_family") == "autoscale":
-            what = f"autoscale {row['min_replicas']}–{row['max_replicas']} replicas of {row['gpu_type'] or 'GPU'}"
+            what = f"autoscale {row['min_replicas']}–{row['max_replicas']} replicas of {hardware}"
         elif row.get("plan_family") == "scheduled" and row.get("schedule_window"):
             what += f" {row['schedule_window']}"
         if row["utilization"] is not None:

@@ -212,6 +212,7 @@ class Decision:
     raw_family: str | None = None
     raw_plan: str | None = None
     replica_capacity_tps: float | None = None
+    gpus_per_replica: int | None = None
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,9 @@ def _unpriced(inp: EndpointWeekInput, why: str) -> Decision:
         action="stay",
         replicas=replicas,
         gpu_type=inp.offer.gpu_type if inp.offer is not None and inp.current_mode == "dedicated" else None,
+        gpus_per_replica=(
+            inp.offer.gpus_per_replica if inp.offer is not None and inp.current_mode == "dedicated" else None
+        ),
         current_cost_usd=None,
         recommended_cost_usd=None,
         savings_usd=None,
@@ -851,6 +855,11 @@ def decide(inp: EndpointWeekInput, settings: PolicySettings) -> Decision:
         action=action,
         replicas=recommended.replicas,
         gpu_type=inp.offer.gpu_type if recommended.mode in RESERVED_MODES and inp.offer is not None else None,
+        gpus_per_replica=(
+            inp.offer.gpus_per_replica
+            if recommended.mode in RESERVED_MODES and inp.offer is not None
+            else None
+        ),
         current_cost_usd=current.cost_usd,
         recommended_cost_usd=recommended.cost_usd,
         savings_usd=savings,

@@ -29,7 +29,7 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 #    capacity.cached_input_weight; billed_requests per minute; aggregated usage minutes (bucket_requests,
 #    bucket_width_s)
 ROLLUP_VERSION = "rollup-3"
-WEEK_VERSION = "week-1"
+WEEK_VERSION = "week-2"  # 2: recommendations.gpus_per_replica
 
 
 def fingerprint(payload: Any) -> str:

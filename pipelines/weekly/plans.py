@@ -500,6 +500,7 @@ RECOMMENDATION_SCHEMA = {
     "action": pl.String,
     "replicas": pl.Int64,
     "gpu_type": pl.String,
+    "gpus_per_replica": pl.Int64,
     "current_cost_usd": pl.Float64,
     "recommended_cost_usd": pl.Float64,
     "savings_usd": pl.Float64,
