@@ -452,3 +452,23 @@ def test_a_replica_of_several_gpus_is_named_with_its_gpu_count():
     assert migration_reason(autoscale) == (
         "autoscale 1–4 replicas of 2×H100-80GB at 50% utilization, 2% of tokens overflow to serverless"
     )
+
+
+def test_the_headline_and_the_concentration_say_which_prices_they_count(built_home):
+    """The headline spend is the current plans' cost; the concentration section counts serverless list prices (a
+    dedicated endpoint's list spend is not what it costs today): each says which, so the two totals never seem to
+    disagree unexplained."""
+    from pipelines.delivery.slack_report import report_blocks
+
+    week = date(2026, 11, 9)
+    report = build_week_report(
+        week,
+        read_week_table(built_home, "recommendations", week),
+        read_week_table(built_home, "spend_concentration", week),
+        read_week_table(built_home, "spend_concentration_summary", week),
+        ReportSettings(min_saving_usd=0.0),
+    )
+    text = json.dumps(report_blocks(report), ensure_ascii=False)
+    assert f"*Spend this week (current plans)*\\n{format_usd(report.total_spend_usd)}" in text
+    assert "Spend concentration (serverless list prices, not the current plans)" in text
+    assert "of the spend at serverless list prices" in text

@@ -345,7 +345,7 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Spend this week*\n{format_usd(report.total_spend_usd)}"},
+                {"type": "mrkdwn", "text": f"*Spend this week (current plans)*\n{format_usd(report.total_spend_usd)}"},
                 {"type": "mrkdwn", "text": f"*Potential savings*\n{format_usd(report.potential_savings_usd)}/week"
                                            f"{_pct(savings_share)}"},
                 {"type": "mrkdwn", "text": f"*Under the recommendations*\n{format_usd(report.recommended_spend_usd)}/week"},
@@ -402,11 +402,11 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         )
     intro = ""
     if report.top_k_80 is not None:
-        intro = f"{report.top_k_80} endpoint(s) make 80% of the spend" + (
+        intro = f"{report.top_k_80} endpoint(s) make 80% of the spend at serverless list prices" + (
             f" (HHI {report.hhi:.2f})" if report.hhi is not None else "")  # fmt: skip
     blocks.append(
         _section(
-            "Spend concentration",
+            "Spend concentration (serverless list prices, not the current plans)",
             [f"{_code(s.endpoint)} {format_usd(s.cost_usd)} ({_share(s.share)})" for s in report.top_spend],
             "No priced spend this week.",
             intro=intro if report.top_spend else "",
