@@ -49,8 +49,29 @@ class FileDayCounts:
     quarantined: int
 
 
+class InputTotals:
+    """Totals over a merged day's ``inputs`` ({file_id: FileDayCounts}): rows in, accepted and quarantined."""
+
+    inputs: dict[str, FileDayCounts]
+
+    @property
+    def rows_in(self) -> int:
+        """Rows the day's inputs brought in."""
+        return sum(c.rows_in for c in self.inputs.values())
+
+    @property
+    def accepted(self) -> int:
+        """Rows of the inputs accepted into the day."""
+        return sum(c.accepted for c in self.inputs.values())
+
+    @property
+    def quarantined(self) -> int:
+        """Rows of the inputs quarantined (duplicates)."""
+        return sum(c.quarantined for c in self.inputs.values())
+
+
 @dataclass(frozen=True)
-class MergedDay:
+class MergedDay(InputTotals):
     """The accounting of one merged day: its inputs with their counts, the staged inputs of the other days of its
     dedupe window ({day: {file_id: rows}}, None for a manifest written before duplicates were found across days),
     and a digest of the rows it quarantined ("0": none)."""
@@ -59,18 +80,6 @@ class MergedDay:
     inputs: dict[str, FileDayCounts]
     window_inputs: dict[str, dict[str, int]] | None = None
     duplicates_digest: str = "0"
-
-    @property
-    def rows_in(self) -> int:
-        return sum(c.rows_in for c in self.inputs.values())
-
-    @property
-    def accepted(self) -> int:
-        return sum(c.accepted for c in self.inputs.values())
-
-    @property
-    def quarantined(self) -> int:
-        return sum(c.quarantined for c in self.inputs.values())
 
 
 def manifest_path(home: Home, day: str) -> Path:

@@ -24,7 +24,7 @@ from pipelines.core.atomic import read_json, replace_dir, temp_path, write_json
 from pipelines.core.duck import connect
 from pipelines.core.home import Home
 from pipelines.core.sql_loader import load_sql
-from pipelines.ingest.day_merge import FileDayCounts
+from pipelines.ingest.day_merge import FileDayCounts, InputTotals
 from pipelines.ingest.staging import StagedFile, all_staged, staged_dir
 from pipelines.ingest.usage import USAGE_DIR
 
@@ -33,25 +33,13 @@ QUARANTINE = "quarantine.parquet"
 
 
 @dataclass(frozen=True)
-class UsageDay:
+class UsageDay(InputTotals):
     """The accounting of one merged usage day: per staged export, buckets in = accepted + quarantined
     (duplicates), and the requests (``num_model_requests``) of the accepted buckets."""
 
     day: str
     inputs: dict[str, FileDayCounts]
     requests: int = 0
-
-    @property
-    def rows_in(self) -> int:
-        return sum(c.rows_in for c in self.inputs.values())
-
-    @property
-    def accepted(self) -> int:
-        return sum(c.accepted for c in self.inputs.values())
-
-    @property
-    def quarantined(self) -> int:
-        return sum(c.quarantined for c in self.inputs.values())
 
 
 def usage_manifest_path(home: Home, day: str) -> Path:
