@@ -1,7 +1,11 @@
-"""Measure a command: wall time and peak resident memory of its whole process tree (sampled every 20 ms)."""
+"""Measure a command: wall time, CPU time and peak resident memory of its whole process tree (sampled every 20 ms).
+
+CPU time (user + system of the command and every descendant it waited for) is what a stage costs regardless of
+other load on a shared machine: wall-time ratios move with the neighbours, CPU-time ratios much less."""
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
@@ -12,10 +16,11 @@ import psutil
 
 @dataclass(frozen=True)
 class Measurement:
-    """Wall time (s) and peak RSS of the process tree (bytes) of one command."""
+    """Wall time (s), CPU time (user + system, s) and peak RSS of the process tree (bytes) of one command."""
 
     seconds: float
     peak_rss_bytes: int
+    cpu_seconds: float = 0.0
 
     @property
     def peak_rss_gb(self) -> float:
@@ -24,6 +29,7 @@ class Measurement:
 
 def measure(args: list[str], env: dict[str, str] | None = None) -> Measurement:
     """Run ``args`` (a Python module or script command line) and measure it; fail loudly if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(args, env=env)  # noqa: S603 - our own benchmark commands
     root = psutil.Process(process.pid)
@@ -36,6 +42,8 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measurement:
             pass
         time.sleep(0.02)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode != 0:
         sys.exit(f"benchmark step failed ({process.returncode}): {' '.join(args)}")
-    return Measurement(seconds, peak)
+    return Measurement(seconds, peak, cpu)

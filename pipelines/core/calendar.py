@@ -64,6 +64,21 @@ class DedupeWindow:
         days.discard(day)
         return sorted(days)
 
+    def region_of(self, day: str) -> list[str]:
+        """The UTC days (YYYY-MM-DD, in order) of the *dedupe region* of ``day``: a span that holds ``day`` and every
+        day of its window, and that is the same for every day of ``day``'s ISO week when windows follow ISO weeks
+        (``same_iso_week``): the week and ``adjacent_days`` days on either side. With windows that only slide
+        (``same_iso_week`` false) it is ``day`` and its window. The day merge looks for repeated request_ids once
+        per region, and every day of the region's week reuses that census."""
+        moment = date.fromisoformat(day)
+        if self.same_iso_week:
+            first = week_start_of(moment) - timedelta(days=self.adjacent_days)
+            length = DAYS_PER_WEEK + 2 * self.adjacent_days
+        else:
+            first = moment - timedelta(days=self.adjacent_days)
+            length = 1 + 2 * self.adjacent_days
+        return [(first + timedelta(days=offset)).isoformat() for offset in range(length)]
+
 
 HOURS_PER_WEEK = 168
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

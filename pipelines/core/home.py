@@ -53,6 +53,11 @@ class Home:
         return self.lake / "quarantine"
 
     @property
+    def cache(self) -> Path:
+        """Derived files a step may rebuild at any time (never the only copy of anything)."""
+        return self.root / "cache"
+
+    @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 

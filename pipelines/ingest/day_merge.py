@@ -15,6 +15,10 @@ overlap without being equal: with copies on a Sunday, the Monday after and the T
 does not reach the Sunday, so its reason names the Monday copy, itself quarantined as a copy of the Sunday one.
 Exactly one copy is kept either way.)
 
+The request_ids that repeat are found once per dedupe region (the ISO week and the days around it), not once per
+day: the region's census (:mod:`pipelines.ingest.dedupe_census`) holds every copy of each repeated id, and each
+day ranks only the census copies inside its own window. The result is the same as grouping the window's ids.
+
 A late file (landed after the others) that holds, for an earlier day, a request_id already kept on a later day of
 its window loses: its copy is quarantined and the kept copy stays where it is, so published days do not change.
 A kept copy moves only when a file landed *earlier* is staged *later* (its staging failed first, say): its copies
@@ -37,6 +41,7 @@ from pipelines.core.duck import connect
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
+from pipelines.ingest.dedupe_census import census_file, region_inputs
 from pipelines.ingest.staging import StagedFile, all_staged, staged_dir
 
 
@@ -170,19 +175,23 @@ def merge_day(home: Home, day: str, window: DedupeWindow | None = None) -> Merge
     inputs = by_day.get(day, {})
     neighbours = window_inputs_of(by_day, file_ranks(staged), day, window)
     files = _slice_files(home, day, inputs)
-    window_files = files + [f for other, ids in neighbours.items() for f in _slice_files(home, other, ids)]
+    # the staged slices ('file_id/day') whose copies of a request_id count against this day's
+    slices = [f"{file_id}/{day}" for file_id in inputs] + [
+        f"{file_id}/{other}" for other, ids in neighbours.items() for file_id in ids
+    ]
     work_dir = temp_path(home.lake, f"day-{day}")
     work_dir.mkdir(parents=True)
     try:
         with connect(temp_dir=work_dir / "spill") as con:
             digest = "0"
-            if _single_clean_slice(con, day, inputs, files, window_files):
+            census = _census(con, home, staged, by_day, day, window) if files else ""
+            if _single_clean_slice(con, day, inputs, files, census, slices):
                 counts = _link_single_slice(con, home, day, files[0], next(iter(inputs)))
             else:
                 if files:
                     merged = con.sql(
                         load_sql("ingest/merge_day"),
-                        params={"files": files, "window_files": window_files, "day": day},
+                        params={"files": files, "census": census, "slices": slices, "day": day},
                     )
                     merged.write_parquet(str(work_dir / "out"), partition_by=["kind"], overwrite=True)
                 counts = _file_counts(con, work_dir / "out")
@@ -225,15 +234,30 @@ def _slice_files(home: Home, day: str, inputs: dict[str, int]) -> list[str]:
     )
 
 
+def _census(
+    con,
+    home: Home,
+    staged: list[StagedFile],
+    by_day: dict[str, dict[str, int]],
+    day: str,
+    window: DedupeWindow,
+) -> str:  # noqa: ANN001
+    """The census of ``day``'s dedupe region (:mod:`pipelines.ingest.dedupe_census`), built on first use."""
+    region = region_inputs(by_day, day, window)
+    region_files = [f for other, ids in region.items() for f in _slice_files(home, other, ids)]
+    landed_at_ns = {staged_file.file_id: staged_file.landed_at_ns for staged_file in staged}
+    return census_file(con, home, day, region, landed_at_ns, window, region_files)
+
+
 def _single_clean_slice(
-    con, day: str, inputs: dict[str, int], files: list[str], window_files: list[str]
+    con, day: str, inputs: dict[str, int], files: list[str], census: str, slices: list[str]
 ) -> bool:  # noqa: ANN001
     """True when the day's rows come from one staged slice file and none of its request_ids repeats, on the day or
     elsewhere in its dedupe window (the common case)."""
     if len(inputs) != 1 or len(files) != 1:
         return False
     repeated = con.sql(
-        load_sql("ingest/count_window_duplicates"), params={"window_files": window_files, "day": day}
+        load_sql("ingest/count_window_duplicates"), params={"census": census, "slices": slices, "day": day}
     ).fetchall()[0][0]
     return repeated == 0
 

@@ -4,7 +4,7 @@ files on top, as ``{path in the home: name prefixes inside a unit, or None for a
 everything below it.
 
 The per-file and per-day steps, the ones that run in parallel, read only their own slice of the lake: a staging run
-its landed bytes, a day merge the staged slices of its day and of the days its duplicates are decided against (and the day's staged
+its landed bytes, a day merge the staged slices of the days of its dedupe region (its own day among them; and the day's staged
 usage minutes), a day's rollup that day's requests and aggregated usage minutes. A week reads its days' rollups (and the day before, for jobs crossing midnight)
 and the weekly tables; the single-writer warehouse and analytics steps read what they publish.
 """
@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from pipelines.core.calendar import week_days
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.ingest.day_merge import merge_inputs
+from pipelines.ingest.day_merge import staged_inputs_by_day
+from pipelines.ingest.dedupe_census import region_inputs
 from pipelines.ingest.landing import get_landed_file
 from pipelines.ingest.staging import QUARANTINE_DAY, all_staged
 from pipelines.ingest.usage import USAGE_DIR
@@ -48,15 +49,14 @@ def staging_inputs(home: Home, file_id: str) -> Wanted:
 
 
 def day_merge_inputs(home: Home, settings: Settings, day: str) -> Wanted:
-    """A day merge reads the staged slices of its day and those of its dedupe window that decide its duplicates,
-    and the staged usage minutes of its day (the usage merge runs in the same step)."""
-    inputs = merge_inputs(all_staged(home), day, settings.dedupe_window)
+    """A day merge reads the staged slices of its day and those of its dedupe region (the census of repeated
+    request_ids is built over the region: ``pipelines.ingest.dedupe_census``), and the staged usage minutes of its
+    day (the usage merge runs in the same step)."""
+    region = region_inputs(staged_inputs_by_day(all_staged(home)), day, settings.dedupe_window)
     prefixes: dict[str, set[str]] = {}
     for file_id in usage_inputs(home, day):
         prefixes.setdefault(f"lake/staged/{file_id}", set()).add(f"{USAGE_DIR}/day={day}/")
-    for file_id in inputs["inputs"]:
-        prefixes.setdefault(f"lake/staged/{file_id}", set()).add(f"day={day}/")
-    for other, files in inputs["window_inputs"].items():
+    for other, files in region.items():
         for file_id in files:
             prefixes.setdefault(f"lake/staged/{file_id}", set()).add(f"day={other}/")
     return {unit: tuple(sorted(names)) for unit, names in prefixes.items()}

@@ -1,30 +1,32 @@
 -- Merge the staged slices of one UTC day ($day; $files: every staged Parquet file of that day, from every landed
--- file) against the copies of its request_ids on the days of its dedupe window ($window_files: $files plus the
--- staged slices of those days; see DedupeWindow). Among the copies of a request_id in the window, the first in
--- landing order, then file, then record number is kept; the day's later copies are quarantined, their reason naming
--- the day of the first copy. Output column `kind` is 'accepted' or 'quarantine'; the other columns are those of a
--- staged slice, in the same order, so that a day with a single duplicate-free slice can use that slice as its lake
--- file.
--- Speed: only the request_ids that occur more than once in the window with a copy on $day are ranked (usually none
--- or few); every other row streams through a join against that small set of losing copies instead of a window over
--- the whole day. The files are read once per use rather than through a shared CTE, which DuckDB would materialize
--- whole; the window days are read for their request_id and day only.
-WITH repeated_ids AS (
-    SELECT request_id
-    FROM read_parquet($window_files, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)
-    GROUP BY request_id
-    HAVING count(*) > 1 AND bool_or(day = $day)
+-- file) against the copies of its request_ids on the days of its dedupe window (see DedupeWindow). The copies come
+-- from the census of the day's dedupe region ($census, see dedupe_census.sql: every copy of each request_id that
+-- repeats in the region), restricted to the window's staged slices ($slices: 'file_id/day' of the day's own slices
+-- and of those of its window that can decide its duplicates). Among the copies of a request_id in the window, the
+-- first in landing order, then file, then record number is kept; the day's later copies are quarantined, their
+-- reason naming the day of the first copy. Output column `kind` is 'accepted' or 'quarantine'; the other columns
+-- are those of a staged slice, in the same order, so that a day with a single duplicate-free slice can use that
+-- slice as its lake file.
+-- Speed: only the census (usually empty or small) is ranked; every row of the day streams through a join against
+-- the small set of losing copies instead of a window over the whole day.
+WITH copies AS (
+    SELECT request_id, source_file, source_line, landed_at_ns, day
+    FROM read_parquet($census)
+    WHERE list_contains($slices, source_file || '/' || day)
+),
+repeated_ids AS (
+    SELECT request_id FROM copies GROUP BY request_id HAVING count(*) > 1 AND bool_or(day = $day)
 ),
 ranked AS (
     SELECT
         source_file,
         source_line,
         day,
-        row_number() OVER copies AS copy_rank,
-        first_value(day) OVER copies AS first_day
-    FROM read_parquet($window_files, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)
+        row_number() OVER same_id AS copy_rank,
+        first_value(day) OVER same_id AS first_day
+    FROM copies
     SEMI JOIN repeated_ids USING (request_id)
-    WINDOW copies AS (PARTITION BY request_id ORDER BY landed_at_ns, source_file, source_line)
+    WINDOW same_id AS (PARTITION BY request_id ORDER BY landed_at_ns, source_file, source_line)
 ),
 later_copies AS (
     SELECT source_file, source_line, first_day FROM ranked WHERE copy_rank > 1 AND day = $day
