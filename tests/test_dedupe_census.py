@@ -108,3 +108,33 @@ def test_one_census_per_region_holds_every_copy_of_the_repeated_ids_and_is_rebui
     assert merge_day(home, "2026-11-06").quarantined == 1
     newer = [p for p in (home.cache / "dedupe").glob("2026-11-01_2026-11-09-*.parquet") if p != censuses[0]]
     assert len(newer) == 1 and ("once", "2026-11-06") in _census_rows(newer[0])
+
+
+def test_a_clean_day_of_two_files_keeps_their_slices_as_its_lake_files_and_a_duplicate_makes_it_one_file(
+    home: Home, tmp_path: Path
+) -> None:
+    settings = Settings.load(home)
+    for name, rows in (
+        ("a.jsonl", [(f"a-{n}", "2026-11-03T10:00:00Z") for n in range(5)]),
+        ("b.jsonl", [(f"b-{n}", "2026-11-03T11:00:00Z") for n in range(4)]),
+    ):
+        landed, _ = land_file(home, _rows(tmp_path / name, rows), "canonical", {})
+        stage_file(home, settings, landed)
+    merged = merge_day(home, "2026-11-03")
+    day_dir = home.request_day_dir("2026-11-03")
+    lake_files = sorted(p.name for p in day_dir.glob("*.parquet"))
+    assert lake_files == ["part-2.parquet", "part.parquet"] and merged.accepted == 9
+    slice_inodes = {p.stat().st_ino for p in home.staged.glob("*/day=2026-11-03/*.parquet")}
+    assert {p.stat().st_ino for p in day_dir.glob("*.parquet")} == slice_inodes  # linked, not rewritten
+    # a third file repeating an id: the day is rewritten as one file, and no file of the two-file layout stays
+    landed, _ = land_file(
+        home, _rows(tmp_path / "c.jsonl", [("a-1", "2026-11-03T12:00:00Z")]), "canonical", {}
+    )
+    stage_file(home, settings, landed)
+    merged = merge_day(home, "2026-11-03")
+    assert sorted(p.name for p in day_dir.glob("*.parquet")) == ["part.parquet"]
+    assert (merged.accepted, merged.quarantined) == (9, 1)
+    with duckdb.connect() as con:
+        assert con.sql(
+            "SELECT count(*) FROM read_parquet($f)", params={"f": str(day_dir / "part.parquet")}
+        ).fetchall() == [(9,)]

@@ -168,7 +168,7 @@ def _outputs(home: Home) -> dict[str, Any]:
     with duckdb.connect() as con:
         con.sql("SET TimeZone = 'UTC'")
         outputs: dict[str, Any] = {
-            "requests": _lake_rows(con, home, "requests/day=*/part.parquet"),
+            "requests": _lake_rows(con, home, "requests/day=*/part*.parquet"),
             "quarantine": _lake_rows(con, home, "quarantine/day=*/part.parquet"),
             "staged_quarantine": _lake_rows(con, home, "staged/[!.]*/day=quarantine/*.parquet"),
             "raw_landed_bytes": _raw_landed_bytes(home),

@@ -90,7 +90,7 @@ def _raw_landed_bytes(home: Home) -> list[str]:
 
 
 def _accepted_ids(home: Home) -> list[str]:
-    files = sorted(str(p) for p in home.requests.glob("day=*/part.parquet"))
+    files = sorted(str(p) for p in home.requests.glob("day=*/part*.parquet"))
     with duckdb.connect() as con:
         return [
             r[0]
@@ -535,7 +535,7 @@ def test_staging_with_an_empty_salt_file_fails_the_run_clearly_and_hashes_nothin
     with pytest.raises(ModeshiftError, match="API-key salt file"):
         materialize_pending(home, progress=lambda _: None)
     assert not list(home.staged.glob("*/_manifest.json")) and not list(
-        home.requests.glob("day=*/part.parquet")
+        home.requests.glob("day=*/part*.parquet")
     )
 
 
@@ -601,7 +601,7 @@ def _write_requests(path: Path, rows: list[dict[str, object]]) -> Path:
 
 def _lake_days(home: Home) -> list[tuple[str, str]]:
     """(request_id, day) of every accepted request, from the lake files."""
-    files = sorted(str(p) for p in home.requests.glob("day=*/part.parquet"))
+    files = sorted(str(p) for p in home.requests.glob("day=*/part*.parquet"))
     with duckdb.connect() as con:
         return con.sql(
             "SELECT request_id, day FROM read_parquet($f, hive_partitioning = true, hive_types_autocast = false) "

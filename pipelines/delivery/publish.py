@@ -255,10 +255,11 @@ def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
 
 
 def _snapshot_request_lake(home: Home, snapshot_dir: Path) -> list[Path]:
-    """Hard-link every day file of the request lake into ``snapshot_dir/requests/day=.../part.parquet`` (a copy
-    where the file system refuses links); return the snapshot's files, oldest day first."""
+    """Hard-link every day file of the request lake into ``snapshot_dir/requests/day=.../`` under its own name
+    (``part.parquet``, ``part-2.parquet``...; a copy where the file system refuses links); return the snapshot's
+    files, oldest day first."""
     files = []
-    for source in sorted(home.requests.glob("day=*/part.parquet")):
+    for source in sorted(home.requests.glob("day=*/part*.parquet")):
         day_dir = snapshot_dir / "requests" / source.parent.name
         day_dir.mkdir(parents=True, exist_ok=True)
         target = day_dir / source.name

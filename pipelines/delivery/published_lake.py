@@ -37,11 +37,14 @@ def upload_published(mirror: LakeMirror, result: PublishResult) -> str:
     day_dirs = (
         sorted((result.snapshot_dir / "requests").glob("day=*")) if result.snapshot_dir.exists() else []
     )
-    requests: dict[str, str] = {}
+    requests: dict[str, dict[str, str]] = {}
     for day_dir in day_dirs:
         keys = mirror.unit_keys(f"lake/requests/{day_dir.name}")
-        if "part.parquet" in keys:
-            requests[day_dir.name] = keys["part.parquet"]
+        parts = {
+            name: key for name, key in keys.items() if name.startswith("part") and name.endswith(".parquet")
+        }
+        if parts:
+            requests[day_dir.name] = parts
     key = f"analytics/{result.snapshot}/{ANALYTICS_FILE}"
     mirror.store.upload_file(key, result.path)
     record = {
@@ -49,14 +52,14 @@ def upload_published(mirror: LakeMirror, result: PublishResult) -> str:
         "published_at": result.published_at.isoformat(),
         "analytics": key,
         "requests": requests,
-        "keys": [key, *requests.values()],
+        "keys": [key, *(part for parts in requests.values() for part in parts.values())],
     }
     mirror.store.put_bytes(PUBLISHED_RECORD, json.dumps(record, sort_keys=True).encode())
     return key
 
 
 def download_published(store: ObjectStore, target: Path) -> Download:
-    """Fetch the published snapshot into ``target`` (``analytics.duckdb`` and ``requests/day=*/part.parquet``)
+    """Fetch the published snapshot into ``target`` (``analytics.duckdb`` and ``requests/day=*/part*.parquet``)
     and point its ``requests`` view at the downloaded day files."""
     data = store.get_bytes(PUBLISHED_RECORD)
     if data is None:
@@ -67,12 +70,16 @@ def download_published(store: ObjectStore, target: Path) -> Download:
     record = json.loads(data)
     target.mkdir(parents=True, exist_ok=True)
     files = []
-    for day, key in sorted(record["requests"].items()):
-        local = target / "requests" / day / "part.parquet"
-        local.parent.mkdir(parents=True, exist_ok=True)
-        if not store.download_file(key, local):
-            raise ModeshiftError(f"{key} is missing from {store.url}.", "Publish again, then download again.")
-        files.append(str(local.resolve()))
+    for day, parts in sorted(record["requests"].items()):
+        # a record written before a day could hold several files names one key per day
+        for name, key in sorted(({"part.parquet": parts} if isinstance(parts, str) else parts).items()):
+            local = target / "requests" / day / name
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if not store.download_file(key, local):
+                raise ModeshiftError(
+                    f"{key} is missing from {store.url}.", "Publish again, then download again."
+                )
+            files.append(str(local.resolve()))
     path = target / ANALYTICS_FILE
     partial = target / f".{ANALYTICS_FILE}.partial"
     if not store.download_file(record["analytics"], partial):
@@ -85,4 +92,4 @@ def download_published(store: ObjectStore, target: Path) -> Download:
             con.sql(load_sql("warehouse/create_requests_empty"))
         con.sql("CHECKPOINT")
     os.replace(partial, path)
-    return Download(path, record["snapshot"], len(files))
+    return Download(path, record["snapshot"], len(record["requests"]))

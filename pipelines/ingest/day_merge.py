@@ -2,7 +2,9 @@
 
 Re-running a day rebuilds it from the staged slices and replaces it: never duplicates. Output::
 
-    lake/requests/day=D/part.parquet     accepted requests (the request lake)
+    lake/requests/day=D/part*.parquet    accepted requests (the request lake): one file, or, when no row of the day
+                                         is a duplicate, the day's staged slices themselves (part.parquet,
+                                         part-2.parquet, ...: hard links, nothing rewritten)
     lake/quarantine/day=D/part.parquet   duplicate request_ids refused here
     lake/requests/day=D/_manifest.json   which staged files went in, with their counts (written last)
 
@@ -35,7 +37,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipelines.core.atomic import read_json, replace_file, temp_path, write_json
+from pipelines.core.atomic import read_json, replace_dir, replace_file, temp_path, write_json
 from pipelines.core.calendar import DedupeWindow
 from pipelines.core.duck import connect
 from pipelines.core.home import Home
@@ -185,8 +187,8 @@ def merge_day(home: Home, day: str, window: DedupeWindow | None = None) -> Merge
         with connect(temp_dir=work_dir / "spill") as con:
             digest = "0"
             census = _census(con, home, staged, by_day, day, window) if files else ""
-            if _single_clean_slice(con, day, inputs, files, census, slices):
-                counts = _link_single_slice(con, home, day, files[0], next(iter(inputs)))
+            if _clean_slices(con, day, files, census, slices):
+                counts = _link_slices(con, home, day, inputs, work_dir)
             else:
                 if files:
                     merged = con.sql(
@@ -249,17 +251,21 @@ def _census(
     return census_file(con, home, day, region, landed_at_ns, window, region_files)
 
 
-def _single_clean_slice(
-    con, day: str, inputs: dict[str, int], files: list[str], census: str, slices: list[str]
-) -> bool:  # noqa: ANN001
-    """True when the day's rows come from one staged slice file and none of its request_ids repeats, on the day or
-    elsewhere in its dedupe window (the common case)."""
-    if len(inputs) != 1 or len(files) != 1:
+def _clean_slices(con, day: str, files: list[str], census: str, slices: list[str]) -> bool:  # noqa: ANN001
+    """True when none of the day's request_ids repeats, on the day or elsewhere in its dedupe window (the common
+    case), and its staged slice files have one column layout: the slices can then be the day's lake files as they
+    are."""
+    if not files:
         return False
     repeated = con.sql(
         load_sql("ingest/count_window_duplicates"), params={"census": census, "slices": slices, "day": day}
     ).fetchall()[0][0]
-    return repeated == 0
+    if repeated != 0:
+        return False
+    return (
+        len(files) == 1
+        or con.sql(load_sql("ingest/slice_schemas"), params={"files": files}).fetchall()[0][0] == 1
+    )
 
 
 def _duplicates_digest(con, home: Home, day: str) -> str:  # noqa: ANN001
@@ -268,24 +274,39 @@ def _duplicates_digest(con, home: Home, day: str) -> str:  # noqa: ANN001
     return str(con.sql(load_sql("ingest/duplicates_digest"), params={"files": files}).fetchall()[0][0])
 
 
-def _link_single_slice(con, home: Home, day: str, slice_file: str, file_id: str) -> dict[str, dict[str, int]]:  # noqa: ANN001
-    """Make the one clean staged slice the day's lake file (a hard link when possible: no rewrite), and an empty
-    quarantine part; return the per-file counts."""
-    target_dir = home.request_day_dir(day)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(target_dir, "part.partial")
-    try:
-        os.link(slice_file, tmp)
-    except OSError:  # another filesystem: copy
-        shutil.copyfile(slice_file, tmp)
-    replace_file(tmp, target_dir / "part.parquet")
+def _lake_file_names(count: int) -> list[str]:
+    """The names of a day's ``count`` lake files: ``part.parquet``, then ``part-2.parquet``, ``part-3.parquet``..."""
+    return ["part.parquet", *[f"part-{n}.parquet" for n in range(2, count + 1)]]
+
+
+def _link_slices(
+    con, home: Home, day: str, inputs: dict[str, int], work_dir: Path
+) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    """Make the day's clean staged slice files its lake files as they are (hard links when possible: no rewrite),
+    swapped in as one directory, and write an empty quarantine part; return the per-file counts (counted from the
+    files)."""
+    by_file = {file_id: _slice_files(home, day, {file_id: rows}) for file_id, rows in inputs.items()}
+    ordered = [(file_id, path) for file_id in sorted(by_file) for path in by_file[file_id]]
+    new_dir = work_dir / "requests"
+    new_dir.mkdir()
+    for (_, source), name in zip(ordered, _lake_file_names(len(ordered)), strict=True):
+        try:
+            os.link(source, new_dir / name)
+        except OSError:  # another filesystem: copy
+            shutil.copyfile(source, new_dir / name)
+    replace_dir(new_dir, home.request_day_dir(day))
     quarantine_dir = home.quarantine_day_dir(day)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     empty = temp_path(quarantine_dir, "part.partial")
-    con.sql(load_sql("ingest/lake_part_empty"), params={"files": [slice_file]}).write_parquet(str(empty))
+    con.sql(load_sql("ingest/lake_part_empty"), params={"files": [ordered[0][1]]}).write_parquet(str(empty))
     replace_file(empty, quarantine_dir / "part.parquet")
-    rows = con.sql(load_sql("ingest/count_rows"), params={"files": [slice_file]}).fetchall()[0][0]
-    return {file_id: {"accepted": rows, "quarantined": 0}}
+    return {
+        file_id: {
+            "accepted": con.sql(load_sql("ingest/count_rows"), params={"files": paths}).fetchall()[0][0],
+            "quarantined": 0,
+        }
+        for file_id, paths in by_file.items()
+    }
 
 
 def _file_counts(con, out_dir: Path) -> dict[str, dict[str, int]]:  # noqa: ANN001
@@ -300,22 +321,28 @@ def _file_counts(con, out_dir: Path) -> dict[str, dict[str, int]]:  # noqa: ANN0
 
 
 def _publish(con, home: Home, day: str, out_dir: Path, staged_files: list[str]) -> None:  # noqa: ANN001
-    """Move the accepted and quarantined parts into the lake, one file each, each replaced atomically."""
+    """Move the accepted and quarantined parts into the lake, one file each: the accepted one as the day's only lake
+    file (its directory swapped in whole, so no file of an earlier merge stays), the quarantined one replaced
+    atomically."""
     for kind, target_dir in (
         ("accepted", home.request_day_dir(day)),
         ("quarantine", home.quarantine_day_dir(day)),
     ):
         parts = sorted(str(p) for p in (out_dir / f"kind={kind}").glob("*.parquet"))
-        target = target_dir / "part.parquet"
-        target_dir.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(target_dir, "part.partial")
+        staging_dir = out_dir / f"{kind}-final"
+        staging_dir.mkdir()
+        tmp = staging_dir / "part.parquet"
         if len(parts) == 1:
             shutil.move(parts[0], tmp)
         else:  # none (every row went the other way) or several: write exactly one file with the lake's columns
             source = parts if parts else staged_files
             query = load_sql("ingest/lake_part_from_parts") if parts else load_sql("ingest/lake_part_empty")
             con.sql(query, params={"files": source}).write_parquet(str(tmp))
-        replace_file(tmp, target)
+        if kind == "accepted":
+            replace_dir(staging_dir, target_dir)
+        else:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            replace_file(tmp, target_dir / "part.parquet")
 
 
 @dataclass(frozen=True)
