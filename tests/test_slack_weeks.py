@@ -131,6 +131,14 @@ def test_switching_on_over_a_history_posts_only_the_weeks_finished_after_it(buil
     _add_history(instance, built_home, ("2026-11-16",))  # finishes after the switch-on
     assert _tick(instance, built_home, cursor, datetime(2026, 11, 24, tzinfo=UTC)) == "delivered: 2026-11-16"
     assert _headers(slack) == ["2026-11-09", "2026-11-16"]
+    # moving slack.start_week back posts the weeks from there on, and they leave the cursor's before_start
+    built_home.config_file.write_text("slack:\n  backoff_seconds: 0.01\n  start_week: 2026-10-26\n")
+    said = _tick(instance, built_home, cursor, datetime(2026, 11, 25, tzinfo=UTC))
+    assert said == "delivered: 2026-10-26, 2026-11-02"
+    assert (
+        cursor.before_start == ["2026-10-05", "2026-10-12", "2026-10-19"]
+        and cursor.first_week == "2026-10-26"
+    )
 
 
 def test_start_week_reports_the_history_from_that_week_on(built_home, instance, slack):

@@ -20,8 +20,8 @@ writes too: a week either of them delivered is not delivered again by the other.
 Which weeks: the cursor records when the sensor first ran (``switched_on_at``, its first tick) and the first week it
 reports, ``first_week``: ``slack.start_week`` when set, else the week of the switch-on, so only weeks finished
 after the sensor was turned on are posted (turning it on over a year of history posts nothing old). A week already
-in the cursor (tried before) is always finished, whatever the start. The weeks before the start are listed in the
-cursor (``before_start``), never posted.
+in the cursor (tried before) is always seen through, whatever the start. The weeks before the start are listed in
+the cursor (``before_start``), never posted (unless ``slack.start_week`` is moved back before them).
 
 The week's message waits for the run's backtest: when the run that materialized the week's recommendations also
 planned its ``backtest`` and is still going without having materialized it, the week waits for the next tick (a run
@@ -346,6 +346,7 @@ def report_new_weeks(
         RECOMMENDATIONS, DagsterEventType.ASSET_MATERIALIZATION
     )
     summary = TickSummary([], [], [], [])
+    cursor.before_start = [week for week in cursor.before_start if not cursor.wanted(week)]  # start moved back
     early = sorted(week for week in latest if not cursor.wanted(week) and week not in cursor.before_start)
     if early:
         summary.before_start.extend(early)
