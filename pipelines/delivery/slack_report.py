@@ -105,11 +105,6 @@ class BacktestSummary:
     plan_cost_usd: float
     hindsight_cost_usd: float
 
-    @property
-    def regret_usd(self) -> float:
-        """What last week's plans cost above the best in hindsight (USD per week, >= 0)."""
-        return self.plan_cost_usd - self.hindsight_cost_usd
-
 
 def backtest_summary(backtest: pl.DataFrame | None) -> BacktestSummary | None:
     """The totals of a week's ``backtest`` table; None when there is no table or it has no row (no recommendations
@@ -510,14 +505,15 @@ def _link(url: str, label: str) -> str:
 
 
 def backtest_sentence(backtest: BacktestSummary | None) -> str:
-    """The backtest in one line: ``last week's plans cost $X on this week's traffic; best in hindsight $Y (regret
-    $Z, N endpoints)``, or why there is none."""
+    """The backtest in one line: ``last week's plans cost $X on this week's traffic; best in hindsight $Y (N
+    endpoints)``, or why there is none. (No regret printed: X − Y of the rounded amounts can differ from the rounded
+    regret by a dollar, and the two amounts say it.)"""
     if backtest is None:
         return "no backtest this week: no plans of the week before could be costed on this week's traffic"
     return (
         f"last week's plans cost {format_usd(backtest.plan_cost_usd)} on this week's traffic; best in hindsight "
-        f"{format_usd(backtest.hindsight_cost_usd)} (regret {format_usd(backtest.regret_usd)}, "
-        f"{backtest.endpoints} endpoint{'s' if backtest.endpoints != 1 else ''})"
+        f"{format_usd(backtest.hindsight_cost_usd)} ({backtest.endpoints} "
+        f"endpoint{'s' if backtest.endpoints != 1 else ''})"
     )
 
 

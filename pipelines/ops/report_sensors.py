@@ -346,7 +346,9 @@ def report_new_weeks(
         RECOMMENDATIONS, DagsterEventType.ASSET_MATERIALIZATION
     )
     summary = TickSummary([], [], [], [])
-    cursor.before_start = [week for week in cursor.before_start if not cursor.wanted(week)]  # start moved back
+    cursor.before_start = [
+        week for week in cursor.before_start if not cursor.wanted(week)
+    ]  # start moved back
     early = sorted(week for week in latest if not cursor.wanted(week) and week not in cursor.before_start)
     if early:
         summary.before_start.extend(early)
