@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import assets.charts
 from pipelines.core.settings import Settings
+from pipelines.core.text import format_usd
 from pipelines.delivery.charts import (
     CurveChart,
     DemandChart,
@@ -98,7 +99,7 @@ def test_curve_chart_reads_the_plan_curve_rows():
     assert chart is not None
     assert chart.replicas.tolist() == [0, 1, 2]
     assert chart.r_star == 1
-    assert chart.savings_usd.tolist() == pytest.approx([0.0, 3477.68, 3155.36])
+    assert chart.savings_vs_serverless_usd.tolist() == pytest.approx([0.0, 3477.68, 3155.36])
     assert curve_chart("missing", WEEK, rows) is None
 
 
@@ -440,3 +441,72 @@ def test_week_charts_draw_the_plan_families_of_the_weekly_tables(built_home):
     written = write_week_charts(built_home, WEEK, charts)
     assert sorted(written.options) == ["nightly", "steady-big"]
     assert all(_png_size(path.read_bytes()) == (600, 360) for path in written.options.values())
+
+
+# ------------------------------------------------------------- the curve's saving counts from the current plan
+
+
+def _drawn_texts(chart: CurveChart) -> list[str]:
+    """Every text ``draw_curve`` puts on the axes (annotations and the verdict box)."""
+    from matplotlib.figure import Figure
+
+    from pipelines.delivery.charts import draw_curve
+
+    axes = Figure().add_subplot()
+    draw_curve(axes, chart)
+    return [text.get_text() for text in axes.texts]
+
+
+def test_the_curve_saving_counts_from_the_current_plan_not_from_serverless():
+    """An endpoint on 3 dedicated replicas ($2,766.96/wk) whose cheapest plan is serverless ($933.96): the old
+    picture said R* = 0 'saves $0.00' (serverless against serverless); the saving is $1,833 against the current
+    plan, the recommendations row's ``savings_usd``."""
+    from pipelines.delivery.charts import plan_verdict
+
+    rows = pl.DataFrame({"endpoint": ["chat"] * 3, "replicas": [0, 1, 2],
+                         "reserved_cost_usd": [0.0, 922.32, 1844.64], "overflow_cost_usd": [933.96, 300.0, 0.0],
+                         "total_cost_usd": [933.96, 1222.32, 1844.64], "is_cheapest": [True, False, False]})  # fmt: skip
+    row = {"endpoint": "chat", "current_mode": "dedicated", "recommended_mode": "serverless", "action": "migrate",
+           "raw_mode": "serverless", "replicas": 0, "current_cost_usd": 2766.96, "recommended_cost_usd": 933.96,
+           "savings_usd": 1833.0, "raw_savings_usd": 1833.0}  # fmt: skip
+    curve = curve_chart("chat", WEEK, rows)
+    assert curve.savings_vs_serverless_usd[0] == 0.0  # what the old annotation printed
+    chart = CurveChart(**{**curve.__dict__, "verdict": plan_verdict(row)})
+    texts = _drawn_texts(chart)
+    assert texts == chart.annotations()
+    assert texts[0] == "R* = 0: $934/wk"
+    assert "saves $1,833/wk vs the current plan" in texts[1] and "$0.00" not in " ".join(texts)
+    assert "now: dedicated, $2,767/wk" in texts[1] and "recommended: serverless, $934/wk" in texts[1]
+
+
+def test_the_cost_curve_annotations_are_the_recommendations_savings_batch_included(built_home):
+    """With a policy that moves at once (no threshold, one week of persistence) nightly goes to batch and steady-big
+    to one dedicated replica: each curve's verdict is its recommendations row, the saving printed is the row's
+    ``savings_usd`` (batch priced from ``plan_options``), and the batch price is drawn as a line."""
+    from pipelines.app.runner import materialize_pending
+
+    built_home.config_file.write_text(
+        "policy:\n  min_savings_usd_per_week: 0\n  min_savings_pct: 0\n  persistence_weeks: 1\n"
+    )
+    materialize_pending(built_home, progress=lambda _: None)
+    settings = Settings.load(built_home)
+    recommendations = read_week_table(built_home, "recommendations", WEEK)
+    rows = {row["endpoint"]: row for row in recommendations.iter_rows(named=True)}
+    assert (rows["nightly"]["recommended_mode"], rows["nightly"]["action"]) == ("batch", "migrate")
+    charts = load_week_charts(built_home, settings, WEEK, ["steady-big", "nightly", "small-chat"])
+    savings = {}
+    for chart in charts:
+        row, curve = rows[chart.demand.endpoint], chart.curve
+        assert curve is not None and curve.verdict is not None
+        assert curve.verdict.savings_usd == pytest.approx(row["savings_usd"])
+        assert curve.verdict.current_cost_usd == pytest.approx(row["current_cost_usd"])
+        (box,) = [t for t in _drawn_texts(curve) if "vs the current plan" in t]
+        printed = re.search(r"saves (\$[\d,.]+)/wk vs the current plan", box).group(1)
+        assert printed == format_usd(row["savings_usd"])
+        savings[chart.demand.endpoint] = printed
+    assert savings == {"steady-big": "$2,236", "nightly": "$0.26", "small-chat": "$0.00"}
+    nightly = charts[1].curve.verdict
+    options = read_week_table(built_home, "plan_options", WEEK)
+    batch = options.filter((pl.col("endpoint") == "nightly") & (pl.col("family") == "batch"))
+    assert nightly.batch_cost_usd == pytest.approx(float(batch["total_cost_usd"][0])) == pytest.approx(0.2583)
+    assert nightly.recommended_plan == "batch"

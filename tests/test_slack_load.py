@@ -80,6 +80,7 @@ def _write_new_week(path: Path) -> None:
 def test_every_week_is_reported_exactly_once_after_a_slow_failing_slack(built_home, slow_slack, tmp_path):
     built_home.config_file.write_text(
         "slack:\n  backoff_seconds: 0.01\n  max_retry_after_seconds: 1\n  max_posts_per_tick: 2\n"
+        "  start_week: 2026-11-02\n"
     )
     with DagsterInstance.get() as instance:
         # Slack down: the next 10 requests (whatever they are) answer 500; each call tries 3 times.

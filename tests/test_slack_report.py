@@ -34,6 +34,7 @@ from pipelines.core.settings import Settings
 from pipelines.core.text import format_usd
 from pipelines.delivery.featured import ReportSettings
 from pipelines.delivery.slack_delivery import SlackTarget, retry_after_seconds
+from pipelines.delivery.slack_ledger import ledger_path
 from pipelines.delivery.slack_report import (
     build_week_report,
     load_week_report,
@@ -72,8 +73,11 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def reporting_home(built_home: Home) -> Home:
-    """The two-week home with fast retries (0.01 s backoff) so that 5xx tests stay quick."""
-    built_home.config_file.write_text("slack:\n  backoff_seconds: 0.01\n  max_retry_after_seconds: 5\n")
+    """The two-week home with fast retries (0.01 s backoff) so that 5xx tests stay quick, reporting from its first
+    week (both weeks finished before the sensor is switched on in these tests: by default it would post neither)."""
+    built_home.config_file.write_text(
+        "slack:\n  backoff_seconds: 0.01\n  max_retry_after_seconds: 5\n  start_week: 2026-11-02\n"
+    )
     return built_home
 
 
@@ -333,6 +337,9 @@ def test_the_token_appears_only_in_the_authorization_header(reporting_home, inst
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("SLACK_API_BASE_URL", refusing.base_url)
             _rematerialize_recommendations(instance, reporting_home, "2026-11-09")
+            ledger_path(
+                reporting_home
+            ).unlink()  # a fresh cursor and no shared record: the weeks are tried again
             refused_cursor, said = _tick(instance, reporting_home, ReportCursor().dumps())
     assert "retry next tick" in said and "invalid_auth" in refused_cursor
     secret = TOKEN.encode()

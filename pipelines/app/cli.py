@@ -208,6 +208,28 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def slack_command(args: argparse.Namespace) -> int:
+    """Send one week's Slack report (or with --dry-run print it), once: the sensor's record is shared."""
+    from pipelines.app.runner import dagster_instance
+    from pipelines.delivery.slack_delivery import SlackTarget
+    from pipelines.lake.step_inputs import report_inputs
+    from pipelines.ops.slack_command import send_week
+
+    week = _week_option(args.week)
+    if week is None:
+        raise ModeshiftError("slack needs a week.", "Use --week YYYY-MM-DD (a Monday).")
+    with working_copy(report_inputs(), commit=not args.dry_run, settle=True) as copy:
+        home = copy.home
+        with dagster_instance(home) as instance:
+            outcome = send_week(
+                instance, home, Settings.load(home), week, SlackTarget.from_env(), args.dry_run
+            )
+    if outcome.text:
+        print(outcome.text)
+    print(outcome.line, file=sys.stderr if outcome.status in ("previewed", "failed") else sys.stdout)
+    return 1 if outcome.status == "failed" else 0
+
+
 def calibrate_command(args: argparse.Namespace) -> int:
     """Print, per endpoint served on dedicated replicas with a declared replica count, the per-replica capacity its
     traffic shows beside the card's assumption. Only reads: a home that does not exist is not created."""
@@ -416,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-saving", type=float, metavar="USD", help="list only endpoints saving at least USD a week"
     )
     report.set_defaults(handler=report_command)
+
+    slack = commands.add_parser(
+        "slack",
+        help="send one week's Slack report now (once: a week the sensor sent is not sent again)",
+        epilog="Exit status: 0 sent (or already sent, or previewed), 1 Slack did not take it (run it again), "
+        "2 the week cannot be sent (not computed yet, checks failed, no token).",
+    )
+    slack.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
+    slack.add_argument("--dry-run", action="store_true", help="print the message as text and send nothing")
+    slack.set_defaults(handler=slack_command)
 
     calibrate = commands.add_parser(
         "calibrate",

@@ -11,6 +11,7 @@ Layout::
     lake/...                           later layers (rollups, ...)
     warehouse.duckdb                   the pipeline's own DuckDB file
     materialize.lock                   held by the one materialize running on this home
+    slack.lock                         held while a weekly Slack message is delivered (pipelines.delivery.slack_ledger)
     dagster/                           the Dagster instance (DAGSTER_HOME)
 """
 

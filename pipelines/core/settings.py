@@ -17,6 +17,7 @@ import csv
 import difflib
 import fnmatch
 import json
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from importlib import resources
@@ -260,9 +261,23 @@ class AnalyticsSettings(_Section):
     whatif_weeks: Annotated[WholeNumber, Field(ge=0, le=52)]
 
 
+def _monday(value: date) -> date:
+    if value.weekday() != 0:
+        raise ValueError(f"must be a Monday (weeks start on Monday, UTC); {value} is a {value:%A}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s<>|\"']+", value):
+        raise ValueError("must be an http:// or https:// URL without spaces, quotes, '<', '>' or '|'")
+    return value.rstrip("/")
+
+
 class SlackSettings(_Section):
     """The weekly Slack report and its delivery: noise controls (USD per week, rows, excluded names or glob
-    patterns), posts per sensor tick, retries, waits and timeouts in seconds."""
+    patterns), posts per sensor tick, retries, waits and timeouts in seconds; ``start_week``, the first week the
+    sensor reports (a Monday; None: the weeks finished after the sensor's first tick), and ``dagster_url``, the
+    Dagster UI the message links to (None: no links)."""
 
     min_saving_usd: NonNegative
     top_n: Count
@@ -273,6 +288,8 @@ class SlackSettings(_Section):
     http_timeout_seconds: Positive
     max_retry_after_seconds: NonNegative
     tick_budget_seconds: Positive
+    start_week: Annotated[date, BeforeValidator(_iso_date), AfterValidator(_monday)] | None = None
+    dagster_url: Annotated[str, AfterValidator(_http_url)] | None = None
 
 
 class JobsSettings(_Section):

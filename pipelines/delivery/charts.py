@@ -211,9 +211,85 @@ class DemandChart:
         return float(self.overflow_tps.sum()) / total if total > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class PlanVerdict:
+    """What the week's recommendations row says about one endpoint, in USD per week: the current plan and its cost
+    (``current_cost_usd``), the recommended plan and its cost, and ``savings_usd``, the row's saving (current minus
+    recommended, whatever the recommended plan is: serverless, reserved replicas or batch). A cheaper candidate the
+    policy held back is named with what it would save (``held_savings_usd``, the row's ``raw_savings_usd``);
+    ``batch_cost_usd`` is the week's batch price when batch was an option (else None)."""
+
+    action: str
+    current_mode: str
+    current_cost_usd: float
+    recommended_plan: str
+    recommended_cost_usd: float
+    savings_usd: float
+    held_plan: str | None = None
+    held_savings_usd: float | None = None
+    batch_cost_usd: float | None = None
+
+    def lines(self) -> list[str]:
+        """The verdict in the words the cost-curve picture prints (money rounded as ``format_usd``)."""
+        lines = [
+            f"now: {self.current_mode}, {format_usd(self.current_cost_usd)}/wk",
+            f"recommended: {self.recommended_plan}, {format_usd(self.recommended_cost_usd)}/wk",
+            f"saves {format_usd(self.savings_usd)}/wk vs the current plan",
+        ]
+        if self.held_plan is not None and self.held_savings_usd is not None:
+            lines.append(f"held: {self.held_plan} would save {format_usd(self.held_savings_usd)}/wk")
+        return lines
+
+
+def plan_words(mode: str | None, row: dict[str, Any], prefix: str = "") -> str:
+    """A plan of a recommendations row in a few words: ``batch``, ``serverless``, ``dedicated, 2 replicas``,
+    ``hybrid, autoscale 1–4``, ``dedicated, scheduled 2 Mon–Fri 08:00–20:00 UTC``. ``prefix`` picks the columns:
+    '' for the recommended plan, 'raw_' for the raw candidate (its ``raw_replicas``; its family setting is not in
+    the row beyond ``raw_family``)."""
+    if mode not in RESERVED_MODES:
+        return str(mode)
+    family = row.get(f"{prefix}family") if prefix else row.get("plan_family")
+    replicas = row.get(f"{prefix}replicas")
+    if family == AUTOSCALE and not prefix and row.get("max_replicas"):
+        return f"{mode}, autoscale {row['min_replicas']}–{row['max_replicas']}"
+    count = f"{replicas} replica{'' if replicas == 1 else 's'}" if replicas is not None else "replicas"
+    if family == SCHEDULED:
+        window = row.get("schedule_window") if not prefix else None
+        return f"{mode}, scheduled {count}" + (f" {window}" if window else "")
+    return f"{mode}, {count}"
+
+
+def plan_verdict(row: dict[str, Any], option_rows: pl.DataFrame | None = None) -> PlanVerdict | None:
+    """The verdict of a recommendations row (None for an unpriced one); ``option_rows`` (the week's
+    ``plan_options``) give the batch price when batch was an option."""
+    if row.get("current_cost_usd") is None or row.get("recommended_cost_usd") is None:
+        return None
+    batch = None
+    if option_rows is not None:
+        rows = option_rows.filter((pl.col("endpoint") == row["endpoint"]) & (pl.col("family") == BATCH))
+        batch = float(rows["total_cost_usd"][0]) if rows.height else None
+    if batch is None and row.get("recommended_mode") == BATCH:
+        batch = float(row["recommended_cost_usd"])
+    held = row.get("action") == "hold" and row.get("raw_mode") not in (None, row.get("current_mode"))
+    return PlanVerdict(
+        action=str(row.get("action")),
+        current_mode=str(row["current_mode"]),
+        current_cost_usd=float(row["current_cost_usd"]),
+        recommended_plan=plan_words(row["recommended_mode"], row),
+        recommended_cost_usd=float(row["recommended_cost_usd"]),
+        savings_usd=float(row["savings_usd"] or 0.0),
+        held_plan=plan_words(row["raw_mode"], row, "raw_") if held else None,
+        held_savings_usd=float(row["raw_savings_usd"])
+        if held and row.get("raw_savings_usd") is not None
+        else None,
+        batch_cost_usd=batch,
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class CurveChart:
-    """One endpoint's plan cost curve: weekly cost in USD of R = 0..R_full reserved replicas plus overflow."""
+    """One endpoint's plan cost curve: weekly cost in USD of R = 0..R_full reserved replicas plus overflow, and
+    (``verdict``) what the recommendation says against the current plan, batch included."""
 
     endpoint: str
     week_start: date
@@ -222,11 +298,23 @@ class CurveChart:
     overflow_cost_usd: np.ndarray
     total_cost_usd: np.ndarray
     r_star: int
+    verdict: PlanVerdict | None = None
 
     @property
-    def savings_usd(self) -> np.ndarray:
-        """Weekly saving of each R against pure serverless: total(0) − total(R), USD."""
+    def savings_vs_serverless_usd(self) -> np.ndarray:
+        """Weekly saving of each R against pure serverless: total(0) − total(R), USD (not the recommendation's
+        saving, which counts from the current plan: ``verdict.savings_usd``)."""
         return self.total_cost_usd[0] - self.total_cost_usd
+
+    def annotations(self) -> list[str]:
+        """The texts the picture prints beside the curve: R* with its cost, then the verdict's lines (or, without a
+        verdict, R*'s saving against serverless, said so)."""
+        best = int(np.flatnonzero(self.replicas == self.r_star)[0])
+        star = f"R* = {self.r_star}: {format_usd(float(self.total_cost_usd[best]))}/wk"
+        if self.verdict is None:
+            saving = format_usd(float(self.savings_vs_serverless_usd[best]))
+            return [f"{star}\nsaves {saving}/wk vs serverless"]
+        return [star, "\n".join(self.verdict.lines())]
 
 
 @dataclass(frozen=True, eq=False)
@@ -489,29 +577,36 @@ def draw_options(ax: Axes, chart: OptionsChart) -> None:
 
 def draw_curve(ax: Axes, chart: CurveChart) -> None:
     """Draw ``chart`` on ``ax``: stacked bars of reserved and overflow cost per R, serverless cost as a dashed line,
-    R* highlighted with its saving against serverless."""
+    the current plan's cost and the batch price as lines when known, R* highlighted, and the recommendation's
+    saving against the current plan (``CurveChart.annotations``)."""
     replicas = chart.replicas
     ax.bar(replicas, chart.reserved_cost_usd, color=_RESERVED_COLOR, label="reserved replicas")
     ax.bar(replicas, chart.overflow_cost_usd, bottom=chart.reserved_cost_usd, color=_OVERFLOW_COLOR,
            label="serverless overflow")  # fmt: skip
     ax.axhline(chart.total_cost_usd[0], color=_CHEAPEST_COLOR, linestyle="--", linewidth=1.0,
                label=f"serverless: {format_usd(float(chart.total_cost_usd[0]))}/wk")  # fmt: skip
+    top = float(chart.total_cost_usd.max())
+    verdict = chart.verdict
+    if verdict is not None:
+        ax.axhline(verdict.current_cost_usd, color="#222222", linewidth=1.0,
+                   label=f"current plan ({verdict.current_mode}): {format_usd(verdict.current_cost_usd)}/wk")  # fmt: skip
+        top = max(top, verdict.current_cost_usd)
+        if verdict.batch_cost_usd is not None:
+            ax.axhline(verdict.batch_cost_usd, color=_BATCH_COLOR, linestyle=":", linewidth=1.4,
+                       label=f"batch: {format_usd(verdict.batch_cost_usd)}/wk")  # fmt: skip
     best = int(np.flatnonzero(replicas == chart.r_star)[0])
     ax.plot([chart.r_star], [chart.total_cost_usd[best]], marker="*", markersize=14, color=_CAPACITY_COLOR,
             linestyle="none", label=f"R* = {chart.r_star}")  # fmt: skip
-    ax.annotate(
-        f"R* = {chart.r_star}: {format_usd(float(chart.total_cost_usd[best]))}/wk\n"
-        f"saves {format_usd(float(chart.savings_usd[best]))}/wk",
-        xy=(chart.r_star, chart.total_cost_usd[best]),
-        xytext=(0, 14),
-        textcoords="offset points",
-        ha="center",
-        fontsize=8,
-    )
+    texts = chart.annotations()
+    ax.annotate(texts[0], xy=(chart.r_star, chart.total_cost_usd[best]), xytext=(0, 14), textcoords="offset points",
+                ha="center", fontsize=8)  # fmt: skip
+    if len(texts) > 1:
+        ax.text(0.99, 0.98, texts[1], transform=ax.transAxes, ha="right", va="top", fontsize=7,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#bbbbbb", "alpha": 0.9})  # fmt: skip
     ax.set_xticks(replicas if replicas.size <= 16 else np.linspace(0, replicas[-1], 9).round().astype(int))
     ax.set_xlabel("reserved replicas R")
     ax.set_ylabel("USD per week")
-    ax.set_ylim(0, float(chart.total_cost_usd.max()) * 1.3 or 1.0)
+    ax.set_ylim(0, top * (1.6 if verdict is not None else 1.3) or 1.0)
     ax.set_title(f"{display_name(chart.endpoint, 40)}: weekly cost vs replicas", loc="left")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=7, frameon=False)
 
@@ -671,6 +766,8 @@ def load_week_charts(
         if offer is not None and row.get("replica_capacity_tps"):
             offer = dataclasses.replace(offer, replica_capacity_tps=float(row["replica_capacity_tps"]))
         curve = curve_chart(endpoint, week_start, curves) if curves is not None else None
+        if curve is not None:
+            curve = dataclasses.replace(curve, verdict=plan_verdict(row, options))
         demand = series[endpoint].demand_tps if endpoint in series else np.zeros(minutes)
         recommended = _recommended_settings(row)
         plan = plan_capacity(recommended, demand, offer, profile, covered_days) if offer is not None else None

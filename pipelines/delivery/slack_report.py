@@ -4,15 +4,18 @@ and the rate card, never from the pipeline's DuckDB file. Money in USD per week,
 
 Noise controls (the ``slack`` section of the settings): ``min_saving_usd`` (rows saving less are not listed),
 ``top_n`` (rows per list, endpoints pictured) and ``exclude_endpoints`` (names or glob patterns left out of the
-lists and pictures; the week's totals still count them).
+lists and pictures; the week's totals still count them). The backtest line sums the week's ``backtest`` table;
+``slack.dagster_url`` adds links to the Dagster run that computed the week and to the week's recommendations page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 
@@ -93,6 +96,46 @@ class SloLine:
 
 
 @dataclass(frozen=True)
+class BacktestSummary:
+    """The week's backtest in total (USD per week, over the endpoints it could cost): last week's recommended plans
+    costed on this week's traffic (``plan_cost_usd``, the sum of ``recommended_plan_cost_usd``) against this week's
+    best plans in hindsight (``hindsight_cost_usd``, the sum of ``hindsight_cost_usd``)."""
+
+    endpoints: int
+    plan_cost_usd: float
+    hindsight_cost_usd: float
+
+
+def backtest_summary(backtest: pl.DataFrame | None) -> BacktestSummary | None:
+    """The totals of a week's ``backtest`` table; None when there is no table or it has no row (no recommendations
+    the week before, or none that could be costed)."""
+    if backtest is None or backtest.is_empty():
+        return None
+    return BacktestSummary(
+        endpoints=backtest.height,
+        plan_cost_usd=float(backtest["recommended_plan_cost_usd"].sum()),
+        hindsight_cost_usd=float(backtest["hindsight_cost_usd"].sum()),
+    )
+
+
+def dagster_links(base_url: str | None, week_start: date, run_id: str | None) -> tuple[tuple[str, str], ...]:
+    """The message's links into the Dagster UI at ``base_url`` (none without it): the run that materialized the
+    week's recommendations (``/runs/<run id>``, when known) and the week's partition of the recommendations asset
+    (``/assets/recommendations?view=partitions&partition=<week>``), as (label, URL) pairs."""
+    if not base_url:
+        return ()
+    base = base_url.rstrip("/")
+    links = []
+    if run_id:
+        links.append(("Dagster run", f"{base}/runs/{quote(run_id, safe='')}"))
+    week = quote(week_start.isoformat(), safe="")
+    links.append(
+        ("recommendations of the week", f"{base}/assets/recommendations?view=partitions&partition={week}")
+    )
+    return tuple(links)
+
+
+@dataclass(frozen=True)
 class WeekReport:
     """Everything the weekly message says. Totals cover every priced endpoint; the lists apply the noise controls
     (``hidden_*`` count what they left out)."""
@@ -116,6 +159,8 @@ class WeekReport:
     slo_premium_usd: float = 0.0
     hidden_slos: int = 0
     fleet: FleetSummary = FleetSummary()
+    backtest: BacktestSummary | None = None
+    links: tuple[tuple[str, str], ...] = ()
 
 
 def migration_reason(row: Mapping[str, Any]) -> str:
@@ -190,11 +235,14 @@ def build_week_report(
     slo_status: pl.DataFrame | None = None,
     pool_recommendations: pl.DataFrame | None = None,
     commitments: pl.DataFrame | None = None,
+    backtest: pl.DataFrame | None = None,
+    links: tuple[tuple[str, str], ...] = (),
 ) -> WeekReport:
     """The week's report from its tables: money in USD per week as the recommendations table states it (a held
     candidate's potential saving is the row's ``raw_savings_usd``, why it is held its ``held_reasons``); the SLO
     lines from ``slo_status`` (the breached and unchecked SLOs are listed, at most ``top_n``); the fleet section from
-    ``pool_recommendations`` and ``commitments``."""
+    ``pool_recommendations`` and ``commitments``; the backtest line from ``backtest``; ``links`` as given
+    (``dagster_links``)."""
     rows = list(recommendations.iter_rows(named=True))
     priced = [r for r in rows if r["current_cost_usd"] is not None]
     migrate_rows = [r for r in rows if r["action"] in ("migrate", "tune")]  # a tuning is a change to make too
@@ -265,14 +313,22 @@ def build_week_report(
             settings,
             commitments.iter_rows(named=True) if commitments is not None else [],
         ),
+        backtest=backtest_summary(backtest),
+        links=links,
     )
 
 
-def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekReport:
-    """The report of the week starting ``week_start`` from its weekly Parquet tables."""
+def load_week_report(
+    home: Home, settings: Settings, week_start: date, run_id: str | None = None
+) -> WeekReport:
+    """The report of the week starting ``week_start`` from its weekly Parquet tables; ``run_id`` is the Dagster run
+    that materialized its recommendations (linked when ``slack.dagster_url`` is set)."""
     recommendations = read_week_table(home, "recommendations", week_start)
     if recommendations is None:
-        raise ModeshiftError(f"The week starting {week_start} has no recommendations table.")
+        raise ModeshiftError(
+            f"The week starting {week_start} has no recommendations table.",
+            "Run 'modeshift materialize' once its days are in.",
+        )
     return build_week_report(
         week_start,
         recommendations,
@@ -282,6 +338,8 @@ def load_week_report(home: Home, settings: Settings, week_start: date) -> WeekRe
         read_week_table(home, "slo_status", week_start),
         read_week_table(home, "pool_recommendations", week_start),
         read_week_table(home, "commitments", week_start),
+        read_week_table(home, "backtest", week_start),
+        dagster_links(settings.slack.dagster_url, week_start, run_id),
     )
 
 
@@ -400,6 +458,7 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
                 intro=slack_escape(fleet_intro(report.fleet)),
             )
         )
+    blocks.append(_backtest_section(report))
     intro = ""
     if report.top_k_80 is not None:
         intro = f"{report.top_k_80} endpoint(s) make 80% of the spend at serverless list prices" + (
@@ -413,6 +472,15 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         )
     )
     excluded = f"; excluded: {', '.join(settings.exclude_endpoints)}" if settings.exclude_endpoints else ""
+    if report.links:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": " · ".join(_link(url, label) for label, url in report.links)}
+                ],
+            }
+        )
     blocks.append(
         {
             "type": "context",
@@ -428,6 +496,33 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
         }
     )
     return blocks
+
+
+def _link(url: str, label: str) -> str:
+    """A Slack mrkdwn link (``&``, ``<`` and ``>`` escaped in both parts, as Slack requires)."""
+    escape = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    return f"<{''.join(escape.get(c, c) for c in url)}|{slack_escape(label)}>"
+
+
+def backtest_sentence(backtest: BacktestSummary | None) -> str:
+    """The backtest in one line: ``last week's plans cost $X on this week's traffic; best in hindsight $Y (N
+    endpoints)``, or why there is none. (No regret printed: X − Y of the rounded amounts can differ from the rounded
+    regret by a dollar, and the two amounts say it.)"""
+    if backtest is None:
+        return "no backtest this week: no plans of the week before could be costed on this week's traffic"
+    return (
+        f"last week's plans cost {format_usd(backtest.plan_cost_usd)} on this week's traffic; best in hindsight "
+        f"{format_usd(backtest.hindsight_cost_usd)} ({backtest.endpoints} "
+        f"endpoint{'s' if backtest.endpoints != 1 else ''})"
+    )
+
+
+def _backtest_section(report: WeekReport) -> dict[str, Any]:
+    """The "Backtest" section: last week's recommended plans on this week's traffic against the best in hindsight."""
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": f"*Backtest*\n{backtest_sentence(report.backtest)}"},
+    }
 
 
 def _slo_line(line: SloLine) -> str:
@@ -490,3 +585,30 @@ def failure_alert_message(
             }
         ],
     }
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """A message's blocks as plain text, as a reader sees them (for ``modeshift slack --dry-run``): the header, each
+    section's text and fields, context lines and ``---`` for a divider; Slack's escapes undone and a link
+    ``<url|label>`` written ``label (url)``."""
+
+    def plain(text: str) -> str:
+        text = re.sub(r"<([^|<>]+)\|([^<>]+)>", r"\2 (\1)", text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    lines: list[str] = []
+    for block in message.get("blocks") or []:
+        kind = block.get("type")
+        if kind == "divider":
+            lines.append("---")
+        elif kind == "header":
+            lines.append(plain(block["text"]["text"]))
+        elif kind == "section":
+            if "text" in block:
+                lines.append(plain(block["text"]["text"]))
+            lines.extend(plain(field["text"]).replace("\n", ": ", 1) for field in block.get("fields") or [])
+        elif kind == "context":
+            lines.append(
+                " · ".join(plain(element.get("text", "")) for element in block.get("elements") or [])
+            )
+    return "\n".join(lines) if lines else plain(str(message.get("text", "")))

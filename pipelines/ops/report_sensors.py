@@ -14,6 +14,18 @@ waiting for the rest of the run. A week whose latest materialization failed a bl
 The cursor (JSON) records per week what was delivered: status (``sent``, ``dry_run`` or ``retrying``), the
 materialization it was built from, the tries, the last error (token redacted) and the delivery progress (message
 ts, pictures uploaded), so a failed post is retried on the next tick and a posted message is never posted again.
+The same entries go to the shared ledger (``pipelines.delivery.slack_ledger``) that ``modeshift slack`` reads and
+writes too: a week either of them delivered is not delivered again by the other.
+
+Which weeks: the cursor records when the sensor first ran (``switched_on_at``, its first tick) and the first week it
+reports, ``first_week``: ``slack.start_week`` when set, else the week of the switch-on, so only weeks finished
+after the sensor was turned on are posted (turning it on over a year of history posts nothing old). A week already
+in the cursor (tried before) is always seen through, whatever the start. The weeks before the start are listed in
+the cursor (``before_start``), never posted (unless ``slack.start_week`` is moved back before them).
+
+The week's message waits for the run's backtest: when the run that materialized the week's recommendations also
+planned its ``backtest`` and is still going without having materialized it, the week waits for the next tick (a run
+that ended without it is reported without it).
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ from dagster import (
     sensor,
 )
 
+from pipelines.core.calendar import week_start_of
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.delivery.charts import week_overview_png
@@ -51,14 +64,16 @@ from pipelines.delivery.slack_delivery import (
     deliver,
     dry_run_path,
 )
+from pipelines.delivery.slack_ledger import DONE, newer, read_ledger, record_week, slack_lock
 from pipelines.delivery.slack_report import failure_alert_message, load_week_report, report_message
 from pipelines.lake.step_inputs import report_inputs
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.ops.run_errors import error_line
 
 RECOMMENDATIONS = AssetKey("recommendations")
-CURSOR_VERSION = 1
-DONE = ("sent", "dry_run")
+BACKTEST = AssetKey("backtest")
+CURSOR_VERSION = 2
+READABLE_CURSOR_VERSIONS = (1, 2)  # version 1 had no switch-on: the first tick of version 2 records it
 
 
 # ------------------------------------------------------------------------------------ reading the event log
@@ -133,38 +148,91 @@ def check_verdict(
     return CheckVerdict("passed")
 
 
+def backtest_pending(instance: DagsterInstance, materialization: WeekMaterialization) -> bool:
+    """Whether the run that materialized the week's recommendations planned the week's backtest, has not
+    materialized it yet and is still going (the message would otherwise go out without its backtest line)."""
+    records = instance.get_records_for_run(
+        materialization.run_id,
+        of_type={DagsterEventType.ASSET_MATERIALIZATION_PLANNED, DagsterEventType.ASSET_MATERIALIZATION},
+    ).records
+    planned = done = False
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is None or event.asset_key != BACKTEST:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+            planned = True
+        else:
+            done = True
+    if not planned or done:
+        return False
+    run = instance.get_run_by_id(materialization.run_id)
+    return run is not None and not run.is_finished
+
+
 # ------------------------------------------------------------------------------------------------ the cursor
 
 
 @dataclass
 class ReportCursor:
-    """What the weekly report sensor has delivered: one entry per week it tried (see the module docstring),
-    and the storage id of the latest blocked materialization per week (so each block is logged once)."""
+    """What the weekly report sensor has delivered: one entry per week it tried (see the module docstring), the
+    storage id of the latest blocked materialization per week (so each block is logged once), when the sensor was
+    first switched on (its first tick, ISO UTC), the first week it reports and the weeks before it that it left out."""
 
     weeks: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocked: dict[str, int] = field(default_factory=dict)
+    switched_on_at: str | None = None
+    first_week: str | None = None
+    before_start: list[str] = field(default_factory=list)
 
     @classmethod
     def parse(cls, cursor: str | None) -> ReportCursor:
-        """The cursor read back from its JSON (an empty one for None or a cursor of another version)."""
+        """The cursor read back from its JSON (an empty one for None or a cursor of an unknown version)."""
         if not cursor:
             return cls()
         data = json.loads(cursor)
-        if data.get("version") != CURSOR_VERSION:
+        if data.get("version") not in READABLE_CURSOR_VERSIONS:
             return cls()
-        return cls(weeks=dict(data.get("weeks", {})), blocked=dict(data.get("blocked", {})))
+        return cls(
+            weeks=dict(data.get("weeks", {})),
+            blocked=dict(data.get("blocked", {})),
+            switched_on_at=data.get("switched_on_at"),
+            first_week=data.get("first_week"),
+            before_start=list(data.get("before_start", [])),
+        )
 
     def dumps(self) -> str:
         """The cursor as compact, stable JSON."""
         return json.dumps(
-            {"version": CURSOR_VERSION, "weeks": self.weeks, "blocked": self.blocked},
+            {"version": CURSOR_VERSION, "weeks": self.weeks, "blocked": self.blocked,
+             "switched_on_at": self.switched_on_at, "first_week": self.first_week,
+             "before_start": self.before_start},
             sort_keys=True,
             separators=(",", ":"),
-        )
+        )  # fmt: skip
 
     def done(self, week: str) -> bool:
         """Whether ``week`` was delivered (posted with its pictures, or written as a dry run)."""
         return self.weeks.get(week, {}).get("status") in DONE
+
+    def switch_on(self, now: datetime, start_week: date | None) -> None:
+        """Record the first tick (once) and the first week to report: ``start_week`` when set, else the week the
+        sensor was switched on (the weeks finished after it)."""
+        if self.switched_on_at is None:
+            self.switched_on_at = now.astimezone(UTC).isoformat(timespec="seconds")
+        switched_on = datetime.fromisoformat(self.switched_on_at).astimezone(UTC).date()
+        self.first_week = (start_week or week_start_of(switched_on)).isoformat()
+
+    def wanted(self, week: str) -> bool:
+        """Whether the sensor reports ``week``: one it tried already, or one starting on or after ``first_week``."""
+        return week in self.weeks or self.first_week is None or week >= self.first_week
+
+    def adopt(self, ledger: dict[str, dict[str, Any]]) -> None:
+        """Take the shared ledger's entry of every week where it is newer than the cursor's (``modeshift slack``
+        delivered it, or the sensor's last tick wrote it and then lost its cursor)."""
+        for week, entry in ledger.items():
+            if newer(entry, self.weeks.get(week)):
+                self.weeks[week] = dict(entry)
 
 
 # ---------------------------------------------------------------------------------------- one weekly report
@@ -207,7 +275,7 @@ def deliver_week(
     entry["attempts"] = int(entry.get("attempts", 0)) + 1
     delivery = Delivery.from_json(entry.get("delivery"))
     try:
-        report = load_week_report(home, settings, week)
+        report = load_week_report(home, settings, week, materialization.run_id)
         attachments: list[Attachment] = []
         try:
             attachments = _week_attachments(home, settings, week, [s.endpoint for s in report.top_spend])
@@ -236,19 +304,23 @@ def deliver_week(
 
 @dataclass(frozen=True)
 class TickSummary:
-    """What one tick did: weeks delivered, weeks that failed (to retry), weeks blocked by failed checks, and
-    weeks waiting for their checks."""
+    """What one tick did: weeks delivered, weeks that failed (to retry), weeks blocked by failed checks, weeks
+    waiting for their checks or their run's backtest, and weeks newly left out as before the first week."""
 
     delivered: list[str]
     failed: list[str]
     blocked: list[str]
     waiting: list[str]
+    before_start: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line for the tick's skip reason."""
         parts = [f"{name}: {', '.join(weeks)}" for name, weeks in
                  (("delivered", self.delivered), ("retry next tick", self.failed), ("checks failed", self.blocked),
-                  ("checks pending", self.waiting)) if weeks]  # fmt: skip
+                  ("waiting for checks or backtest", self.waiting)) if weeks]  # fmt: skip
+        if self.before_start:
+            parts.append(f"not reported (before the first week, slack.start_week): {len(self.before_start)} week(s), "
+                         f"{self.before_start[0]} to {self.before_start[-1]}")  # fmt: skip
         return "; ".join(parts) or "no new week of recommendations"
 
 
@@ -260,17 +332,31 @@ def report_new_weeks(
     target: SlackTarget,
     log: Logger,
     sleep: Callable[[float], None] = time.sleep,
+    now: datetime | None = None,
 ) -> TickSummary:
-    """Deliver the report of every week whose latest recommendations materialization passed its checks and that
-    was not delivered yet (oldest first, at most ``slack.max_posts_per_tick``); ``cursor`` is updated in place."""
+    """Deliver the report of every week from the cursor's first week on (``ReportCursor.switch_on`` at ``now``,
+    default the current time) whose latest recommendations materialization passed its checks and that was not
+    delivered yet, by the sensor or ``modeshift slack`` (oldest first, at most ``slack.max_posts_per_tick``);
+    ``cursor`` is updated in place, each delivery also recorded in the shared ledger."""
     limits = SensorLimits.from_settings(settings)
     policy = RetryPolicy.from_settings(settings, deadline=time.monotonic() + limits.tick_budget_seconds)
+    cursor.switch_on(now or datetime.now(UTC), settings.slack.start_week)
+    cursor.adopt(read_ledger(home))
     latest = instance.get_latest_storage_id_by_partition(
         RECOMMENDATIONS, DagsterEventType.ASSET_MATERIALIZATION
     )
-    pending = {week for week in latest if not cursor.done(week)}
-    materializations = latest_materializations(instance, pending)
     summary = TickSummary([], [], [], [])
+    cursor.before_start = [
+        week for week in cursor.before_start if not cursor.wanted(week)
+    ]  # start moved back
+    early = sorted(week for week in latest if not cursor.wanted(week) and week not in cursor.before_start)
+    if early:
+        summary.before_start.extend(early)
+        cursor.before_start = sorted({*cursor.before_start, *early})
+        log.info(f"weekly report: {len(early)} week(s) before the first week {cursor.first_week} not reported "
+                 f"(set slack.start_week to report them)")  # fmt: skip
+    pending = {week for week in latest if not cursor.done(week) and cursor.wanted(week)}
+    materializations = latest_materializations(instance, pending)
     for week in sorted(materializations):
         if len(summary.delivered) + len(summary.failed) >= limits.max_posts_per_tick:
             break
@@ -278,7 +364,9 @@ def report_new_weeks(
             break
         materialization = materializations[week]
         verdict = check_verdict(instance, materialization)
-        if verdict.state == "pending":
+        if verdict.state == "pending" or (
+            verdict.state == "passed" and backtest_pending(instance, materialization)
+        ):
             summary.waiting.append(week)
             continue
         if verdict.state == "failed":
@@ -289,8 +377,13 @@ def report_new_weeks(
                 cursor.blocked[week] = materialization.storage_id
             continue
         cursor.blocked.pop(week, None)
-        entry = cursor.weeks.setdefault(week, {})
-        deliver_week(home, settings, target, materialization, entry, policy, log, sleep)
+        with slack_lock(home):
+            cursor.adopt({week: entry} if (entry := read_ledger(home).get(week)) else {})
+            if cursor.done(week):  # delivered by modeshift slack since the tick started
+                continue
+            entry = cursor.weeks.setdefault(week, {})
+            deliver_week(home, settings, target, materialization, entry, policy, log, sleep)
+            cursor.weeks[week] = record_week(home, week, entry, by="sensor")
         (summary.delivered if entry["status"] in DONE else summary.failed).append(week)
     return summary
 
