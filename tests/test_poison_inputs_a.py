@@ -593,14 +593,16 @@ def test_forget_drops_a_failed_file_so_it_can_be_ingested_again(home, settings, 
     assert "No failed file has the id" in capsys.readouterr().err
 
 
-def test_forget_refuses_a_file_whose_rows_are_in_the_lake(home, settings, tmp_path):
-    from pipelines.ingest.day_merge import merge_day
-    from pipelines.ingest.failures import forget_file
+def test_forget_takes_a_file_whose_rows_are_in_the_lake_back_out(home, settings, tmp_path):
+    from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.lake.forget import forget_landed
 
     staged = land_and_stage(home, settings, _jsonl(tmp_path / "a.jsonl", [GOOD]), "canonical")
     merge_day(home, "2026-11-02")
-    with pytest.raises(ModeshiftError, match="has rows in the request lake"):
-        forget_file(home, staged.file_id)
+    forgotten = forget_landed(home, staged.file_id)
+    assert forgotten.emptied_days == ["2026-11-02"] and forgotten.reopened_days == []
+    assert not home.request_day_dir("2026-11-02").exists() and not (home.staged / staged.file_id).exists()
+    assert pending_days(home) == []  # no other file has rows on the day: it stays missing
 
 
 def test_machine_errors_are_retried_before_a_file_is_set_aside(home):
