@@ -14,8 +14,11 @@ import pytest
 
 from pipelines.app.cli import build_parser, main
 from pipelines.core.home import Home
+from pipelines.core.lake_mirror import LakeMirror
+from pipelines.core.object_store import S3Store
 from pipelines.ingest.formats.registry import describe_formats
 from pipelines.ingest.landing import landed_files, legacy_file_id, manifest_path
+from tests.servers import s3_server
 
 SHARED_DAY, B_DAY, A_WEEK_DAY = "2026-11-03", "2026-11-04", "2026-11-10"
 A_ONLY_WEEK = "2026-11-09"
@@ -61,17 +64,21 @@ def _rounded(rows: list[tuple]) -> list[tuple]:
     return sorted(rounded, key=repr)
 
 
-def _parquet_rows(root: Path, pattern: str) -> list[tuple]:
+def _parquet_rows(root: Path, pattern: str, without: str | None = None) -> list[tuple]:
+    """Every row of the Parquet files ``pattern`` names under ``root`` (without the column ``without``)."""
     files = sorted(str(p) for p in root.glob(pattern))
     if not files:
         return []
     with duckdb.connect() as con:
         con.sql("SET TimeZone = 'UTC'")
-        return _rounded(con.read_parquet(files, union_by_name=True).fetchall())
+        relation = con.read_parquet(files, union_by_name=True)
+        relation = relation.select(*[duckdb.ColumnExpression(c) for c in relation.columns if c != without])
+        return _rounded(relation.fetchall())
 
 
-def _lake(root: Path) -> dict[str, list[tuple]]:
-    """Every Parquet table of the lake under ``root`` (request lake, both quarantines, rollups, weekly tables)."""
+def _lake(root: Path, without: str | None = None) -> dict[str, list[tuple]]:
+    """Every Parquet table of the lake under ``root`` (request lake, both quarantines, rollups, weekly tables),
+    without the column ``without``."""
     patterns = {
         "requests": "lake/requests/day=*/*.parquet",
         "quarantine": "lake/quarantine/day=*/*.parquet",
@@ -83,7 +90,7 @@ def _lake(root: Path) -> dict[str, list[tuple]]:
     patterns |= {
         f"weekly {p.name}": f"lake/weekly/{p.name}/week=*/part.parquet" for p in root.glob("lake/weekly/*")
     }
-    return {name: _parquet_rows(root, pattern) for name, pattern in sorted(patterns.items())}
+    return {name: _parquet_rows(root, pattern, without) for name, pattern in sorted(patterns.items())}
 
 
 def _warehouse(home: Home) -> dict[str, list[tuple]]:
@@ -246,3 +253,48 @@ def test_every_command_has_a_description_and_an_example_and_ingest_lists_the_for
     with pytest.raises(SystemExit):
         main(["forget", "--help"])
     assert "FILE_ID|PATH" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_forget_in_object_mode_gives_the_lake_of_a_local_home_without_the_file(tmp_path, capsys, monkeypatch):
+    a, b = _files(tmp_path)
+    with s3_server() as s3:
+        bucket = s3.new_bucket()
+        for key, value in s3.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("MODESHIFT_LAKE", f"s3://{bucket}/lake")
+        monkeypatch.setenv("MODESHIFT_SALT", "cli-undo-object-lake-salt-0123456789abcdef")
+        monkeypatch.setenv("MODESHIFT_SCRATCH", str(tmp_path / "scratch"))
+        monkeypatch.delenv("MODESHIFT_HOME", raising=False)  # each command works in its own scratch copy
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+        (tmp_path / "dagster").mkdir()
+        store = S3Store(bucket, "lake")
+        for source in (a, b):
+            assert _run(["ingest", "--format", "canonical", str(source)], capsys)[0] == 0
+        code, _, err = _run(["materialize", "--quiet"], capsys)
+        assert code == 0, err
+        code, out, err = _run(["forget", str(a)], capsys)
+        assert code == 0 and "1 day(s) re-opened" in out, err
+        a_id = out.split("(")[1].split(")")[0]
+        assert not [item.key for item in store.list("landing/") if a_id in item.key]
+        assert not [item.key for item in store.list("_commits/") if a_id in item.key]
+        code, _, err = _run(["materialize", "--quiet"], capsys)
+        assert code == 0, err
+        pulled = tmp_path / "pulled"
+        mirror = LakeMirror(store, pulled)
+        mirror.pull_metadata()
+        mirror.pull_files({"lake/": None, "warehouse.duckdb": None})
+    with monkeypatch.context() as patch:  # the default local mode, on B alone
+        patch.delenv("MODESHIFT_LAKE", raising=False)
+        patch.setenv("MODESHIFT_HOME", str(tmp_path / "local"))
+        local = Home(tmp_path / "local").ensure()
+        assert _run(["ingest", "--format", "canonical", str(b)], capsys)[0] == 0
+        assert _run(["materialize", "--quiet"], capsys)[0] == 0
+    lake = _lake(pulled, without="landed_at_ns")  # the landing time differs between the two landings of B
+    assert lake == _lake(local.root, without="landed_at_ns") and lake["weekly recommendations"]
+    assert not list(pulled.glob(f"lake/weekly/*/week={A_ONLY_WEEK}"))
+    with duckdb.connect(str(pulled / "warehouse.duckdb"), read_only=True) as con:
+        log = con.sql(
+            "SELECT rows_in, rows_accepted, rows_quarantined, rows_pending FROM ingest_log"
+        ).fetchall()
+    assert log == [(61, 60, 1, 0)]
