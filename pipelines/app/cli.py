@@ -139,8 +139,8 @@ def materialize_command(args: argparse.Namespace) -> int:
         print(
             f"modeshift: error: nothing of {staged.original_name} ({staged.file_id}) was accepted: all "
             f"{staged.rows_in:,} row(s) were quarantined ({reasons}). Check --format ({staged.format}) and the "
-            f"options ('modeshift formats {staged.format}'), then 'modeshift forget {staged.file_id}' and ingest it "
-            "again.",
+            f"options ('modeshift formats {staged.format}'), ingest it again with the right ones and "
+            f"'modeshift forget {staged.file_id}' this landing.",
             file=sys.stderr,
         )
     if summary.failed_files:  # everything else went through and was published; the exit status says so
