@@ -298,3 +298,40 @@ def test_forget_in_object_mode_gives_the_lake_of_a_local_home_without_the_file(t
             "SELECT rows_in, rows_accepted, rows_quarantined, rows_pending FROM ingest_log"
         ).fetchall()
     assert log == [(61, 60, 1, 0)]
+
+
+def test_forgetting_a_merged_usage_export_reopens_its_days_and_keeps_the_other_exports(
+    home, settings, tmp_path
+):
+    """Aggregated usage (openai-usage) merged without Dagster: forgetting one of two exports that share a day
+    removes both its merged usage days; the shared day is pending again (merged from the other export alone)."""
+    from pipelines.ingest.failures import stage_or_set_aside
+    from pipelines.ingest.landing import land_file
+    from pipelines.ingest.usage_merge import merge_usage_day, pending_usage_days, read_usage_merged
+    from pipelines.lake.forget import forget_landed
+    from tests.test_usage_pipeline import _small_export
+
+    source = tmp_path / "usage.jsonl"
+    source.write_text(_small_export())  # 2026-11-02 .. 04
+    other = tmp_path / "usage-by-model.jsonl"
+    other.write_text(
+        source.read_text().splitlines(keepends=True)[1]
+    )  # the 1-minute buckets of 2026-11-03 only
+    first = stage_or_set_aside(home, settings, land_file(home, source, "openai-usage", {})[0])
+    second = stage_or_set_aside(
+        home, settings, land_file(home, other, "openai-usage", {"endpoint_by": "model"})[0]
+    )
+    for day in ("2026-11-02", "2026-11-03", "2026-11-04"):
+        merge_usage_day(home, day)
+    assert set(read_usage_merged(home, "2026-11-03").inputs) == {first.file_id, second.file_id}
+
+    forgotten = forget_landed(home, first.file_id)
+    assert forgotten.reopened_days == ["2026-11-03"] and forgotten.emptied_days == [
+        "2026-11-02",
+        "2026-11-04",
+    ]
+    assert forgotten.removed_weeks == []  # 2026-11-03 keeps the week's data
+    assert sorted(p.name for p in home.usage.glob("day=*")) == []
+    assert pending_usage_days(home) == ["2026-11-03"]
+    merged = merge_usage_day(home, "2026-11-03")
+    assert set(merged.inputs) == {second.file_id} and merged.accepted == merged.rows_in == 60
