@@ -335,3 +335,25 @@ def test_forgetting_a_merged_usage_export_reopens_its_days_and_keeps_the_other_e
     assert pending_usage_days(home) == ["2026-11-03"]
     merged = merge_usage_day(home, "2026-11-03")
     assert set(merged.inputs) == {second.file_id} and merged.accepted == merged.rows_in == 60
+
+
+def test_a_file_landed_again_after_forget_gets_a_new_staging_run_key(home, tmp_path):
+    """The landing sensor asks for a staging run once per run key: the same bytes and options landed again after
+    ``forget`` have the same id, so the key carries the landing time too."""
+    from dagster import DagsterInstance, build_sensor_context
+
+    from pipelines.ingest.landing import land_file
+    from pipelines.lake.forget import forget_landed
+    from pipelines.ops.resources import ModeshiftResource
+    from pipelines.ops.sensors import landing_sensor
+
+    instance = DagsterInstance.ephemeral()
+    resources = {"modeshift": ModeshiftResource(home_dir=str(home.root))}
+    data = _write(tmp_path / "a.jsonl", _rows(SHARED_DAY, "r", 3))
+    first = land_file(home, data, "canonical", {})[0]
+    (before,) = landing_sensor(build_sensor_context(instance=instance, resources=resources)).run_requests
+    forget_landed(home, first.file_id)
+    again = land_file(home, data, "canonical", {})[0]
+    (after,) = landing_sensor(build_sensor_context(instance=instance, resources=resources)).run_requests
+    assert again.file_id == first.file_id and after.partition_key == before.partition_key == first.file_id
+    assert after.run_key != before.run_key and after.run_key == f"stage:{again.file_id}@{again.landed_at_ns}"
