@@ -225,6 +225,9 @@ def test_a_file_landed_by_an_older_version_keeps_its_id(home, tmp_path, capsys):
     assert code == 0 and f"already landed (same content, same options), skipped as {legacy}" in out
     code, out, _ = _run(["ingest", "--format", "canonical", "--endpoint", "e", str(data)], capsys)
     assert code == 0 and f"same content as {legacy} landed with other options" in out
+    unknown = "0123456789abcdef0123"
+    code, _, err = _run(["forget", legacy, unknown], capsys)  # one unknown id: nothing is forgotten
+    assert code == 2 and f"No landed file has the id {unknown}" in err and len(landed_files(home)) == 2
     code, _, err = _run(["forget", str(data)], capsys)  # two landings of these bytes: the id must be named
     assert code == 2 and "landed 2 times" in err and legacy in err
     code, out, _ = _run(["forget", legacy], capsys)

@@ -176,26 +176,26 @@ def forget_command(args: argparse.Namespace) -> int:
 
     with working_copy(commit=True) as copy:
         home = copy.home
-        for name in args.files:
-            landed = resolve_landed(home, name)
+        named = {landed.file_id: landed for landed in (resolve_landed(home, name) for name in args.files)}
+        for landed in named.values():  # every name resolved first: a typo forgets nothing
             forgotten = forget_landed(home, landed.file_id, wait=not args.no_wait)
-            if (
-                copy.mirror is not None
-            ):  # raw bytes never staged are not in the working copy: delete them there
-                copy.mirror.store.delete([f"landing/{landed.file_id}{landed.suffix}"])
             print(
                 f"{forgotten.original_name} ({forgotten.file_id}): forgotten; 'modeshift ingest' can land it again"
             )
             if forgotten.had_rows_in_lake:
-                days = [*forgotten.reopened_days, *forgotten.emptied_days]
+                days = sorted([*forgotten.reopened_days, *forgotten.emptied_days])
                 weeks = ", ".join(week.isoformat() for week in forgotten.removed_weeks)
                 print(
                     f"  its rows left the lake: {len(forgotten.reopened_days)} day(s) re-opened (merged again "
                     f"from the other files by the next materialize), {len(forgotten.emptied_days)} left without "
-                    f"data ({', '.join(sorted(days)[:10])}{' ...' if len(days) > 10 else ''})"
+                    f"data ({', '.join(days[:10])}{' ...' if len(days) > 10 else ''})"
                     + (f"; weekly tables of week(s) {weeks} removed" if weeks else "")
                     + ". Run 'modeshift materialize' to recompute rollups, profiles and recommendations."
                 )
+    if (
+        copy.mirror is not None
+    ):  # committed: now the raw bytes of files never staged (not in the working copy)
+        copy.mirror.store.delete([f"landing/{landed.file_id}{landed.suffix}" for landed in named.values()])
     return 0
 
 
