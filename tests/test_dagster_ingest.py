@@ -51,11 +51,12 @@ def test_landing_sensor_requests_staging_then_days_and_keeps_its_cursor(home, tm
     instance = DagsterInstance.ephemeral()
     resources = {"modeshift": ModeshiftResource(home_dir=str(home.root))}
     land_file(home, _write(tmp_path / "a.jsonl", [_row("a", "2026-11-02T10:00:00Z")]), "canonical", {})
-    file_id = land_file(home, tmp_path / "a.jsonl", "canonical", {})[0].file_id
+    landed = land_file(home, tmp_path / "a.jsonl", "canonical", {})[0]
+    file_id = landed.file_id
 
     first = landing_sensor(build_sensor_context(instance=instance, resources=resources))
     assert [(r.job_name, r.partition_key, r.run_key) for r in first.run_requests] == [
-        ("stage_files", file_id, f"stage:{file_id}")
+        ("stage_files", file_id, f"stage:{file_id}@{landed.landed_at_ns}")
     ]
     assert first.dynamic_partitions_requests[0].partition_keys == [file_id]
     assert json.loads(first.cursor)["landed_files"] == 1 and json.loads(first.cursor)["staged_files"] == 0

@@ -202,6 +202,8 @@ def test_ingest_stays_allowed_while_a_materialize_holds_the_home_and_a_kill_rele
         assert main(["demo", "--no-wait", "--scale", "0.01"]) == 2  # the demo takes the same lock
         error = capsys.readouterr().err
         assert f"pid {holder.pid} " in error and "(modeshift materialize)" in error
+        assert main(["forget", "--no-wait", landed_files(home)[0].file_id]) == 2  # so does forget
+        assert f"pid {holder.pid} " in capsys.readouterr().err and len(landed_files(home)) == 1
         assert not (home.root / "demo-source").exists()  # refused before doing anything
     finally:
         holder.send_signal(signal.SIGKILL)

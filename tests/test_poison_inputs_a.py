@@ -550,7 +550,7 @@ def test_a_set_aside_file_is_not_requested_by_the_sensor_until_retried(home, set
     from dagster import DagsterInstance, build_sensor_context
 
     from pipelines.ingest.failures import read_failure, retry_file, stage_or_set_aside
-    from pipelines.ingest.landing import get_landed_file
+    from pipelines.ingest.landing import get_landed_file, landed_files
     from pipelines.ops.resources import ModeshiftResource
     from pipelines.ops.sensors import landing_sensor
 
@@ -560,8 +560,9 @@ def test_a_set_aside_file_is_not_requested_by_the_sensor_until_retried(home, set
         resources={"modeshift": ModeshiftResource(home_dir=str(home.root))},
     )
     first = landing_sensor(context)
+    at = {f.file_id: f.landed_at_ns for f in landed_files(home)}
     assert sorted(r.run_key for r in first.run_requests) == sorted(
-        [f"stage:{parquet_id}", f"stage:{mapped_id}"]
+        [f"stage:{parquet_id}@{at[parquet_id]}", f"stage:{mapped_id}@{at[mapped_id]}"]
     )
     for file_id in (parquet_id, mapped_id):
         with pytest.raises(ModeshiftError):
@@ -569,7 +570,9 @@ def test_a_set_aside_file_is_not_requested_by_the_sensor_until_retried(home, set
         assert read_failure(home, file_id).failed
     assert landing_sensor(context).run_requests == []
     retry_file(home, parquet_id)
-    assert [r.run_key for r in landing_sensor(context).run_requests] == [f"stage:{parquet_id}:retry1.0"]
+    assert [r.run_key for r in landing_sensor(context).run_requests] == [
+        f"stage:{parquet_id}@{at[parquet_id]}:retry1.0"
+    ]
 
 
 def test_forget_drops_a_failed_file_so_it_can_be_ingested_again(home, settings, tmp_path, capsys):
@@ -593,14 +596,16 @@ def test_forget_drops_a_failed_file_so_it_can_be_ingested_again(home, settings, 
     assert "No failed file has the id" in capsys.readouterr().err
 
 
-def test_forget_refuses_a_file_whose_rows_are_in_the_lake(home, settings, tmp_path):
-    from pipelines.ingest.day_merge import merge_day
-    from pipelines.ingest.failures import forget_file
+def test_forget_takes_a_file_whose_rows_are_in_the_lake_back_out(home, settings, tmp_path):
+    from pipelines.ingest.day_merge import merge_day, pending_days
+    from pipelines.lake.forget import forget_landed
 
     staged = land_and_stage(home, settings, _jsonl(tmp_path / "a.jsonl", [GOOD]), "canonical")
     merge_day(home, "2026-11-02")
-    with pytest.raises(ModeshiftError, match="has rows in the request lake"):
-        forget_file(home, staged.file_id)
+    forgotten = forget_landed(home, staged.file_id)
+    assert forgotten.emptied_days == ["2026-11-02"] and forgotten.reopened_days == []
+    assert not home.request_day_dir("2026-11-02").exists() and not (home.staged / staged.file_id).exists()
+    assert pending_days(home) == []  # no other file has rows on the day: it stays missing
 
 
 def test_machine_errors_are_retried_before_a_file_is_set_aside(home):

@@ -297,7 +297,9 @@ def test_object_mode_stages_merges_and_rolls_up_usage_like_the_local_lake(
         patch.setenv("MODESHIFT_HOME", str(tmp_path / "local"))
         local = Home(tmp_path / "local").ensure()
         land_file(local, requests, "canonical", {})
-        land_file(local, source, "openai-usage", {})
+        land_file(
+            local, source, "openai-usage", {"endpoint_by": "project_id"}
+        )  # the same read options: the same id
         materialize_pending(local, progress=lambda _: None)
 
     assert main(["ingest", "--format", "canonical", str(requests)]) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 from datetime import date
 from pathlib import Path
@@ -72,6 +73,7 @@ def _ingest(copy, args: argparse.Namespace, landing, remove_stale_temporaries) -
     # Every file is checked (readable, options valid, staging query dry-run) and hashed before any is landed: a
     # directory with one bad file lands nothing, and the error names the file.
     prepared = [landing.prepare_landing(home, path, args.format, options) for path in files]
+    by_content = landing.landed_by_content(home)  # before landing: the same bytes landed with other options
     landings = [(item.source, *landing.land_prepared(home, item)) for item in prepared]
     pushed = copy.commit()  # object mode: the bytes, then each manifest only if no other writer put it first
     refused = {key.removeprefix("landing/").split(".")[0] for key in (pushed.refused if pushed else [])}
@@ -85,9 +87,16 @@ def _ingest(copy, args: argparse.Namespace, landing, remove_stale_temporaries) -
                 False,
             )
         else:
-            state = "landed" if is_new else "already landed (same content), skipped"
+            state = "landed" if is_new else "already landed (same content, same options), skipped"
         new += is_new
         print(f"{escape_name(str(path))}: {state} as {landed.file_id}")
+        others = [f for f in by_content.get(landed.sha256, []) if f.file_id != landed.file_id]
+        if is_new and others:
+            for other in others:
+                print(
+                    f"  same content as {other.file_id} landed with other options; landing again — "
+                    f"'modeshift forget {other.file_id}' to drop the old one"
+                )
     where = home.landing if copy.mirror is None else f"{copy.where}/landing"
     print(f"{new} new file(s) in {where}. Run 'modeshift materialize' to process them.")
     return 0
@@ -130,8 +139,8 @@ def materialize_command(args: argparse.Namespace) -> int:
         print(
             f"modeshift: error: nothing of {staged.original_name} ({staged.file_id}) was accepted: all "
             f"{staged.rows_in:,} row(s) were quarantined ({reasons}). Check --format ({staged.format}) and the "
-            f"options ('modeshift formats {staged.format}'), then 'modeshift forget {staged.file_id}' and ingest it "
-            "again.",
+            f"options ('modeshift formats {staged.format}'), ingest it again with the right ones and "
+            f"'modeshift forget {staged.file_id}' this landing.",
             file=sys.stderr,
         )
     if summary.failed_files:  # everything else went through and was published; the exit status says so
@@ -161,14 +170,32 @@ def retry_command(args: argparse.Namespace) -> int:
 
 
 def forget_command(args: argparse.Namespace) -> int:
-    """Drop landed files whose rows are not in the request lake (failed or not merged yet)."""
-    from pipelines.ingest.failures import forget_file
+    """Forget landed files (by id or by the path of the file ingested): failed, waiting, or already merged, whose
+    rows then leave the lake and whose days and weeks the next materialize recomputes (pipelines.lake.forget)."""
+    from pipelines.lake.forget import forget_landed, resolve_landed
 
     with working_copy(commit=True) as copy:
         home = copy.home
-        for file_id in args.file_ids:
-            name = forget_file(home, file_id)
-            print(f"{name} ({file_id}): forgotten; 'modeshift ingest' can land it again")
+        named = {landed.file_id: landed for landed in (resolve_landed(home, name) for name in args.files)}
+        for landed in named.values():  # every name resolved first: a typo forgets nothing
+            forgotten = forget_landed(home, landed.file_id, wait=not args.no_wait)
+            print(
+                f"{forgotten.original_name} ({forgotten.file_id}): forgotten; 'modeshift ingest' can land it again"
+            )
+            if forgotten.had_rows_in_lake:
+                days = sorted([*forgotten.reopened_days, *forgotten.emptied_days])
+                weeks = ", ".join(week.isoformat() for week in forgotten.removed_weeks)
+                print(
+                    f"  its rows left the lake: {len(forgotten.reopened_days)} day(s) re-opened (merged again "
+                    f"from the other files by the next materialize), {len(forgotten.emptied_days)} left without "
+                    f"data ({', '.join(days[:10])}{' ...' if len(days) > 10 else ''})"
+                    + (f"; weekly tables of week(s) {weeks} removed" if weeks else "")
+                    + ". Run 'modeshift materialize' to recompute rollups, profiles and recommendations."
+                )
+    if (
+        copy.mirror is not None
+    ):  # committed: now the raw bytes of files never staged (not in the working copy)
+        copy.mirror.store.delete([f"landing/{landed.file_id}{landed.suffix}" for landed in named.values()])
     return 0
 
 
@@ -381,6 +408,47 @@ def _version() -> str:
         return "unknown"
 
 
+def _ingest_formats_epilog() -> str:
+    """What ``ingest --help`` lists per format, from the format registry: the file kinds it reads, the options every
+    file needs and those it takes."""
+    from pipelines.ingest.formats.registry import describe_formats
+
+    lines = ["formats (details: 'modeshift formats NAME'):"]
+    for described in describe_formats():
+        needs = [_flag(key) for key in described.required_options]
+        takes = [_flag(key) for key in described.options if key not in described.required_options]
+        parts = [f"needs {', '.join(needs)}" if needs else "needs no option"]
+        if takes:
+            parts.append(f"takes {', '.join(takes)}")
+        lines.append(f"  {described.name} ({', '.join(described.kinds)}): {'; '.join(parts)}")
+    return "\n".join(lines)
+
+
+def _flag(key: str) -> str:
+    """The ``modeshift ingest`` flag of an option key: ``ts_unit`` → ``--ts-unit``."""
+    return "--" + key.replace("_", "-")
+
+
+def _add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    description: str,
+    examples: list[str],
+    epilog: str = "",
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` shows ``description`` and, after its options, ``examples`` (and ``epilog``)
+    laid out as written."""
+    shown = "\n".join(f"  {example}" for example in examples)
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, width=100, break_on_hyphens=False),
+        epilog=f"example{'s' if len(examples) > 1 else ''}:\n{shown}" + (f"\n\n{epilog}" if epilog else ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``modeshift`` command."""
     from pipelines.ingest.formats.openai_usage import ENDPOINT_BY
@@ -391,14 +459,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="modeshift",
         description="Weekly deployment-mode recommendations from LLM request logs. "
         "State lives in MODESHIFT_HOME (default ./.modeshift).",
+        epilog="Start with 'modeshift demo', or 'modeshift ingest' then 'modeshift materialize' on your logs; "
+        "'modeshift COMMAND --help' shows each command with an example.",
     )
     parser.add_argument("--version", action="version", version=f"modeshift {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser(
+    ingest = _add_command(
+        commands,
         "ingest",
-        help="land log files for ingest",
-        epilog="Run 'modeshift formats' for the fields and options of each format.",
+        "land log files for ingest",
+        "Land log files (or every file under a directory) in the home: checked, then copied in and named by their "
+        "content and how they are read (format and options). The same bytes with the same options land once; "
+        "with other options they land as a new file. Nothing is parsed until 'modeshift materialize'.",
+        [
+            "modeshift ingest --format litellm logs/2026-11/",
+            "modeshift ingest --format azure-trace --endpoint code --model gpt-4 AzureLLMInferenceTrace_code.csv",
+        ],
+        _ingest_formats_epilog(),
     )
     ingest.add_argument("--format", required=True, choices=FORMAT_NAMES, help="source format")
     ingest.add_argument("--endpoint", help="endpoint name for every row of these files")
@@ -417,21 +495,50 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help="files or directories")
     ingest.set_defaults(handler=ingest_command)
 
-    formats = commands.add_parser("formats", help="what each --format reads: file kinds, fields and options")
+    formats = _add_command(
+        commands,
+        "formats",
+        "what each --format reads: file kinds, fields and options",
+        "Print, per source format, the file kinds it reads, what it is, the source fields it reads and the "
+        "'modeshift ingest' options it takes ('(needed)': every file needs it).",
+        ["modeshift formats", "modeshift formats otel-genai"],
+    )
     formats.add_argument("name", nargs="?", choices=FORMAT_NAMES, help="one format (default: all)")
     formats.set_defaults(handler=formats_command)
 
-    materialize = commands.add_parser("materialize", help="process everything pending through Dagster")
+    materialize = _add_command(
+        commands,
+        "materialize",
+        "process everything pending through Dagster",
+        "Run everything pending through Dagster, in process: stage the landed files, merge and roll up the days "
+        "they touch, compute the weeks, refresh warehouse.duckdb and publish analytics.duckdb. Only what changed "
+        "is recomputed. Exit status 2 when a file could not be staged or had no row accepted.",
+        ["modeshift materialize", "modeshift materialize --quiet --no-wait"],
+    )
     materialize.add_argument("--quiet", action="store_true", help="no progress lines")
     materialize.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     materialize.set_defaults(handler=materialize_command)
 
-    demo = commands.add_parser("demo", help="generate the demo data and run everything on it")
+    demo = _add_command(
+        commands,
+        "demo",
+        "generate the demo data and run everything on it",
+        "Generate synthetic request logs (under MODESHIFT_HOME/demo-source), ingest and materialize them, and "
+        "print the newest week's recommendations.",
+        ["MODESHIFT_HOME=/tmp/demo modeshift demo", "modeshift demo --scale 0.2"],
+    )
     demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
     demo.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     demo.set_defaults(handler=demo_command)
 
-    report = commands.add_parser("report", help="print a week's recommendations, largest savings first")
+    report = _add_command(
+        commands,
+        "report",
+        "print a week's recommendations, largest savings first",
+        "Print one week's recommendation per endpoint (serverless, dedicated or batch), largest weekly saving "
+        "first. Only reads the warehouse.",
+        ["modeshift report", "modeshift report --week 2026-11-09 --top 10 --min-saving 50"],
+    )
     report.add_argument("--week", help="the week's Monday, YYYY-MM-DD (default: the newest week)")
     report.add_argument("--top", type=int, help="list only the N endpoints with the largest savings")
     report.add_argument(
@@ -439,9 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=report_command)
 
-    slack = commands.add_parser(
+    slack = _add_command(
+        commands,
         "slack",
-        help="send one week's Slack report now (once: a week the sensor sent is not sent again)",
+        "send one week's Slack report now (once: a week the sensor sent is not sent again)",
+        "Send (or with --dry-run, print) the weekly Slack report of one week without the Dagster UI. It shares "
+        "the sensor's record of what was sent, so a week is posted once whichever sends it.",
+        ["modeshift slack --week 2026-11-09 --dry-run", "modeshift slack --week 2026-11-09"],
         epilog="Exit status: 0 sent (or already sent, or previewed), 1 Slack did not take it (run it again), "
         "2 the week cannot be sent (not computed yet, checks failed, no token).",
     )
@@ -449,14 +560,26 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--dry-run", action="store_true", help="print the message as text and send nothing")
     slack.set_defaults(handler=slack_command)
 
-    calibrate = commands.add_parser(
+    calibrate = _add_command(
+        commands,
         "calibrate",
-        help="estimate what dedicated replicas sustain from the traffic they served, beside the card's capacity",
+        "estimate what dedicated replicas sustain from the traffic they served, beside the card's capacity",
+        "For each endpoint served on dedicated replicas with a declared replica count, estimate the per-replica "
+        "capacity its traffic shows, beside the capacity the card assumes. Only reads the lake.",
+        ["modeshift calibrate"],
     )
     calibrate.set_defaults(handler=calibrate_command)
 
-    whatif = commands.add_parser(
-        "whatif", help="cost a plan you name for one endpoint's week, beside the week's recommendation"
+    whatif = _add_command(
+        commands,
+        "whatif",
+        "cost a plan you name for one endpoint's week, beside the week's recommendation",
+        "Cost one plan you name for one endpoint's week (replicas, autoscaling, a schedule, serverless, batch or "
+        "a pool), beside the plan the week's recommendation chose. Only reads the lake.",
+        [
+            "modeshift whatif --endpoint chat-api --plan fixed:3",
+            "modeshift whatif --endpoint chat-api --plan 'scheduled:2@weekdays 08-20 Europe/Berlin' --json",
+        ],
     )
     whatif.add_argument("--endpoint", required=True, help="the endpoint (for a pool: one of its members)")
     whatif.add_argument(
@@ -471,11 +594,24 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_argument("--json", action="store_true", help="print the result as JSON")
     whatif.set_defaults(handler=whatif_command)
 
-    export = commands.add_parser("export", help="write data for other tools (focus: a FOCUS 1.2 cost file)")
+    export = _add_command(
+        commands,
+        "export",
+        "write data for other tools (focus: a FOCUS 1.2 cost file)",
+        "Write data for other tools. 'focus': one week's observed serverless spend as a FOCUS 1.2 file.",
+        ["modeshift export focus --week 2026-11-09 --out focus.csv"],
+    )
     targets = export.add_subparsers(dest="target", required=True)
-    focus = targets.add_parser(
+    focus = _add_command(
+        targets,
         "focus",
-        help="one week's observed serverless spend per endpoint, model, day and token kind, FOCUS 1.2",
+        "one week's observed serverless spend per endpoint, model, day and token kind, FOCUS 1.2",
+        "Write one week's observed serverless spend per endpoint, model, day and token kind as a FOCUS 1.2 file "
+        "(Parquet or CSV, by the --out suffix). Only reads the week's rollups.",
+        [
+            "modeshift export focus --week 2026-11-09",
+            "modeshift export focus --week 2026-11-09 --out spend.csv",
+        ],
     )
     focus.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
     focus.add_argument("--out", help="FILE.parquet or FILE.csv (default: focus-WEEK.parquet here)")
@@ -484,26 +620,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     focus.set_defaults(handler=export_focus_command)
 
-    status = commands.add_parser("status", help="what is landed, pending and failed")
+    status = _add_command(
+        commands,
+        "status",
+        "what is landed, pending and failed",
+        "Print what the home holds: files landed, not staged yet and failed (with their error), days pending, "
+        "where the lake and the warehouse are. Only reads.",
+        ["modeshift status"],
+    )
     status.set_defaults(handler=status_command)
 
-    retry = commands.add_parser("retry", help="stage failed files again at the next materialize")
+    retry = _add_command(
+        commands,
+        "retry",
+        "stage failed files again at the next materialize",
+        "Put files set aside as failed back in the queue: the next 'modeshift materialize' stages them again "
+        "(after you fixed the cause, e.g. freed disk space).",
+        ["modeshift retry 3f2a9c0d1e4b5a6c7d8e && modeshift materialize"],
+    )
     retry.add_argument("file_ids", nargs="+", metavar="FILE_ID", help="ids shown by 'modeshift status'")
     retry.set_defaults(handler=retry_command)
 
-    forget = commands.add_parser(
-        "forget", help="drop landed files whose rows are not in the lake (e.g. failed)"
+    forget = _add_command(
+        commands,
+        "forget",
+        "take landed files back out: failed, waiting, or already merged (their rows leave the lake)",
+        "Forget landed files, as if they had never been ingested. A file already merged leaves the lake at once: "
+        "its days are re-opened (merged again from the other files, or gone when no other file has rows on "
+        "them) and the weeks they touch are recomputed by the next 'modeshift materialize'. A file is named by "
+        "its id, or by the path of the file you ingested (its content is looked up).",
+        [
+            "modeshift forget 3f2a9c0d1e4b5a6c7d8e && modeshift materialize",
+            "modeshift forget logs/2026-11/gateway.jsonl",
+        ],
     )
-    forget.add_argument("file_ids", nargs="+", metavar="FILE_ID", help="ids shown by 'modeshift status'")
+    forget.add_argument(
+        "files", nargs="+", metavar="FILE_ID|PATH", help="ids shown by 'modeshift status', or ingested files"
+    )
+    forget.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     forget.set_defaults(handler=forget_command)
-    download = commands.add_parser(
+
+    download = _add_command(
+        commands,
         "analytics-download",
-        help="object mode: download the published analytics.duckdb and its request files",
+        "object mode: download the published analytics.duckdb and its request files",
+        "Object mode (MODESHIFT_LAKE): download the published analytics snapshot and the request files its views "
+        "read into a directory, a database DuckDB opens offline.",
+        ["MODESHIFT_LAKE=s3://bucket/lake modeshift analytics-download ./analytics"],
     )
     download.add_argument("directory", help="where to put analytics.duckdb and requests/")
     download.set_defaults(handler=analytics_download_command)
-    gc = commands.add_parser(
-        "gc", help="object mode: delete unreferenced lake objects (old versions, orphans)"
+
+    gc = _add_command(
+        commands,
+        "gc",
+        "object mode: delete unreferenced lake objects (old versions, orphans)",
+        "Object mode (MODESHIFT_LAKE): delete the lake's objects no commit record refers to (superseded versions, "
+        "files of writers that died) once older than the grace period, and raw landed bytes already staged.",
+        ["MODESHIFT_LAKE=s3://bucket/lake modeshift gc --grace-hours 24"],
     )
     gc.add_argument(
         "--grace-hours", type=float, default=1.0, help="keep objects younger than this (default 1)"

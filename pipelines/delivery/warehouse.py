@@ -149,7 +149,8 @@ def quote_identifier(name: str) -> str:
 
 
 def refresh_weekly_tables(home: Home, settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
-    """(Re)load each weekly table from its Parquet partitions, and the rate card; return row counts."""
+    """(Re)load each weekly table from its Parquet partitions (dropped when it has none), and the rate card; return
+    row counts."""
     counts: dict[str, int] = {}
     with open_warehouse(home) as con:
         card = load_rate_card(settings.rate_card_path)
@@ -158,9 +159,9 @@ def refresh_weekly_tables(home: Home, settings: Settings, tables: tuple[str, ...
         counts["rate_card"] = card.height
         for table in tables:
             files = table_files(home, table)
-            if not files:
-                continue
             con.sql(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
+            if not files:  # no week left (every file forgotten): no table, as in a home that never had one
+                continue
             con.sql(load_sql("warehouse/read_parquet_union"), params={"files": files}).create(table)
             counts[table] = con.sql(load_sql("ingest/count_rows"), params={"files": files}).fetchall()[0][0]
     return counts

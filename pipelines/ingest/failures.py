@@ -4,7 +4,8 @@ A failed file keeps its landed bytes and manifest and gets ``landing/<file_id>.f
 many attempts). The runner and the landing sensor skip it; ``modeshift status`` and ``ingest_log`` show it. Then:
 
 * ``modeshift retry FILE_ID`` stages it again at the next ``materialize`` (after fixing the cause, e.g. disk space);
-* ``modeshift forget FILE_ID`` drops it (bytes, manifest, staged slices), e.g. to ingest it again with other options.
+* ``modeshift forget FILE_ID`` drops it (bytes, manifest, failure record; see :mod:`pipelines.lake.forget`), e.g. to
+  ingest it again with other options.
 
 An error caused by the file itself (its content, its options) sets it aside at once; one of the machine (disk,
 memory) only after :data:`MAX_TRANSIENT_ATTEMPTS` attempts, since the next run may well succeed.
@@ -13,7 +14,6 @@ memory) only after :data:`MAX_TRANSIENT_ATTEMPTS` attempts, since the next run m
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from pipelines.core.atomic import read_json, write_json
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.ingest.landing import LandedFile, get_landed_file, manifest_path
+from pipelines.ingest.landing import LandedFile
 from pipelines.ingest.staging import StagedFile, stage_file
 
 MAX_TRANSIENT_ATTEMPTS = 3
@@ -117,16 +117,6 @@ def retry_file(home: Home, file_id: str) -> FileFailure:
     return again
 
 
-def merged_file_ids(home: Home) -> set[str]:
-    """Ids of the files whose staged rows went into some merged day of the request lake (or, for aggregated usage
-    exports, of the usage lake)."""
-    ids: set[str] = set()
-    for manifest in [*home.requests.glob("day=*/_manifest.json"), *home.usage.glob("day=*/_manifest.json")]:
-        payload = read_json(manifest)
-        ids |= set((payload or {}).get("inputs", {}))
-    return ids
-
-
 def stage_or_set_aside(home: Home, settings: Settings, landed: LandedFile) -> StagedFile:
     """Stage ``landed`` (see :func:`pipelines.ingest.staging.stage_file`); when that fails, record the failure
     (setting the file aside, see the module) and re-raise."""
@@ -137,20 +127,3 @@ def stage_or_set_aside(home: Home, settings: Settings, landed: LandedFile) -> St
         raise
     clear_after_success(home, landed.file_id)
     return staged
-
-
-def forget_file(home: Home, file_id: str) -> str:
-    """Drop a landed file that has no rows in the request lake: its bytes, manifest, failure record and staged
-    slices. Returns its original name; a clear error when some merged day holds its rows."""
-    landed = get_landed_file(home, file_id)
-    if file_id in merged_file_ids(home):
-        raise ModeshiftError(
-            f"{landed.original_name} ({file_id}) has rows in the request lake; only files whose rows are not in "
-            "it (failed or not yet merged) can be forgotten.",
-            "Leave it: its good rows are in the lake and its bad ones in the quarantine.",
-        )
-    shutil.rmtree(home.staged / file_id, ignore_errors=True)
-    landed.path(home).unlink(missing_ok=True)
-    failure_path(home, file_id).unlink(missing_ok=True)
-    manifest_path(home, file_id).unlink(missing_ok=True)  # last: it is the commit record of the landing
-    return landed.original_name

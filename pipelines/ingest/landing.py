@@ -1,6 +1,10 @@
-"""The landing area: files handed to modeshift, stored under their content hash with a manifest saying how to read them.
+"""The landing area: files handed to modeshift, stored under their identity with a manifest saying how to read them.
 
-A file is identified by its bytes: landing the same bytes twice (under any name) is a no-op. The landed bytes are a
+A landed file is identified by its bytes *and* how they are read (the format and its options: endpoint, anchor,
+mapping, ...; not the file's name): landing the same bytes with the same options twice (under any name) is a no-op,
+the same bytes with other options land as a new file (:func:`landed_file_id`). Homes written before the options
+were part of the identity named a file by its bytes alone (``sha256[:20]``); those ids stay valid and are still
+found as "already landed" (:func:`_existing_landing`). The landed bytes are a
 queue, not an archive: staging deletes them once the file's rows are safely in the lake (raw logs may carry prompt
 text and API keys, which modeshift never keeps). The manifest stays, so the same file is never ingested twice.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -89,6 +94,29 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_identity(fmt: str, options: dict[str, Any]) -> str:
+    """How a file is read, as canonical JSON text: its format and options (keys sorted, so the order the options
+    were given in does not matter)."""
+    return json.dumps({"format": fmt, "options": options}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def landed_file_id(sha256: str, fmt: str, options: dict[str, Any]) -> str:
+    """The id a file lands under: the first :data:`FILE_ID_HEX_DIGITS` hex digits of the SHA-256 of its bytes'
+    SHA-256 (hex) and its :func:`read_identity`, so the same bytes read another way are another file."""
+    identity = f"{sha256}\n{read_identity(fmt, options)}".encode()
+    return hashlib.sha256(identity).hexdigest()[:FILE_ID_HEX_DIGITS]
+
+
+def legacy_file_id(sha256: str) -> str:
+    """The id a home written before the read options were part of the identity gave a file: its bytes' hash."""
+    return sha256[:FILE_ID_HEX_DIGITS]
+
+
+def reads_alike(landed: LandedFile, fmt: str, options: dict[str, Any]) -> bool:
+    """Whether ``landed`` is read with format ``fmt`` and ``options`` (compared as canonical JSON)."""
+    return read_identity(landed.format, landed.options) == read_identity(fmt, options)
+
+
 def manifest_path(home: Home, file_id: str) -> Path:
     """Path of one landed file's manifest."""
     return home.landing / f"{file_id}.manifest.json"
@@ -130,14 +158,14 @@ def prepare_landing(home: Home, source: Path, fmt: str, options: dict[str, Any])
 
 
 def land_prepared(home: Home, prepared: PreparedLanding) -> tuple[LandedFile, bool]:
-    """Copy a prepared file into the landing area (content-addressed). Returns the landed file and whether it
+    """Copy a prepared file into the landing area (under its identity: bytes and read options). Returns the landed file and whether it
     was new."""
     with _landing_lock(home, fcntl.LOCK_SH):
         return _land(home, prepared.source, prepared.fmt, prepared.options, prepared.suffix, prepared.sha256)
 
 
 def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tuple[LandedFile, bool]:
-    """Copy ``source`` into the landing area (content-addressed). Returns the landed file and whether it was new.
+    """Copy ``source`` into the landing area (under its identity: bytes and read options). Returns the landed file and whether it was new.
 
     ``options`` are the format options (endpoint, model, mapping, anchor, ts_unit); they are validated here, with
     the checks staging runs again and a dry run of the staging query, so a bad option fails at once, not later
@@ -149,10 +177,9 @@ def land_file(home: Home, source: Path, fmt: str, options: dict[str, Any]) -> tu
 def _land(
     home: Home, source: Path, fmt: str, options: dict[str, Any], suffix: str, sha: str
 ) -> tuple[LandedFile, bool]:
-    file_id = sha[:FILE_ID_HEX_DIGITS]
-    existing = read_json(manifest_path(home, file_id))
-    if existing is not None:
-        landed = LandedFile.from_manifest(existing)
+    file_id = landed_file_id(sha, fmt, options)
+    landed = _existing_landing(home, sha, fmt, options)
+    if landed is not None:
         if not is_staged(home, file_id) and not landed.path(home).exists():  # lost before staging: take again
             _copy_in(source, landed.path(home))
         return landed, False
@@ -175,6 +202,27 @@ def _land(
         landed.path(home).unlink(missing_ok=True)  # no manifest: the copy would be an orphan
         raise
     return landed, True
+
+
+def _existing_landing(home: Home, sha: str, fmt: str, options: dict[str, Any]) -> LandedFile | None:
+    """The landed file with these bytes (``sha``) read with ``fmt`` and ``options``: under its id, or under the id a
+    home of an older version gave it (the bytes' hash alone, when it is read alike); None when there is none."""
+    for candidate in (landed_file_id(sha, fmt, options), legacy_file_id(sha)):
+        payload = read_json(manifest_path(home, candidate))
+        if payload is None:
+            continue
+        landed = LandedFile.from_manifest(payload)
+        if landed.sha256 == sha and reads_alike(landed, fmt, options):
+            return landed
+    return None
+
+
+def landed_by_content(home: Home) -> dict[str, list[LandedFile]]:
+    """Every landed file by the SHA-256 of its bytes (several when the same bytes landed with other options)."""
+    by_content: dict[str, list[LandedFile]] = {}
+    for landed in landed_files(home):
+        by_content.setdefault(landed.sha256, []).append(landed)
+    return by_content
 
 
 def _copy_in(source: Path, target: Path) -> None:

@@ -9,7 +9,7 @@ from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from pipelines.ingest.day_merge import merge_inputs, staged_inputs_by_day
 from pipelines.ingest.failures import FileFailure, read_failure
-from pipelines.ingest.landing import landed_files
+from pipelines.ingest.landing import LandedFile, landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.lake.lineage import expected_week_fingerprints, fingerprint
 from pipelines.lake.pending import days_to_build, files_to_stage, weeks_to_build
@@ -23,11 +23,14 @@ from pipelines.ops.partitions import (
 from pipelines.ops.resources import ModeshiftResource
 
 
-def _stage_run_key(file_id: str, failure: FileFailure | None) -> str:
-    """``stage:<id>``, then ``stage:<id>:retry<n>`` after the n-th ``modeshift retry`` or transient failure."""
+def _stage_run_key(landed: LandedFile, failure: FileFailure | None) -> str:
+    """``stage:<id>@<landed_at_ns>``, then ``...:retry<n>.<attempts>`` after the n-th ``modeshift retry`` or a
+    transient failure. The landing time tells a file landed again after ``modeshift forget`` (the same id) from its
+    first landing, whose run key the sensor already used."""
+    key = f"stage:{landed.file_id}@{landed.landed_at_ns}"
     if failure is None or (failure.retries == 0 and failure.attempts == 0):
-        return f"stage:{file_id}"
-    return f"stage:{file_id}:retry{failure.retries}.{failure.attempts}"
+        return key
+    return f"{key}:retry{failure.retries}.{failure.attempts}"
 
 
 @sensor(
@@ -49,7 +52,7 @@ def landing_sensor(context: SensorEvaluationContext, modeshift: ModeshiftResourc
         RunRequest(
             job_name=STAGE_FILES,
             partition_key=f.file_id,
-            run_key=_stage_run_key(f.file_id, read_failure(home, f.file_id)),
+            run_key=_stage_run_key(f, read_failure(home, f.file_id)),
         )
         for f in files_to_stage(home)  # set-aside files are not pending ('modeshift retry' puts one back)
     ]
