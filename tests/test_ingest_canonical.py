@@ -221,3 +221,67 @@ def test_invalid_utf8_and_a_bom_and_crlf(home, settings, tmp_path):
     )
     staged = land_and_stage(home, settings, path, "canonical")
     assert (staged.rows_in, staged.rows_staged, staged.rows_quarantined) == (3, 2, 1)
+
+
+def _parquet_with_ts(path: Path, ts_sql: str) -> Path:
+    """Six canonical rows as Parquet whose ``ts`` column is ``ts_sql`` over the instants below (typed or text)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.sql("SET TimeZone = 'UTC'")
+        con.sql(
+            f"""COPY (SELECT 'r' || n AS request_id, {ts_sql} AS ts, 'chat' AS endpoint, 'm' AS model,
+                    10 AS input_tokens, 2 AS output_tokens
+                FROM (VALUES (1, TIMESTAMPTZ '2026-11-03 10:00:00.123456+00'),
+                             (2, TIMESTAMPTZ '2026-11-03 23:59:59.999999+00'),
+                             (3, TIMESTAMPTZ '2026-11-04 00:00:00+00'),
+                             (4, NULL),
+                             (5, TIMESTAMPTZ 'infinity'),
+                             (6, TIMESTAMPTZ '2017-01-01 00:00:00+00')) AS t(n, instant))
+                TO '{path}' (FORMAT parquet)"""  # noqa: S608 - the test's own fixed SQL
+        )
+    return path
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["instant", "CAST(instant AS TIMESTAMP)"],
+    ids=["timestamptz", "naive-timestamp"],
+)
+def test_a_parquet_timestamp_column_stages_exactly_as_its_text_would(home, settings, tmp_path, typed):
+    # the instants are read as they are (no text round trip); every value, day, reason and raw copy is the same
+    as_text = land_and_stage(
+        home, settings, _parquet_with_ts(tmp_path / "text.parquet", "CAST(instant AS VARCHAR)"), "canonical"
+    )
+    native = land_and_stage(home, settings, _parquet_with_ts(tmp_path / "typed.parquet", typed), "canonical")
+    assert (native.rows_in, native.rows_quarantined, native.rows_by_day) == (
+        6,
+        3,
+        {"2026-11-03": 2, "2026-11-04": 1},
+    )
+    assert native.top_reasons == as_text.top_reasons
+    for accepted in (True, False):
+        ignore = {"source_file", "landed_at_ns"}
+        text_rows = [
+            {k: v for k, v in r.items() if k not in ignore}
+            for r in staged_rows(home, as_text.file_id, accepted)
+        ]
+        typed_rows = [
+            {k: v for k, v in r.items() if k not in ignore}
+            for r in staged_rows(home, native.file_id, accepted)
+        ]
+        assert typed_rows == text_rows
+    reasons = [r["quarantine_reason"] for r in staged_rows(home, native.file_id, accepted=False)]
+    assert (
+        reasons[0] == "missing timestamp"
+        and "is not a finite time" in reasons[1]
+        and "start date" in reasons[2]
+    )
+
+
+def test_an_epoch_unit_still_refuses_a_timestamp_column_as_before(home, settings, tmp_path):
+    staged = land_and_stage(
+        home, settings, _parquet_with_ts(tmp_path / "typed.parquet", "instant"), "canonical", {"ts_unit": "s"}
+    )
+    assert staged.rows_quarantined == 6  # an instant is not a number of seconds
+    assert any("unreadable timestamp '2026-11-03 10:00:00.123456+00'" in r for r in staged.top_reasons)

@@ -1,4 +1,5 @@
--- Type and validate the raw rows of one landed file (view raw_rows: numbers as DOUBLE, the rest as text).
+-- Type and validate the raw rows of one landed file (view raw_rows: numbers as DOUBLE, the rest as text; ts_native
+-- holds the instants of a Parquet timestamp column read as such, and ts is then NULL).
 -- One output row per input row: the typed request, the reason it is quarantined (NULL when accepted), a short
 -- copy of its raw fields for quarantined rows (API key redacted; text fields are never read), and its UTC day
 -- ('quarantine' for refused rows). Parameters:
@@ -13,6 +14,7 @@ WITH cleaned AS (
         parse_error,
         nullif(trim(request_id), '') AS request_id_text,
         nullif(trim(ts), '') AS ts_text,
+        ts_native,
         -- epoch timestamps: microseconds since 1970 (or since the anchor); NULL for ISO-8601 text
         CASE WHEN $ts_unit <> 'iso' OR CAST($anchor_us AS BIGINT) IS NOT NULL THEN
             coalesce(CAST($anchor_us AS BIGINT), 0) + TRY_CAST(nullif(trim(ts), '') AS DOUBLE)
@@ -38,6 +40,7 @@ typed AS (
     SELECT
         *,
         CASE
+            WHEN ts_native IS NOT NULL THEN ts_native
             WHEN ts_text IS NULL THEN NULL
             WHEN $ts_unit = 'iso' AND CAST($anchor_us AS BIGINT) IS NULL THEN TRY_CAST(ts_text AS TIMESTAMPTZ)
             -- a plain expression, not a scalar subquery: DuckDB would decorrelate one into a join over every row
@@ -53,13 +56,14 @@ judged AS (
         *,
         CASE
             WHEN parse_error IS NOT NULL THEN parse_error
-            WHEN ts_text IS NULL THEN 'missing timestamp'
+            WHEN ts_text IS NULL AND ts_native IS NULL THEN 'missing timestamp'
             WHEN ts_value IS NULL THEN 'unreadable timestamp ''' || left(ts_text, 40) || ''' (expected '
                 || CASE WHEN $ts_unit = 'iso' AND CAST($anchor_us AS BIGINT) IS NULL THEN 'ISO-8601 text'
                         ELSE 'a number of ' || $ts_unit || CASE WHEN CAST($anchor_us AS BIGINT) IS NULL
                             THEN ' since 1970' ELSE ' since the anchor' END END || ')'
             -- 'infinity' / '-infinity' cast to TIMESTAMPTZ without error, but are no instant and no UTC day
-            WHEN NOT isfinite(ts_value) OR epoch_us(ts_value) IS NULL THEN 'timestamp ''' || left(ts_text, 40)
+            WHEN NOT isfinite(ts_value) OR epoch_us(ts_value) IS NULL THEN 'timestamp '''
+                || left(coalesce(ts_text, CAST(ts_native AS VARCHAR)), 40)
                 || ''' is not a finite time'
             WHEN epoch_us(ts_value) < $min_ts_us THEN 'timestamp ' || CAST(ts_value AS VARCHAR)
                 || ' is before the configured start date'
@@ -119,12 +123,16 @@ SELECT
     CAST($landed_at_ns AS BIGINT) AS landed_at_ns,
     quarantine_reason,
     CASE WHEN quarantine_reason IS NOT NULL THEN left(CAST(to_json({
-        'request_id': request_id_text, 'ts': ts_text, 'endpoint': endpoint_text, 'model': model_text,
+        'request_id': request_id_text, 'ts': coalesce(ts_text, CAST(ts_native AS VARCHAR)),
+        'endpoint': endpoint_text, 'model': model_text,
         'input_tokens': input_number, 'output_tokens': output_number, 'cached_input_tokens': cached_number,
         'latency_ms': latency_number, 'ttft_ms': ttft_number, 'ok': ok_text, 'stream': stream_text,
         'interactive': interactive_text, 'client': client_text,
         'api_key': CASE WHEN api_key_text IS NOT NULL THEN '<redacted>' END,
         'deployment_mode': mode_text, 'billed_cost_usd': billed_number
     }) AS VARCHAR), 1000) END AS raw,
-    CASE WHEN quarantine_reason IS NULL THEN CAST(CAST(ts_value AS DATE) AS VARCHAR) ELSE 'quarantine' END AS day
+    -- the UTC day from whole days since 1970 (an accepted time is after the start date, so positive): the same date as
+    -- CAST(ts_value AS DATE) in UTC without the time zone library, row by row
+    CASE WHEN quarantine_reason IS NULL THEN CAST(DATE '1970-01-01' + CAST(epoch_us(ts_value) // 86400000000 AS INTEGER)
+        AS VARCHAR) ELSE 'quarantine' END AS day
 FROM judged

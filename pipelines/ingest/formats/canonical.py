@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from pipelines.ingest.formats.options import TimestampRule, refuse_options, timestamp_rule_from_options
-from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, RecordReader
+from pipelines.ingest.formats.records import RAW_COLUMNS, RAW_TYPES, TIMESTAMP_OR_TEXT, RecordReader, kind_of
 
 NAME = "canonical"
 KINDS = ("jsonl", "csv", "parquet")
@@ -33,5 +33,7 @@ def timestamp_rule(options: dict[str, Any]) -> TimestampRule:
 
 
 def raw_rows(suffix: str, options: dict[str, Any], read: RecordReader) -> duckdb.DuckDBPyRelation:
-    """The file's records with the raw columns (they already carry the canonical names)."""
-    return read(list(RAW_COLUMNS), RAW_TYPES)
+    """The file's records with the raw columns (they already carry the canonical names); a Parquet ``ts`` column
+    that holds instants stays one (the registry decides whether it is read as such)."""
+    types = RAW_TYPES | {"ts": TIMESTAMP_OR_TEXT} if kind_of(suffix) == "parquet" else RAW_TYPES
+    return read(list(RAW_COLUMNS), types)

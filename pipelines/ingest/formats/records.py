@@ -28,6 +28,12 @@ RAW_TYPES: dict[str, str] = {
     name: ("DOUBLE" if name in RAW_NUMERIC_COLUMNS else "VARCHAR") for name in RAW_COLUMNS
 }
 
+# A field asked for as TIMESTAMP_OR_TEXT keeps a Parquet column that already holds instants (one of
+# NATIVE_TIMESTAMP_TYPES) as it is, and is text otherwise: the request time of a Parquet file is then not printed as
+# text and parsed back, row by row (the costliest expression of staging).
+TIMESTAMP_OR_TEXT = "TIMESTAMP_OR_TEXT"
+NATIVE_TIMESTAMP_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
+
 UNPARSEABLE_JSON = "unreadable line: not a JSON object with any expected field"
 UNREADABLE_ARRAY_ELEMENT = (
     "unreadable record: an element of the JSON array that is not an object with any expected field"
@@ -207,6 +213,8 @@ def _select_fields(
     present = {column: str(dtype) for column, dtype in zip(relation.columns, relation.dtypes, strict=True)}
     expressions = [duckdb.ColumnExpression("source_line"), parse_error.alias("parse_error")]
     for name, sql_type in fields.items():
+        if sql_type == TIMESTAMP_OR_TEXT:
+            sql_type = present[name] if present.get(name) in NATIVE_TIMESTAMP_TYPES else "VARCHAR"
         if name in present:
             if sql_type == "DOUBLE" and present[name] in ("VARCHAR", "BOOLEAN"):
                 sql_type = present[name]  # typed by the registry, which refuses booleans

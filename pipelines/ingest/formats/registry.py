@@ -30,7 +30,7 @@ from pipelines.ingest.formats.options import (
     check_common_options,
 )
 from pipelines.ingest.formats.physical import RecordCounter
-from pipelines.ingest.formats.records import RAW_TYPES, RecordReader, kind_of
+from pipelines.ingest.formats.records import NATIVE_TIMESTAMP_TYPES, RAW_TYPES, RecordReader, kind_of
 
 _FORMATS: dict[str, ModuleType] = {
     module.NAME: module
@@ -102,8 +102,24 @@ def raw_rows(name: str, suffix: str, options: dict[str, Any], read: RecordReader
     read as 1 or 0: the record gets the parse error "input_tokens is a boolean (true), not a number"."""
     relation = _format(name).raw_rows(suffix, options, read)
     columns = [duckdb.ColumnExpression("source_line"), _boolean_number_error(relation).alias("parse_error")]
-    columns += [duckdb.ColumnExpression(c).try_cast(RAW_TYPES[c]).alias(c) for c in RAW_COLUMNS]
+    native = _native_timestamps(relation, name, options)
+    for column in RAW_COLUMNS:
+        if column == "ts" and native:  # the instants as they are; no text to parse
+            columns.append(duckdb.ConstantExpression(None).cast("VARCHAR").alias("ts"))
+        else:
+            columns.append(duckdb.ColumnExpression(column).try_cast(RAW_TYPES[column]).alias(column))
+    ts_native = duckdb.ColumnExpression("ts") if native else duckdb.ConstantExpression(None)
+    columns.append(ts_native.cast("TIMESTAMP WITH TIME ZONE").alias("ts_native"))
     return relation.select(*columns)
+
+
+def _native_timestamps(relation: duckdb.DuckDBPyRelation, name: str, options: dict[str, Any]) -> bool:
+    """Whether the format gave ``ts`` as instants (a Parquet timestamp column) and the file's timestamps are read
+    as ISO-8601 instants (no epoch unit, no anchor): then ``ts_native`` carries them and ``ts`` is empty. Epoch
+    rules read the text of such a column, as they always have (it is then no number: the row is quarantined)."""
+    types = {column: str(dtype) for column, dtype in zip(relation.columns, relation.dtypes, strict=True)}
+    rule = timestamp_rule(name, options)
+    return types.get("ts") in NATIVE_TIMESTAMP_TYPES and rule.unit == "iso" and rule.anchor is None
 
 
 # How a boolean reaches a number column as text: JSON and Parquet booleans read as text, CSV and Python spellings.
