@@ -15,7 +15,7 @@ from pipelines.delivery.fleet_report import fleet_summary
 from pipelines.domain.pool_policy import POOL, POOL_ACTIONS
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import read_week_table, write_week_table
-from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.partitions import previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.commitments import compute_week_commitments
 from pipelines.weekly.pools import compute_week_pools, pool_trace
@@ -45,7 +45,10 @@ def pool_violations(pools: pl.DataFrame) -> dict[str, list[str]]:
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=["recommendations"],
+    deps=[
+        "recommendations",
+        previous_week("pool_recommendations"),
+    ],  # hysteresis reads the earlier weeks' pools
     group_name="fleet",
     kinds={"polars", "parquet"},
     description="Per week, candidate pools of endpoints serving the same model on one shared deployment: each "

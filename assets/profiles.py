@@ -22,7 +22,7 @@ from pipelines.ingest.usage_merge import read_usage_merged
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.rollups import rollup_day
 from pipelines.lake.weekly_store import read_week_table, write_week_table
-from pipelines.ops.partitions import daily_partitions, weekly_partitions
+from pipelines.ops.partitions import daily_partitions, previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
@@ -64,7 +64,10 @@ def _week_start(context: AssetExecutionContext) -> date:
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=["daily_rollups"],
+    deps=[
+        "daily_rollups",
+        previous_week("endpoint_profiles"),
+    ],  # week-over-week change reads last week's profile
     group_name="profiles",
     kinds={"polars", "parquet"},
     description="One row per endpoint and ISO week: scale, baseline stability, burstiness, latency sensitivity, "

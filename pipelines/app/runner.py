@@ -8,11 +8,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from dagster import DagsterInstance
 
 from pipelines.core.atomic import remove_stale_temporaries, temp_sibling
-from pipelines.core.calendar import week_days
+from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.disk import clear_disk_error, disk_full_error, disk_problem
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
@@ -35,7 +36,7 @@ from pipelines.ops.jobs import (
     WAREHOUSE_POOL,
     WEEKLY,
 )
-from pipelines.ops.partitions import LANDED_FILES, unknown_day_keys, unknown_week_keys
+from pipelines.ops.partitions import LANDED_FILES, START_DATE, unknown_day_keys, unknown_week_keys
 from pipelines.ops.run_errors import error_line
 from pipelines.ops.run_recovery import recover_abandoned_runs, runner_tags
 
@@ -198,6 +199,27 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
     return [day for day in days if day not in set(unknown)]
 
 
+# Weeks of partitions without data before the first day with data, past which materialize suggests a later start.
+EMPTY_WEEKS_HINT = 8
+
+
+def start_date_hint(home: Home) -> str | None:
+    """A suggestion when the Dagster partitions begin (``ingest.start_date``) more than ``EMPTY_WEEKS_HINT`` weeks
+    before the first UTC day with staged data: the UI would show those weeks as missing partitions. None otherwise."""
+    days = [day for day in staged_inputs_by_day(all_staged(home)) if not unknown_day_keys([day])]
+    if not days:
+        return None
+    first = week_start_of(date.fromisoformat(min(days)))
+    empty_weeks = (first - week_start_of(START_DATE)).days // 7
+    if empty_weeks <= EMPTY_WEEKS_HINT:
+        return None
+    return (
+        f"the Dagster partitions begin on {START_DATE} (ingest.start_date), {empty_weeks} weeks before the first "
+        f"week with data ({first}): the UI shows those weeks as missing. Set 'ingest:\n  start_date: {first}' in "
+        f"{home.config_file} (earlier rows are then quarantined) and restart dagster dev"
+    )
+
+
 def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     """The work of :func:`materialize_pending`, under its lock. A file that cannot be staged is set aside
     (``summary.failed_files``, ``modeshift status``) and blocks nothing: the good files go on and analytics is
@@ -272,6 +294,9 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     if not summary.failures:  # analysts only ever see snapshots of successful runs
         _run(instance, home, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
+    hint = start_date_hint(home)
+    if hint is not None:
+        progress(f"[hint] {hint}")
     summary.seconds = time.monotonic() - started
     if summary.failures:  # days or weeks: the data analysts see would be incomplete (files: see failed_files)
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")

@@ -630,6 +630,16 @@ class Settings(_Section):
         settings.check_provider_names()
         return settings
 
+    @classmethod
+    def partitions_start(cls, home: Home) -> date:
+        """The first UTC day of the Dagster partitions for ``home``: its ``ingest.start_date`` (config.yaml over the
+        defaults), or the shipped default when config.yaml cannot be loaded (that error is then reported when a run
+        or sensor tick loads the settings, in its own words). Read once, when the code location is loaded."""
+        try:
+            return cls.load(home).ingest.start_date
+        except ModeshiftError:
+            return _iso_date(default_settings_mapping()["ingest"]["start_date"])
+
     def check_provider_names(self) -> None:
         """Raise a ``ModeshiftError`` listing the known providers when ``provider.name`` or a provider chosen under
         ``provider.endpoints`` is not in the provider profiles file (checked at set-up, before any run)."""
