@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from assets.checks import blocking_checks, check_result
 from pipelines.core.text import markdown_table
+from pipelines.delivery.chart_metadata import ChartEmbedder
 from pipelines.delivery.charts import reports_dir, write_file_atomically
 from pipelines.delivery.featured import ReportSettings
 from pipelines.delivery.fleet_charts import PoolPicture, fleet_png
@@ -134,7 +135,10 @@ def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -
     write_file_atomically(path, fleet_png(summary, picture, week))
     modeshift.commit(context)
     return MaterializeResult(
-        metadata={"fleet": MetadataValue.path(str(path)), "pools_listed": len(summary.pools)}
+        metadata={
+            "fleet": MetadataValue.md(ChartEmbedder().markdown(path, f"Fleet, week of {week}")),
+            "pools_listed": len(summary.pools),
+        }
     )
 
 
