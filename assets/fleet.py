@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import frame_metadata
 from pipelines.core.text import markdown_table
 from pipelines.delivery.chart_metadata import ChartEmbedder
 from pipelines.delivery.charts import reports_dir, write_file_atomically
@@ -78,6 +79,7 @@ def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftRes
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(pools),
             "candidates": pools.height,
             "recommended": recommended.height,
             "held": pools.filter(pl.col("action") == "hold").height,
@@ -161,6 +163,7 @@ def commitments(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(table),
             "rows": table.height,
             "recommended": chosen.height,
             "expected_saving_usd": round(float(chosen["expected_saving_usd"].sum()), 2) if chosen.height else 0.0,

@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import ROW_COUNT, frame_metadata
 from pipelines.core.calendar import week_days
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import BURST_CLASSES, LATENCY_CLASSES, STABILITY_CLASSES
@@ -49,6 +50,7 @@ def daily_rollups(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         return MaterializeResult(metadata={"requests": 0, "note": "no data that day (missing, not zero)"})
     return MaterializeResult(
         metadata={
+            ROW_COUNT: result.minute_rows,  # minutes.parquet: one row per endpoint and active minute
             "requests": result.requests,
             "endpoints": result.endpoints,
             "minute_rows": result.minute_rows,
@@ -105,6 +107,7 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(profiles),
             "endpoints": profiles.height,
             "coverage_days": int(profiles["coverage_days"].max()),
             "requests": profile_requests,
@@ -160,6 +163,7 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(result.by_endpoint),
             "total_cost_usd": round(summary["total_cost_usd"], 2),
             "hhi": round(summary["hhi"], 4),
             "gini": round(summary["gini"], 4),

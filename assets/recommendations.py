@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import frame_metadata
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import (
     ACTIONS,
@@ -109,6 +110,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(recs),
             "endpoints": recs.height,
             "migrate": migrate.height,
             "tune": tune.height,
@@ -160,6 +162,7 @@ def backtest(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(result),
             "endpoints": result.height,
             "recommended_plan_cost_usd": round(plan_total, 2),
             "hindsight_cost_usd": round(hindsight_total, 2),

@@ -7,6 +7,7 @@ import time
 import yaml
 
 from pipelines.app.runner import Progress, materialize_pending
+from pipelines.app.ui import ui_hint
 from pipelines.core.atomic import replace_file, temp_sibling
 from pipelines.core.home import Home
 from pipelines.core.run_lock import materialize_lock
@@ -44,7 +45,7 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     print(f"analytics (read-only, for analysts): {analytics_path(home)}")
     print(f'  try: duckdb -readonly "{analytics_path(home)}" -f {top_savings_sql}')
     print(f"DuckDB warehouse: {home.warehouse}")
-    print(f"Dagster instance: {home.dagster_home}  (DAGSTER_HOME={home.dagster_home} dagster dev)")
+    print(f"Dagster instance: {home.dagster_home}  (the UI: {ui_hint(home)})")
     print(f"ground truth:     {manifest.ground_truth_path}")
     print(f"demo finished in {time.monotonic() - started:.1f} s")
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from dagster import DagsterInstance
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance
 
+from pipelines.app.ui import ui_hint
 from pipelines.core.atomic import remove_stale_temporaries, temp_sibling
 from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.disk import clear_disk_error, disk_full_error, disk_problem
@@ -60,6 +61,7 @@ class RunSummary:
     runs: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # failed WARN checks: said, and the runs count as done
     failed_files: list[str] = field(
         default_factory=list
     )  # set aside by this run (see pipelines.ingest.failures)
@@ -104,15 +106,26 @@ def _run(
         tags=runner_tags(),  # lets a later run recover this one if this process dies
     )
     summary.runs[job_name] = summary.runs.get(job_name, 0) + 1
-    failed_checks = [
-        evaluation.check_name for evaluation in result.get_asset_check_evaluations() if not evaluation.passed
-    ]
+    evaluations = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+    # a failed ERROR check fails the partition; a WARN check (e.g. quarantined_share) is reported and the run counts
+    failed_checks = [e.check_name for e in evaluations if e.severity == AssetCheckSeverity.ERROR]
+    for evaluation in evaluations:
+        if evaluation.severity != AssetCheckSeverity.ERROR:
+            summary.warnings.append(f"{job_name} {partition_key or ''}: {_warning_line(evaluation)}".strip())
     if not result.success or failed_checks:
         what = f"{job_name} {partition_key}" if partition_key else job_name
         reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else _first_error(result, home)
         summary.failures.append(f"{what} ({reason}; run {result.run_id[:8]})")
         return False
     return True
+
+
+def _warning_line(evaluation: AssetCheckEvaluation) -> str:
+    """One line for a failed warning check: its asset and name, and the share it measured (when it has one)."""
+    share = evaluation.metadata.get("quarantined_share")
+    limit = evaluation.metadata.get("max_quarantined_share")
+    measured = f" ({share.value:.1%} of the rows, over {limit.value:.0%})" if share and limit else ""
+    return f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed{measured}"
 
 
 def _first_error(result, home: Home) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
@@ -216,7 +229,7 @@ def start_date_hint(home: Home) -> str | None:
     return (
         f"the Dagster partitions begin on {START_DATE} (ingest.start_date), {empty_weeks} weeks before the first "
         f"week with data ({first}): the UI shows those weeks as missing. Set 'ingest:\n  start_date: {first}' in "
-        f"{home.config_file} (earlier rows are then quarantined) and restart dagster dev"
+        f"{home.config_file} (earlier rows are then quarantined) and restart the UI"
     )
 
 
@@ -247,6 +260,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
         step = time.monotonic()
         staging = RunSummary()  # a file that fails is set aside and reported; it blocks nothing else
         _run(instance, home, STAGE_FILES, landed_file.file_id, staging)
+        summary.warnings += staging.warnings
         summary.runs[STAGE_FILES] = summary.runs.get(STAGE_FILES, 0) + 1
         failure = read_failure(home, landed_file.file_id)
         if staging.failures and failure is not None and failure.failed:
@@ -294,6 +308,8 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     if not summary.failures:  # analysts only ever see snapshots of successful runs
         _run(instance, home, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
+    for warning in summary.warnings:
+        progress(f"[warning] {warning}")
     hint = start_date_hint(home)
     if hint is not None:
         progress(f"[hint] {hint}")
@@ -302,6 +318,6 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")
         raise ModeshiftError(
             f"{len(summary.failures)} run(s) failed: {listed}.",
-            f"Open the runs in the Dagster UI (DAGSTER_HOME={home.dagster_home} dagster dev) for details.",
+            f"Open the runs in the Dagster UI ({ui_hint(home)}) for details.",
         )
     return summary

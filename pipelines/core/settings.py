@@ -191,7 +191,8 @@ class IngestSettings(_Section):
     """Staging and validation of landed rows: first accepted UTC day, how far in the future a row may be stamped
     (hours after the file landed), longest name kept (characters), how far a quoted CSV field may run, the
     decompression cap of a gzip file (a ratio to its size, at least ``gzip_min_cap_bytes``), the longest record
-    the record-by-record reader takes (bytes, decompressed), and the Great Expectations row budget."""
+    the record-by-record reader takes (bytes, decompressed), the Great Expectations row budget, and the share of a
+    file's or a day's rows that may be quarantined before a (warning) check says so."""
 
     start_date: Annotated[date, BeforeValidator(_iso_date), AfterValidator(_partitioned_start)]
     max_future_hours: Annotated[NonNegative, AfterValidator(_partitioned_future)]
@@ -205,6 +206,7 @@ class IngestSettings(_Section):
     gzip_max_ratio: Positive
     gzip_min_cap_bytes: Count
     max_record_bytes: Count
+    max_quarantined_share: Fraction
 
 
 class StabilityThresholds(_Section):
