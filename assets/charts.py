@@ -43,6 +43,14 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         "confidence",
     )  # fmt: skip
     embed = ChartEmbedder()
+    per_endpoint: dict[str, MetadataValue] = {}
+    for index, endpoint in enumerate(written.demand, start=1):  # embedded first: the overview repeats them
+        charts = [embed.markdown(written.demand[endpoint], f"{endpoint}: demand against reserved capacity")]
+        if endpoint in written.curve:
+            charts.append(embed.markdown(written.curve[endpoint], f"{endpoint}: cost against replicas"))
+        if endpoint in written.options:
+            charts.append(embed.markdown(written.options[endpoint], f"{endpoint}: plan options"))
+        per_endpoint[f"endpoint_{index}"] = MetadataValue.md("\n\n".join(charts))
     metadata: dict[str, MetadataValue] = {
         "overview": MetadataValue.md(embed.markdown(written.overview, f"Week of {week}: overview")),
         "endpoints_charted": MetadataValue.int(len(written.demand)),
@@ -66,13 +74,7 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         ),
         "migrate": MetadataValue.int(recommendations.filter(pl.col("action") == "migrate").height),
     }
-    for index, endpoint in enumerate(written.demand, start=1):
-        charts = [embed.markdown(written.demand[endpoint], f"{endpoint}: demand against reserved capacity")]
-        if endpoint in written.curve:
-            charts.append(embed.markdown(written.curve[endpoint], f"{endpoint}: cost against replicas"))
-        if endpoint in written.options:
-            charts.append(embed.markdown(written.options[endpoint], f"{endpoint}: plan options"))
-        metadata[f"endpoint_{index}"] = MetadataValue.md("\n\n".join(charts))
+    metadata |= per_endpoint
     metadata["embedded_kb"] = MetadataValue.int(round(embed.embedded_bytes / 1000))
     modeshift.commit(context)
     return MaterializeResult(metadata=metadata)

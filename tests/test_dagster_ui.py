@@ -20,6 +20,7 @@ from pipelines.app.runner import EMPTY_WEEKS_HINT, start_date_hint
 from pipelines.core.calendar import WEEKLY_PARTITIONS_END_OFFSET, week_days, week_start_of
 from pipelines.core.home import Home
 from pipelines.core.schema import REQUEST_COLUMNS
+from pipelines.core.settings import Settings
 from pipelines.definitions import defs
 from pipelines.ingest.landing import land_file
 from pipelines.lake.weekly_store import read_week_table
@@ -140,7 +141,10 @@ def test_materialize_suggests_a_later_start_date_only_when_the_partitions_begin_
     assert "[hint]" not in output  # this code location's partitions begin with the data
     # this test process loaded its partitions from an empty home: the shipped default, years before WEEK
     assert START_DATE == date(2020, 1, 1) and (WEEK - START_DATE).days // 7 > EMPTY_WEEKS_HINT
-    hint = start_date_hint(home)
+    assert (
+        start_date_hint(home, Settings.load(home)) is None
+    )  # its config.yaml starts on WEEK: nothing to say
+    hint = start_date_hint(home, Settings.from_overrides({}))  # the shipped default, as this process has it
     assert hint is not None and f"start_date: {WEEK}" in hint and "begin on 2020-01-01" in hint
 
 

@@ -216,18 +216,21 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
 EMPTY_WEEKS_HINT = 8
 
 
-def start_date_hint(home: Home) -> str | None:
-    """A suggestion when the Dagster partitions begin (``ingest.start_date``) more than ``EMPTY_WEEKS_HINT`` weeks
-    before the first UTC day with staged data: the UI would show those weeks as missing partitions. None otherwise."""
+def start_date_hint(home: Home, settings: Settings) -> str | None:
+    """A suggestion when the Dagster partitions begin (``ingest.start_date``: the later of the one this process
+    loaded them with and the one in ``settings`` now, which a code location loads next) more than
+    ``EMPTY_WEEKS_HINT`` weeks before the first UTC day with staged data: the UI would show those weeks as missing
+    partitions. None otherwise."""
     days = [day for day in staged_inputs_by_day(all_staged(home)) if not unknown_day_keys([day])]
     if not days:
         return None
     first = week_start_of(date.fromisoformat(min(days)))
-    empty_weeks = (first - week_start_of(START_DATE)).days // 7
+    start = max(START_DATE, settings.ingest.start_date)
+    empty_weeks = (first - week_start_of(start)).days // 7
     if empty_weeks <= EMPTY_WEEKS_HINT:
         return None
     return (
-        f"the Dagster partitions begin on {START_DATE} (ingest.start_date), {empty_weeks} weeks before the first "
+        f"the Dagster partitions begin on {start} (ingest.start_date), {empty_weeks} weeks before the first "
         f"week with data ({first}): the UI shows those weeks as missing. Set 'ingest:\n  start_date: {first}' in "
         f"{home.config_file} (earlier rows are then quarantined) and restart the UI"
     )
@@ -310,7 +313,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
         progress(f"[analytics] {analytics_path(home)}")
     for warning in summary.warnings:
         progress(f"[warning] {warning}")
-    hint = start_date_hint(home)
+    hint = start_date_hint(home, settings)
     if hint is not None:
         progress(f"[hint] {hint}")
     summary.seconds = time.monotonic() - started

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Encoded bytes of pictures one materialization embeds at most (base64 text in the event log).
-EMBED_BUDGET_BYTES = 2_000_000
+EMBED_BUDGET_BYTES = 1_000_000
 _MARKDOWN_SPECIAL = re.compile(r"[\[\]()\\`*_<>!#|]")
 
 
