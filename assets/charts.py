@@ -6,6 +6,7 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pipelines.core.text import markdown_table
+from pipelines.delivery.chart_metadata import ChartEmbedder
 from pipelines.delivery.charts import load_week_charts, write_week_charts
 from pipelines.delivery.featured import ReportSettings, featured_endpoints
 from pipelines.lake.weekly_store import read_week_table
@@ -26,7 +27,8 @@ from pipelines.ops.resources import ModeshiftResource
     "the picture the weekly Slack report uploads.",
 )
 def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
-    """Draw and write the partition's week of pictures; attach their paths and the recommendation table."""
+    """Draw and write the partition's week of pictures; attach them (embedded as Markdown images, see
+    ``pipelines.delivery.chart_metadata``) and the recommendation table."""
     home, settings = modeshift.step_home(context), modeshift.settings()
     week = date.fromisoformat(context.partition_key)
     concentration = read_week_table(home, "spend_concentration", week)
@@ -40,8 +42,17 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         "endpoint", "current_mode", "recommended_mode", "action", "replicas", "current_cost_usd", "savings_usd",
         "confidence",
     )  # fmt: skip
+    embed = ChartEmbedder()
+    per_endpoint: dict[str, MetadataValue] = {}
+    for index, endpoint in enumerate(written.demand, start=1):  # embedded first: the overview repeats them
+        charts = [embed.markdown(written.demand[endpoint], f"{endpoint}: demand against reserved capacity")]
+        if endpoint in written.curve:
+            charts.append(embed.markdown(written.curve[endpoint], f"{endpoint}: cost against replicas"))
+        if endpoint in written.options:
+            charts.append(embed.markdown(written.options[endpoint], f"{endpoint}: plan options"))
+        per_endpoint[f"endpoint_{index}"] = MetadataValue.md("\n\n".join(charts))
     metadata: dict[str, MetadataValue] = {
-        "overview": MetadataValue.path(str(written.overview)),
+        "overview": MetadataValue.md(embed.markdown(written.overview, f"Week of {week}: overview")),
         "endpoints_charted": MetadataValue.int(len(written.demand)),
         "recommendations": MetadataValue.md(
             markdown_table(
@@ -63,11 +74,7 @@ def weekly_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         ),
         "migrate": MetadataValue.int(recommendations.filter(pl.col("action") == "migrate").height),
     }
-    for index, endpoint in enumerate(written.demand, start=1):
-        metadata[f"demand_{index}"] = MetadataValue.path(str(written.demand[endpoint]))
-        if endpoint in written.curve:
-            metadata[f"cost_curve_{index}"] = MetadataValue.path(str(written.curve[endpoint]))
-        if endpoint in written.options:
-            metadata[f"options_{index}"] = MetadataValue.path(str(written.options[endpoint]))
+    metadata |= per_endpoint
+    metadata["embedded_kb"] = MetadataValue.int(round(embed.embedded_bytes / 1000))
     modeshift.commit(context)
     return MaterializeResult(metadata=metadata)

@@ -7,7 +7,9 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import frame_metadata
 from pipelines.core.text import markdown_table
+from pipelines.delivery.chart_metadata import ChartEmbedder
 from pipelines.delivery.charts import reports_dir, write_file_atomically
 from pipelines.delivery.featured import ReportSettings
 from pipelines.delivery.fleet_charts import PoolPicture, fleet_png
@@ -15,7 +17,7 @@ from pipelines.delivery.fleet_report import fleet_summary
 from pipelines.domain.pool_policy import POOL, POOL_ACTIONS
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import read_week_table, write_week_table
-from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.partitions import previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.commitments import compute_week_commitments
 from pipelines.weekly.pools import compute_week_pools, pool_trace
@@ -45,7 +47,10 @@ def pool_violations(pools: pl.DataFrame) -> dict[str, list[str]]:
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=["recommendations"],
+    deps=[
+        "recommendations",
+        previous_week("pool_recommendations"),
+    ],  # hysteresis reads the earlier weeks' pools
     group_name="fleet",
     kinds={"polars", "parquet"},
     description="Per week, candidate pools of endpoints serving the same model on one shared deployment: each "
@@ -74,6 +79,7 @@ def pool_recommendations(context: AssetExecutionContext, modeshift: ModeshiftRes
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(pools),
             "candidates": pools.height,
             "recommended": recommended.height,
             "held": pools.filter(pl.col("action") == "hold").height,
@@ -131,7 +137,10 @@ def fleet_charts(context: AssetExecutionContext, modeshift: ModeshiftResource) -
     write_file_atomically(path, fleet_png(summary, picture, week))
     modeshift.commit(context)
     return MaterializeResult(
-        metadata={"fleet": MetadataValue.path(str(path)), "pools_listed": len(summary.pools)}
+        metadata={
+            "fleet": MetadataValue.md(ChartEmbedder().markdown(path, f"Fleet, week of {week}")),
+            "pools_listed": len(summary.pools),
+        }
     )
 
 
@@ -154,6 +163,7 @@ def commitments(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(table),
             "rows": table.height,
             "recommended": chosen.height,
             "expected_saving_usd": round(float(chosen["expected_saving_usd"].sum()), 2) if chosen.height else 0.0,

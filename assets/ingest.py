@@ -16,6 +16,7 @@ from dagster import (
     asset,
 )
 
+from assets.table_metadata import request_table_metadata
 from pipelines.core.text import markdown_table
 from pipelines.ingest.day_merge import merge_day, recount_day, validation_frame
 from pipelines.ingest.failures import stage_or_set_aside
@@ -30,6 +31,14 @@ from pipelines.ops.resources import ModeshiftResource
     group_name="ingest",
     kinds={"duckdb", "parquet"},
     description="One landed file parsed into per-UTC-day Parquet slices; unreadable or invalid rows quarantined.",
+    check_specs=[
+        AssetCheckSpec(
+            "quarantined_share",
+            asset="staged_file",
+            description="at most ingest.max_quarantined_share of the file's rows were quarantined at parse time "
+            "(a warning: the file is staged all the same)",
+        )
+    ],
 )
 def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """Stage the landed file named by the partition key (a file that cannot be staged is set aside as failed)."""
@@ -58,7 +67,28 @@ def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
     }
     if staged.note:
         metadata["note"] = staged.note
-    return MaterializeResult(metadata=metadata)
+    limit = modeshift.settings().ingest.max_quarantined_share
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[quarantined_share_check(staged.rows_quarantined, staged.rows_in, limit)],
+    )
+
+
+def quarantined_share_check(quarantined: int, rows_in: int, limit: float) -> AssetCheckResult:
+    """The WARNING check ``quarantined_share``: passed when ``quarantined`` / ``rows_in`` (0 without rows) is at most
+    ``limit`` (a fraction); the share, the counts and the limit go into its metadata."""
+    share = quarantined / rows_in if rows_in else 0.0
+    return AssetCheckResult(
+        check_name="quarantined_share",
+        passed=share <= limit,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "quarantined_share": MetadataValue.float(round(share, 6)),
+            "rows_quarantined": quarantined,
+            "rows_in": rows_in,
+            "max_quarantined_share": MetadataValue.float(limit),
+        },
+    )
 
 
 @asset(
@@ -83,6 +113,12 @@ def staged_file(context: AssetExecutionContext, modeshift: ModeshiftResource) ->
             asset="requests",
             blocking=True,
             description="schema, non-null keys, token counts, timestamps in the day, unique request_id",
+        ),
+        AssetCheckSpec(
+            "quarantined_share",
+            asset="requests",
+            description="at most ingest.max_quarantined_share of the day's rows (request rows and usage buckets) "
+            "were quarantined at the merge, as duplicates (a warning: the day is merged all the same)",
         ),
     ],
 )
@@ -137,6 +173,13 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
                 check_name="great_expectations", passed=True, metadata={"validated": "no data that day"}
             )
         )
+    check_results.append(
+        quarantined_share_check(
+            merged.quarantined + usage.quarantined,
+            merged.rows_in + usage.rows_in,
+            settings.ingest.max_quarantined_share,
+        )
+    )
     per_file = [
         [file_id, counts.rows_in, counts.accepted, counts.quarantined]
         for file_id, counts in merged.inputs.items()
@@ -146,6 +189,7 @@ def requests(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
     )
     return MaterializeResult(
         metadata={
+            **request_table_metadata(merged.accepted),
             "rows_in": merged.rows_in,
             "rows_accepted": merged.accepted,
             "rows_quarantined": merged.quarantined,

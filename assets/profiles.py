@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import ROW_COUNT, frame_metadata
 from pipelines.core.calendar import week_days
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import BURST_CLASSES, LATENCY_CLASSES, STABILITY_CLASSES
@@ -22,7 +23,7 @@ from pipelines.ingest.usage_merge import read_usage_merged
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.rollups import rollup_day
 from pipelines.lake.weekly_store import read_week_table, write_week_table
-from pipelines.ops.partitions import daily_partitions, weekly_partitions
+from pipelines.ops.partitions import daily_partitions, previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
@@ -49,6 +50,7 @@ def daily_rollups(context: AssetExecutionContext, modeshift: ModeshiftResource) 
         return MaterializeResult(metadata={"requests": 0, "note": "no data that day (missing, not zero)"})
     return MaterializeResult(
         metadata={
+            ROW_COUNT: result.minute_rows,  # minutes.parquet: one row per endpoint and active minute
             "requests": result.requests,
             "endpoints": result.endpoints,
             "minute_rows": result.minute_rows,
@@ -64,7 +66,10 @@ def _week_start(context: AssetExecutionContext) -> date:
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=["daily_rollups"],
+    deps=[
+        "daily_rollups",
+        previous_week("endpoint_profiles"),
+    ],  # week-over-week change reads last week's profile
     group_name="profiles",
     kinds={"polars", "parquet"},
     description="One row per endpoint and ISO week: scale, baseline stability, burstiness, latency sensitivity, "
@@ -102,6 +107,7 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(profiles),
             "endpoints": profiles.height,
             "coverage_days": int(profiles["coverage_days"].max()),
             "requests": profile_requests,
@@ -157,6 +163,7 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(result.by_endpoint),
             "total_cost_usd": round(summary["total_cost_usd"], 2),
             "hhi": round(summary["hhi"], 4),
             "gini": round(summary["gini"], 4),

@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from assets.checks import blocking_checks, check_result
+from assets.table_metadata import frame_metadata
 from pipelines.core.text import markdown_table
 from pipelines.core.vocabulary import (
     ACTIONS,
@@ -23,7 +24,7 @@ from pipelines.core.vocabulary import (
 )
 from pipelines.lake.lineage import expected_week_fingerprints
 from pipelines.lake.weekly_store import write_week_table
-from pipelines.ops.partitions import weekly_partitions
+from pipelines.ops.partitions import previous_week, this_and_previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
 from pipelines.weekly.jobs import jobs_outside_their_week
 from pipelines.weekly.plans import compute_week_backtest, compute_week_plans
@@ -65,7 +66,9 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=["endpoint_profiles"],
+    # hysteresis: the raw candidates of the weeks before (policy.persistence_weeks) come from this asset's own
+    # earlier partitions, so the weeks run oldest first
+    deps=["endpoint_profiles", previous_week("recommendations")],
     group_name="recommendations",
     kinds={"polars", "parquet"},
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "
@@ -107,6 +110,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(recs),
             "endpoints": recs.height,
             "migrate": migrate.height,
             "tune": tune.height,
@@ -141,7 +145,7 @@ def recommendations(context: AssetExecutionContext, modeshift: ModeshiftResource
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=[recommendations],
+    deps=[this_and_previous_week("recommendations")],  # last week's plans costed on this week's traffic
     group_name="recommendations",
     kinds={"polars", "parquet"},
     description="Last week's recommended plan costed on this week's actual traffic against the best plan in "
@@ -158,6 +162,7 @@ def backtest(context: AssetExecutionContext, modeshift: ModeshiftResource) -> Ma
     modeshift.commit(context)
     return MaterializeResult(
         metadata={
+            **frame_metadata(result),
             "endpoints": result.height,
             "recommended_plan_cost_usd": round(plan_total, 2),
             "hindsight_cost_usd": round(hindsight_total, 2),

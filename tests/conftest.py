@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from pipelines.core.home import Home
-from pipelines.core.settings import Settings
+# The Dagster partitions begin on the ingest.start_date of the home named when pipelines.ops.partitions is first
+# imported: an empty home here, so they begin on the shipped default in every test process, whatever ./.modeshift
+# (a demo run from the repository root, say) holds. Each test's home fixture then points MODESHIFT_HOME elsewhere.
+os.environ["MODESHIFT_HOME"] = tempfile.mkdtemp(prefix="modeshift-tests-import-home-")
+
+from pipelines.core.home import Home  # noqa: E402
+from pipelines.core.settings import Settings  # noqa: E402
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

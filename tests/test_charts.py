@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import struct
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 import assets.charts
 from pipelines.core.settings import Settings
 from pipelines.core.text import format_usd
+from pipelines.delivery.chart_metadata import ChartEmbedder
 from pipelines.delivery.charts import (
     CurveChart,
     DemandChart,
@@ -176,11 +179,24 @@ def test_weekly_charts_asset_writes_the_pictures_and_attaches_them(built_home):
     (materialization,) = result.asset_materializations_for_node("weekly_charts")
     metadata = materialization.metadata
     directory = built_home.root / "reports" / WEEK.isoformat()
-    assert metadata["overview"].value == str(directory / "overview.png")
+    # the pictures are in the metadata as Markdown images (data URIs), each the very file written under reports/
     assert metadata["endpoints_charted"].value == 3  # the three priced endpoints (unpriced has no spend)
-    for key in ("overview", "demand_1", "cost_curve_1", "demand_3"):
-        assert _png_size((directory / metadata[key].value.rsplit("/", 1)[-1]).read_bytes())[0] > 0
-    assert "steady-big" in metadata["demand_1"].value  # the top endpoint by spend comes first
+    embedded = []
+    for index in (1, 2, 3):
+        pictures = _embedded_pictures(metadata[f"endpoint_{index}"].value)
+        assert pictures[0][0].name.startswith("demand-")
+        embedded += pictures
+        if index == 1:  # steady-big's cost curve (R* = 1) follows its demand
+            assert pictures[1][0].name.startswith("curve-")
+    # the overview repeats the endpoints' charts: embedded after them, while the 1 MB budget lasts, else its path
+    overview = metadata["overview"].value
+    assert f"`{directory / 'overview.png'}`" in overview
+    embedded += _embedded_pictures(overview)
+    assert ("not embedded" in overview) == (len(_embedded_pictures(overview)) == 0)
+    for path, png in embedded:
+        assert png == path.read_bytes() and _png_size(png)[0] > 0
+    assert metadata["embedded_kb"].value == round(sum(4 * -(-len(png) // 3) for _, png in embedded) / 1000)
+    assert "steady-big" in metadata["endpoint_1"].value  # the top endpoint by spend comes first
     table = metadata["recommendations"].value
     assert table.splitlines()[2].startswith("| steady-big | serverless | dedicated | migrate | 1 |")
     assert metadata["savings_usd"].value == pytest.approx(2236.35)  # 2,906.67 − 670.32 (one H100 at $3.99)
@@ -510,3 +526,22 @@ def test_the_cost_curve_annotations_are_the_recommendations_savings_batch_includ
     batch = options.filter((pl.col("endpoint") == "nightly") & (pl.col("family") == "batch"))
     assert nightly.batch_cost_usd == pytest.approx(float(batch["total_cost_usd"][0])) == pytest.approx(0.2583)
     assert nightly.recommended_plan == "batch"
+
+
+def _embedded_pictures(markdown: str) -> list[tuple[Path, bytes]]:
+    """(path written under it, decoded PNG) of every data-URI image in a chart's Markdown metadata."""
+    found = re.findall(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)\n\n`([^`]+)`", markdown)
+    return [(Path(path), base64.b64decode(data)) for data, path in found]
+
+
+def test_pictures_past_the_embedding_budget_are_named_by_their_path(tmp_path):
+    small, large = tmp_path / "small.png", tmp_path / "large.png"
+    small.write_bytes(b"\x89PNG" + b"s" * 296)  # 300 bytes: 400 encoded
+    large.write_bytes(b"\x89PNG" + b"l" * 596)  # 600 bytes: 800 encoded
+    embed = ChartEmbedder(budget_bytes=1_000)
+    first, second, third = (embed.markdown(path, "a [chart](x)") for path in (small, large, small))
+    assert _embedded_pictures(first) == [(small, small.read_bytes())]
+    assert "data:" not in second and f"`{large}`" in second and "not embedded" in second  # 400 + 800 > 1,000
+    assert _embedded_pictures(third) == [(small, small.read_bytes())]  # 400 + 400 still fits
+    assert embed.embedded_bytes == 800
+    assert first.startswith("**a  chart  x**")  # the caption cannot make a link or an image

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from pipelines.app.cli import main
 from pipelines.app.runner import materialize_pending
 from pipelines.core.home import Home
+from pipelines.core.settings import Settings
 from pipelines.ingest.landing import land_file
 from pipelines.lake.weekly_store import read_week_table
 from pipelines.weekly.jobs import jobs_outside_their_week
@@ -144,6 +148,23 @@ def test_report_prints_the_week_largest_savings_first(built_home, capsys):
     assert "not a Monday" in capsys.readouterr().err
 
 
+DEMO_PARTITIONS = """
+import json
+from dagster import AssetKey, DagsterInstance
+from pipelines.core.home import Home
+from pipelines.ops.partitions import daily_partitions, weekly_partitions
+
+home = Home.from_env()
+with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+    print(json.dumps({
+        "days": daily_partitions.get_partition_keys(),
+        "weeks": weekly_partitions.get_partition_keys(),
+        "materialized_days": sorted(instance.get_materialized_partitions(AssetKey("requests"))),
+        "materialized_weeks": sorted(instance.get_materialized_partitions(AssetKey("recommendations"))),
+    }))
+"""
+
+
 @pytest.mark.slow
 def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
     from pipelines.app.demo import run_demo
@@ -152,6 +173,18 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
     monkeypatch.setenv("MODESHIFT_HOME", str(root))
     home = Home(root).ensure()
     run_demo(home, progress=lambda _: None)
+    # the demo's config.yaml starts the partitions on its first day: a code location loaded on this home (the UI)
+    # has every demo day and week as a materialized partition, and nothing before them
+    assert Settings.partitions_start(home) == date(2026, 10, 26)
+    shown = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", DEMO_PARTITIONS],
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    partitions = json.loads(shown.stdout.splitlines()[-1])
+    assert partitions["days"][0] == "2026-10-26" and partitions["weeks"][0] == "2026-10-26"
+    assert partitions["materialized_days"] == partitions["days"][:21]
+    assert partitions["materialized_weeks"] == ["2026-10-26", "2026-11-02", "2026-11-09"]
     truth = json.loads((root / "demo-source" / "ground_truth.json").read_text())["endpoints"]
     profiles = {
         r["endpoint"]: r

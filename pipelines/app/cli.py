@@ -209,6 +209,19 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def ui_command(args: argparse.Namespace) -> int:
+    """Start the Dagster UI on this home's instance (``dagster dev``), or print the command with ``--print``."""
+    from pipelines.app.ui import run_ui, ui_command_line
+
+    home = local_home()
+    if args.print:
+        argv, env = ui_command_line(home, args.host, args.port)
+        print(f"MODESHIFT_HOME={env['MODESHIFT_HOME']} DAGSTER_HOME={env['DAGSTER_HOME']} {' '.join(argv)}")
+        return 0
+    run_ui(home, args.host, args.port)
+    return 1
+
+
 def _week_option(text: str | None) -> date | None:
     """The Monday a ``--week YYYY-MM-DD`` option names (None when not given); a clear error otherwise."""
     if not text:
@@ -530,6 +543,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=1.0, help="traffic scale of the demo (default 1.0)")
     demo.add_argument("--no-wait", action="store_true", help=_NO_WAIT_HELP)
     demo.set_defaults(handler=demo_command)
+
+    ui = _add_command(
+        commands,
+        "ui",
+        "the Dagster UI (dagster dev) on this home's runs, checks and charts",
+        "Start the Dagster UI (dagster dev) on this home: DAGSTER_HOME and MODESHIFT_HOME are set as absolute "
+        "paths, so it works from any directory.",
+        ["modeshift ui", "modeshift ui --port 3001 --print"],
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port of the UI (default 3000)")
+    ui.add_argument(
+        "--print", action="store_true", help="print the dagster dev command instead of running it"
+    )
+    ui.set_defaults(handler=ui_command)
 
     report = _add_command(
         commands,

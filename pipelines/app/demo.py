@@ -7,13 +7,14 @@ import time
 import yaml
 
 from pipelines.app.runner import Progress, materialize_pending
+from pipelines.app.ui import ui_hint
 from pipelines.core.atomic import replace_file, temp_sibling
 from pipelines.core.home import Home
 from pipelines.core.run_lock import materialize_lock
 from pipelines.core.sql_loader import sql_resource
 from pipelines.delivery.publish import analytics_path
 from pipelines.delivery.report import render_report
-from pipelines.demo_data.generator import generate_demo
+from pipelines.demo_data.generator import demo_days, generate_demo
 from pipelines.ingest.landing import land_file
 
 # The demo covers three weeks: commitments are simulated on all of them.
@@ -44,15 +45,16 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     print(f"analytics (read-only, for analysts): {analytics_path(home)}")
     print(f'  try: duckdb -readonly "{analytics_path(home)}" -f {top_savings_sql}')
     print(f"DuckDB warehouse: {home.warehouse}")
-    print(f"Dagster instance: {home.dagster_home}  (DAGSTER_HOME={home.dagster_home} dagster dev)")
+    print(f"Dagster instance: {home.dagster_home}  (the UI: {ui_hint(home)})")
     print(f"ground truth:     {manifest.ground_truth_path}")
     print(f"demo finished in {time.monotonic() - started:.1f} s")
 
 
 def _configure_demo_slos(home: Home, truth: dict, progress: Progress) -> None:
-    """Give the demo's SLO endpoints their latency SLO (from the ground truth) in the home's config.yaml, and the
-    commitments a lookback of the demo's three weeks (the default four would never recommend one), when the home
-    has none yet; a home with its own config.yaml is left alone (and told so)."""
+    """Give the demo's SLO endpoints their latency SLO (from the ground truth) in the home's config.yaml, the
+    commitments a lookback of the demo's three weeks (the default four would never recommend one), and
+    ``ingest.start_date`` the demo's first day (so the Dagster UI's partitions begin with the demo's data), when the
+    home has none yet; a home with its own config.yaml is left alone (and told so)."""
     slos = {name: expected["slo"] for name, expected in truth["endpoints"].items() if "slo" in expected}
     if not slos:
         return
@@ -62,13 +64,19 @@ def _configure_demo_slos(home: Home, truth: dict, progress: Progress) -> None:
         return
     text = (
         "# Written by 'modeshift demo': the demo's latency SLOs (docs/cost-model.md#latency-slos), and commitments\n"
-        "# simulated on the demo's three weeks (docs/cost-model.md#commitments; the default lookback is 4 weeks).\n"
+        "# simulated on the demo's three weeks (docs/cost-model.md#commitments; the default lookback is 4 weeks), and\n"
+        "# the first day of the demo's data: the Dagster partitions begin there (docs/scaling.md#partitions).\n"
     )
-    settings = {"slos": slos, "commitments": {"lookback_weeks": DEMO_COMMITMENT_LOOKBACK_WEEKS}}
+    start = demo_days()[0].isoformat()
+    settings = {
+        "slos": slos,
+        "commitments": {"lookback_weeks": DEMO_COMMITMENT_LOOKBACK_WEEKS},
+        "ingest": {"start_date": start},
+    }
     tmp = temp_sibling(home.config_file)
     tmp.write_text(text + yaml.safe_dump(settings, sort_keys=True), encoding="utf-8")
     replace_file(tmp, home.config_file)
     progress(
         f"wrote {home.config_file}: latency SLOs {listed}; commitments.lookback_weeks "
-        f"{DEMO_COMMITMENT_LOOKBACK_WEEKS}"
+        f"{DEMO_COMMITMENT_LOOKBACK_WEEKS}; ingest.start_date {start}"
     )

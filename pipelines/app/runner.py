@@ -8,11 +8,13 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
-from dagster import DagsterInstance
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance
 
+from pipelines.app.ui import ui_hint
 from pipelines.core.atomic import remove_stale_temporaries, temp_sibling
-from pipelines.core.calendar import week_days
+from pipelines.core.calendar import week_days, week_start_of
 from pipelines.core.disk import clear_disk_error, disk_full_error, disk_problem
 from pipelines.core.errors import ModeshiftError
 from pipelines.core.home import Home
@@ -35,7 +37,7 @@ from pipelines.ops.jobs import (
     WAREHOUSE_POOL,
     WEEKLY,
 )
-from pipelines.ops.partitions import LANDED_FILES, unknown_day_keys, unknown_week_keys
+from pipelines.ops.partitions import LANDED_FILES, START_DATE, unknown_day_keys, unknown_week_keys
 from pipelines.ops.run_errors import error_line
 from pipelines.ops.run_recovery import recover_abandoned_runs, runner_tags
 
@@ -59,6 +61,7 @@ class RunSummary:
     runs: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # failed WARN checks: said, and the runs count as done
     failed_files: list[str] = field(
         default_factory=list
     )  # set aside by this run (see pipelines.ingest.failures)
@@ -103,15 +106,26 @@ def _run(
         tags=runner_tags(),  # lets a later run recover this one if this process dies
     )
     summary.runs[job_name] = summary.runs.get(job_name, 0) + 1
-    failed_checks = [
-        evaluation.check_name for evaluation in result.get_asset_check_evaluations() if not evaluation.passed
-    ]
+    evaluations = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+    # a failed ERROR check fails the partition; a WARN check (e.g. quarantined_share) is reported and the run counts
+    failed_checks = [e.check_name for e in evaluations if e.severity == AssetCheckSeverity.ERROR]
+    for evaluation in evaluations:
+        if evaluation.severity != AssetCheckSeverity.ERROR:
+            summary.warnings.append(f"{job_name} {partition_key or ''}: {_warning_line(evaluation)}".strip())
     if not result.success or failed_checks:
         what = f"{job_name} {partition_key}" if partition_key else job_name
         reason = f"failed checks: {', '.join(failed_checks)}" if failed_checks else _first_error(result, home)
         summary.failures.append(f"{what} ({reason}; run {result.run_id[:8]})")
         return False
     return True
+
+
+def _warning_line(evaluation: AssetCheckEvaluation) -> str:
+    """One line for a failed warning check: its asset and name, and the share it measured (when it has one)."""
+    share = evaluation.metadata.get("quarantined_share")
+    limit = evaluation.metadata.get("max_quarantined_share")
+    measured = f" ({share.value:.1%} of the rows, over {limit.value:.0%})" if share and limit else ""
+    return f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed{measured}"
 
 
 def _first_error(result, home: Home) -> str:  # noqa: ANN001 - an ExecuteInProcessResult
@@ -198,6 +212,30 @@ def _skip_unknown_days(home: Home, days: list[str], summary: RunSummary, progres
     return [day for day in days if day not in set(unknown)]
 
 
+# Weeks of partitions without data before the first day with data, past which materialize suggests a later start.
+EMPTY_WEEKS_HINT = 8
+
+
+def start_date_hint(home: Home, settings: Settings) -> str | None:
+    """A suggestion when the Dagster partitions begin (``ingest.start_date``: the later of the one this process
+    loaded them with and the one in ``settings`` now, which a code location loads next) more than
+    ``EMPTY_WEEKS_HINT`` weeks before the first UTC day with staged data: the UI would show those weeks as missing
+    partitions. None otherwise."""
+    days = [day for day in staged_inputs_by_day(all_staged(home)) if not unknown_day_keys([day])]
+    if not days:
+        return None
+    first = week_start_of(date.fromisoformat(min(days)))
+    start = max(START_DATE, settings.ingest.start_date)
+    empty_weeks = (first - week_start_of(start)).days // 7
+    if empty_weeks <= EMPTY_WEEKS_HINT:
+        return None
+    return (
+        f"the Dagster partitions begin on {start} (ingest.start_date), {empty_weeks} weeks before the first "
+        f"week with data ({first}): the UI shows those weeks as missing. Set 'ingest:\n  start_date: {first}' in "
+        f"{home.config_file} (earlier rows are then quarantined) and restart the UI"
+    )
+
+
 def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     """The work of :func:`materialize_pending`, under its lock. A file that cannot be staged is set aside
     (``summary.failed_files``, ``modeshift status``) and blocks nothing: the good files go on and analytics is
@@ -225,6 +263,7 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
         step = time.monotonic()
         staging = RunSummary()  # a file that fails is set aside and reported; it blocks nothing else
         _run(instance, home, STAGE_FILES, landed_file.file_id, staging)
+        summary.warnings += staging.warnings
         summary.runs[STAGE_FILES] = summary.runs.get(STAGE_FILES, 0) + 1
         failure = read_failure(home, landed_file.file_id)
         if staging.failures and failure is not None and failure.failed:
@@ -272,11 +311,16 @@ def _materialize_pending(home: Home, progress: Progress) -> RunSummary:
     if not summary.failures:  # analysts only ever see snapshots of successful runs
         _run(instance, home, PUBLISH_ANALYTICS, None, summary)
         progress(f"[analytics] {analytics_path(home)}")
+    for warning in summary.warnings:
+        progress(f"[warning] {warning}")
+    hint = start_date_hint(home, settings)
+    if hint is not None:
+        progress(f"[hint] {hint}")
     summary.seconds = time.monotonic() - started
     if summary.failures:  # days or weeks: the data analysts see would be incomplete (files: see failed_files)
         listed = "; ".join(summary.failures[:5]) + (" ..." if len(summary.failures) > 5 else "")
         raise ModeshiftError(
             f"{len(summary.failures)} run(s) failed: {listed}.",
-            f"Open the runs in the Dagster UI (DAGSTER_HOME={home.dagster_home} dagster dev) for details.",
+            f"Open the runs in the Dagster UI ({ui_hint(home)}) for details.",
         )
     return summary

@@ -21,9 +21,10 @@ def week_days(week_start: date) -> list[str]:
     return [(week_start + timedelta(days=offset)).isoformat() for offset in range(DAYS_PER_WEEK)]
 
 
-# The range of days Dagster partitions (``pipelines/ops/partitions.py``). The settings may not let rows land outside
-# it (``pipelines/core/settings.py`` refuses an earlier ``ingest.start_date`` or a longer ``ingest.max_future_hours``),
-# since a day without a partition makes every run that reaches it fail.
+# The range of days Dagster partitions (``pipelines/ops/partitions.py``): from ``ingest.start_date``, which may not be
+# earlier than this floor (``pipelines/core/settings.py``), to tomorrow. The settings may not let rows land outside it
+# (a longer ``ingest.max_future_hours`` is refused), since a day without a partition makes every run that reaches it
+# fail.
 PARTITIONS_START_DATE = date(2020, 1, 1)
 # Daily partitions exist up to this many days from today's: 2 = today and tomorrow (UTC).
 DAILY_PARTITIONS_END_OFFSET = 2

@@ -192,7 +192,8 @@ class IngestSettings(_Section):
     """Staging and validation of landed rows: first accepted UTC day, how far in the future a row may be stamped
     (hours after the file landed), longest name kept (characters), how far a quoted CSV field may run, the
     decompression cap of a gzip file (a ratio to its size, at least ``gzip_min_cap_bytes``), the longest record
-    the record-by-record reader takes (bytes, decompressed), and the Great Expectations row budget."""
+    the record-by-record reader takes (bytes, decompressed), the Great Expectations row budget, and the share of a
+    file's or a day's rows that may be quarantined before a (warning) check says so."""
 
     start_date: Annotated[date, BeforeValidator(_iso_date), AfterValidator(_partitioned_start)]
     max_future_hours: Annotated[NonNegative, AfterValidator(_partitioned_future)]
@@ -206,6 +207,7 @@ class IngestSettings(_Section):
     gzip_max_ratio: Positive
     gzip_min_cap_bytes: Count
     max_record_bytes: Count
+    max_quarantined_share: Fraction
 
 
 class StabilityThresholds(_Section):
@@ -646,6 +648,16 @@ class Settings(_Section):
                 )
         settings.check_provider_names()
         return settings
+
+    @classmethod
+    def partitions_start(cls, home: Home) -> date:
+        """The first UTC day of the Dagster partitions for ``home``: its ``ingest.start_date`` (config.yaml over the
+        defaults), or the shipped default when config.yaml cannot be loaded (that error is then reported when a run
+        or sensor tick loads the settings, in its own words). Read once, when the code location is loaded."""
+        try:
+            return cls.load(home).ingest.start_date
+        except ModeshiftError:
+            return _iso_date(default_settings_mapping()["ingest"]["start_date"])
 
     def check_provider_names(self) -> None:
         """Raise a ``ModeshiftError`` listing the known providers when ``provider.name`` or a provider chosen under
