@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,9 @@ def staged_rows(home: Home, file_id: str, accepted: bool = True) -> list[dict[st
         params={"files": files, "quarantined": not accepted},
     )
     return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def derived_id_prefix(data: bytes) -> str:
+    """The prefix of the request ids staging derives for records without one (``<prefix>:<record number>``): the
+    first 20 hex digits of the SHA-256 of the file's content ``data`` (decompressed), whatever the read options."""
+    return hashlib.sha256(data).hexdigest()[:20]

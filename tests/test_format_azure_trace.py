@@ -12,7 +12,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.ingest.formats import azure_trace
 from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
 from pipelines.ingest.landing import land_file
-from tests.helpers import land_and_stage, staged_rows
+from tests.helpers import derived_id_prefix, land_and_stage, staged_rows
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 # 2023 release: seven fractional digits, no zone (UTC). DuckDB keeps microseconds and DROPS the seventh digit
@@ -52,7 +52,7 @@ def test_both_timestamp_shapes_land_to_the_microsecond(home, settings, tmp_path,
     assert {row["endpoint"] for row in landed} == {"azure-code"}
     assert {row["model"] for row in landed} == {"meta-llama/Llama-3.3-70B-Instruct-Turbo"}
     assert [row["request_id"] for row in landed] == [
-        f"{staged.file_id}:{line}" for line in range(1, len(rows) + 1)
+        f"{derived_id_prefix(path.read_bytes())}:{line}" for line in range(1, len(rows) + 1)
     ]
     # No status, latency, signal or client in the trace: zero output is NOT a failure here.
     assert {

@@ -15,7 +15,7 @@ from pipelines.core.errors import ModeshiftError
 from pipelines.ingest.formats import burstgpt
 from pipelines.ingest.formats.records import RAW_COLUMNS, record_reader
 from pipelines.ingest.landing import land_file
-from tests.helpers import land_and_stage, staged_rows
+from tests.helpers import derived_id_prefix, land_and_stage, staged_rows
 
 SAMPLE_DIR = Path(__file__).parent / "data" / "burstgpt-sample"  # CC BY 4.0, see its README.md
 OLD_ORDER = "BurstGPT_1_head400.csv"  # Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
@@ -41,7 +41,8 @@ def copy_sample(name: str, target_dir: Path) -> Path:
 
 
 def test_old_column_order_lands_every_row_with_exact_first_values(home, settings, tmp_path):
-    staged = land_and_stage(home, settings, copy_sample(OLD_ORDER, tmp_path), "burstgpt", {"anchor": ANCHOR})
+    sample = copy_sample(OLD_ORDER, tmp_path)
+    staged = land_and_stage(home, settings, sample, "burstgpt", {"anchor": ANCHOR})
     assert staged.rows_in == 400
     assert staged.rows_staged + staged.rows_quarantined == 400
     assert staged.rows_quarantined == 0
@@ -53,7 +54,7 @@ def test_old_column_order_lands_every_row_with_exact_first_values(home, settings
     assert (first["model"], first["input_tokens"], first["output_tokens"]) == ("ChatGPT", 472, 18)
     assert (first["endpoint"], first["interactive"], first["ok"]) == ("chatgpt-conversation", True, True)
     assert first["latency_ms"] is None  # the old files have no Elapsed time
-    assert first["request_id"] == f"{staged.file_id}:1"
+    assert first["request_id"] == f"{derived_id_prefix(sample.read_bytes())}:1"
     third = rows[2]
     assert (third["ts"], third["model"], third["endpoint"]) == (
         ANCHOR_AT + timedelta(seconds=118),

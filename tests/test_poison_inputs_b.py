@@ -16,7 +16,7 @@ import pytest
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.ingest.staging import StagedFile
-from tests.helpers import land_and_stage, staged_rows
+from tests.helpers import derived_id_prefix, land_and_stage, staged_rows
 
 GOOD: dict[str, Any] = {
     "ts": "2026-11-02T10:00:00Z",
@@ -425,9 +425,8 @@ def test_different_content_never_shares_derived_ids(home, settings, tmp_path):
     b = _stage(home, settings, tmp_path, "b.jsonl.gz", gzip.compress(_log_without_ids(31)))
     assert _merge(home, [a, b]) == (61, 0)
     plain = _stage(home, settings, tmp_path, "c.jsonl", _jsonl(GOOD))
-    assert (
-        staged_rows(home, plain.file_id)[0]["request_id"] == f"{plain.file_id}:1"
-    )  # plain ids are unchanged
+    # plain ids are the content's digest and the record number, as for the gzipped files
+    assert staged_rows(home, plain.file_id)[0]["request_id"] == f"{derived_id_prefix(_jsonl(GOOD))}:1"
 
 
 # ---------------------------------------------------------------------------------------------------------------

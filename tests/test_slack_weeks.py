@@ -350,14 +350,14 @@ def test_a_week_waits_for_the_backtest_its_run_is_still_computing(built_home, in
 
     @asset(name="backtest", partitions_def=weekly_partitions, deps=[copied_recommendations])
     def slow_backtest() -> None:
-        assert release.wait(60)
+        assert release.wait(600)  # a liveness bound, not a timing
 
     results = []
     run = threading.Thread(target=lambda: results.append(materialize(
         [copied_recommendations, slow_backtest], partition_key=week, instance=instance).success))  # fmt: skip
     run.start()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600  # liveness bounds: a loaded machine may be slow, never wrong
         while week not in latest_materializations(instance) and time.monotonic() < deadline:
             time.sleep(0.1)
         cursor = ReportCursor()
@@ -366,7 +366,7 @@ def test_a_week_waits_for_the_backtest_its_run_is_still_computing(built_home, in
         assert said == "delivered: 2026-11-02, 2026-11-09; waiting for checks or backtest: 2026-10-26"
     finally:
         release.set()
-        run.join(60)
+        run.join(600)
     assert results == [True]
     assert _tick(instance, built_home, cursor, now) == "delivered: 2026-10-26"
     assert sorted(_headers(slack)) == ["2026-10-26", "2026-11-02", "2026-11-09"]
