@@ -1,5 +1,6 @@
-"""Effective prices: what the log says was billed against the list price of the same requests, per model (and
-provider) and week (see docs/cost-model.md#effective-prices). Pure: frames in, frames out."""
+"""Effective prices: what the log says was billed against the list price of the same requests, per group of
+minute rollup rows (the weekly table groups by model; see docs/cost-model.md#effective-prices). Pure: frames in,
+frames out."""
 
 from __future__ import annotations
 
