@@ -25,6 +25,7 @@ from pipelines.lake.rollups import rollup_day
 from pipelines.lake.weekly_store import read_week_table, write_week_table
 from pipelines.ops.partitions import daily_partitions, previous_week, weekly_partitions
 from pipelines.ops.resources import ModeshiftResource
+from pipelines.weekly.prices import compute_week_price_basis
 from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
 CLASS_VALUES = {
@@ -173,4 +174,26 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
         check_results=[
             check_result("shares_sum_to_one", abs(share_sum - expected_sum) < 1e-9, {"share_sum": share_sum})
         ],
+    )
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    deps=[endpoint_profiles],
+    group_name="profiles",
+    kinds={"polars", "parquet"},
+    description="Effective price per model and week: billed / list cost over the ok requests carrying both, the "
+    "share of ok requests billed, and a plain-words warning (see docs/cost-model.md#effective-prices). "
+    "Nothing else reads it yet.",
+)
+def price_basis(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
+    """The effective price of each model in the partition's week."""
+    home, settings = modeshift.step_home(context), modeshift.settings()
+    week = _week_start(context)
+    rows = compute_week_price_basis(home, settings, week)
+    write_week_table(home, "price_basis", week, rows, expected_week_fingerprints(home, settings)[week])
+    modeshift.commit(context)
+    return MaterializeResult(
+        metadata=frame_metadata(rows)
+        | {"warnings": MetadataValue.int(int(rows["warning"].is_not_null().sum()))}
     )

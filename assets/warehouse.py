@@ -13,6 +13,7 @@ from pipelines.ops.resources import ModeshiftResource
         "requests",
         "endpoint_profiles",
         "spend_concentration",
+        "price_basis",
         "recommendations",
         "backtest",
         "pool_recommendations",

@@ -52,6 +52,12 @@ SELECT
     min(epoch_us(r.ts)) AS first_arrival_us,
     max(epoch_us(r.ts)) AS last_arrival_us,
     count(*) FILTER (WHERE c.model IS NULL) AS unpriced_requests,
+    count(r.billed_cost_usd) FILTER (WHERE r.ok) AS billed_ok_requests,
+    sum(r.billed_cost_usd) FILTER (WHERE r.ok) AS billed_ok_cost_usd,
+    sum(CASE WHEN r.ok AND r.billed_cost_usd IS NOT NULL THEN
+        ((r.input_tokens - coalesce(r.cached_input_tokens, 0)) * c.input_usd_per_mtok
+        + coalesce(r.cached_input_tokens, 0) * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
+        + r.output_tokens * c.output_usd_per_mtok) / 1e6 END) AS billed_list_cost_usd,
     CAST(NULL AS BIGINT) AS bucket_requests,  -- single requests: no usage bucket behind them
     CAST(NULL AS BIGINT) AS bucket_width_s
 FROM read_parquet($files) AS r
@@ -124,7 +130,15 @@ KEYS = {
 # Sums of per-request floats (cost, weighted tokens, gaps) are added in another order: last bits may differ.
 MODELS = ["m-priced", "m-new", "m-old", "m-unpriced", "m-two"]
 CACHED_WEIGHT = 0.25  # capacity.cached_input_weight of the test home
-ROUNDED = {"weighted_tokens", "list_cost_usd", "billed_cost_usd", "sum_tau_s", "sum_tau2_s2"}
+ROUNDED = {
+    "weighted_tokens",
+    "list_cost_usd",
+    "billed_cost_usd",
+    "billed_ok_cost_usd",
+    "billed_list_cost_usd",
+    "sum_tau_s",
+    "sum_tau2_s2",
+}
 
 
 def write_day(home: Home, day: str, rows: int, seed: int) -> Path:

@@ -194,6 +194,11 @@ def test_a_wrong_type_is_refused_not_coerced(home: Home, text: str, expected: st
         ("slack:\n  top_n: 0\n", "slack.top_n must be >= 1, got 0."),
         ("slack:\n  http_timeout_seconds: 0\n", "slack.http_timeout_seconds must be > 0, got 0."),
         ("analytics:\n  keep_snapshots: 1\n", "analytics.keep_snapshots must be >= 2, got 1."),
+        ("pricing:\n  max_billed_deviation: -0.1\n", "pricing.max_billed_deviation must be >= 0, got -0.1."),
+        (
+            "pricing:\n  min_billed_coverage: 95\n",
+            "pricing.min_billed_coverage must be a fraction in [0, 1], got 95; write 10% as 0.10.",
+        ),
         ("deployments:\n  chat: 0\n", "deployments.chat must be >= 1, got 0."),
         (
             "profiles:\n  latency:\n    offline_min_share: 1.5\n",

@@ -254,6 +254,15 @@ class PolicySettingsSection(_Section):
     default_target_utilization: Annotated[float, Field(gt=0, le=1)]
 
 
+class PricingSettings(_Section):
+    """Effective prices (docs/cost-model.md#effective-prices): warn when a model's billed-to-list factor is further
+    from 1 than ``max_billed_deviation`` (a non-negative share, 0.5 = outside 0.5 to 1.5), or when fewer than
+    ``min_billed_coverage`` (a fraction) of its ok requests carry a billed cost."""
+
+    max_billed_deviation: NonNegative
+    min_billed_coverage: Fraction
+
+
 class AnalyticsSettings(_Section):
     """The analysts' snapshots: how many are kept, the new one included (>= 2, so that a session on the previous
     file keeps its ``requests`` until it reconnects); for how many of the newest weeks the per-minute what-if tables
@@ -559,6 +568,7 @@ class Settings(_Section):
     ingest: IngestSettings
     profiles: ProfilesSettings
     policy: PolicySettingsSection
+    pricing: PricingSettings
     analytics: AnalyticsSettings
     deployments: Annotated[dict[str, Deployment], BeforeValidator(_keys_as_text)]
     schedules: SchedulesSettings

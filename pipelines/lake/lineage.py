@@ -28,7 +28,8 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 # 3: ok cached input tokens per minute, priced at the card's cached input price and weighted by
 #    capacity.cached_input_weight; billed_requests per minute; aggregated usage minutes (bucket_requests,
 #    bucket_width_s)
-ROLLUP_VERSION = "rollup-3"
+# 4: billed_ok_requests, billed_ok_cost_usd, billed_list_cost_usd per minute (effective prices)
+ROLLUP_VERSION = "rollup-4"
 WEEK_VERSION = "week-2"  # 2: recommendations.gpus_per_replica
 
 

@@ -32,6 +32,7 @@ WEEK_STEPS = frozenset(
     {
         "endpoint_profiles",
         "spend_concentration",
+        "price_basis",
         "recommendations",
         "backtest",
         "pool_recommendations",

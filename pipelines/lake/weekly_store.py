@@ -23,6 +23,7 @@ WEEKLY_TABLES = (
     "spend_concentration_summary",
     "model_spend_concentration",
     "model_spend_concentration_summary",
+    "price_basis",
     "plan_curve",
     "plan_options",
     "recommendations",

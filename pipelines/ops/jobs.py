@@ -31,6 +31,7 @@ weekly_job = define_asset_job(
     selection=AssetSelection.assets(
         "endpoint_profiles",
         "spend_concentration",
+        "price_basis",
         "recommendations",
         "backtest",
         "pool_recommendations",

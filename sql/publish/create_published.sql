@@ -15,6 +15,7 @@ SELECT
     CAST($spend_concentration_summary_rows AS BIGINT) AS spend_concentration_summary_rows,
     CAST($model_spend_concentration_rows AS BIGINT) AS model_spend_concentration_rows,
     CAST($model_spend_concentration_summary_rows AS BIGINT) AS model_spend_concentration_summary_rows,
+    CAST($price_basis_rows AS BIGINT) AS price_basis_rows,
     CAST($plan_curve_rows AS BIGINT) AS plan_curve_rows,
     CAST($plan_options_rows AS BIGINT) AS plan_options_rows,
     CAST($recommendations_rows AS BIGINT) AS recommendations_rows,

@@ -9,7 +9,11 @@
 -- With no cached tokens logged both are input + output_weight * output and (input * input price + output * output
 -- price) / 1e6, to the bit (x - 0 = x, 0 * p = 0). Rows whose model has no rate-card price in force have NULL cost
 -- and are counted in unpriced_requests. billed_requests counts the requests whose log carried billed_cost_usd (the
--- FOCUS export tells a fully billed minute from a partly billed one with it).
+-- FOCUS export tells a fully billed minute from a partly billed one with it). billed_ok_requests,
+-- billed_ok_cost_usd and billed_list_cost_usd cover the same requests: the ok requests whose log carried
+-- billed_cost_usd, with their billed cost and their list cost (priced as list cost above; NULL when unpriced
+-- or when no ok request of the group carried a billed cost), so
+-- that an effective price (docs/cost-model.md#effective-prices) divides like by like.
 -- first_arrival_us / last_arrival_us (epoch microseconds) bound the minute's arrivals: the weekly job splitter
 -- measures the exact idle gap between two active minutes from them.
 -- Speed: requests are grouped by an integer minute (floor of epoch microseconds; date_trunc on TIMESTAMPTZ goes
@@ -34,6 +38,12 @@ WITH per_minute AS (
         coalesce(sum(CAST(cached_input_tokens AS DOUBLE)) FILTER (WHERE ok), 0) AS ok_cached_input_tokens,
         sum(billed_cost_usd) AS billed_cost_usd,
         count(billed_cost_usd) AS billed_requests,
+        count(billed_cost_usd) FILTER (WHERE ok) AS billed_ok_requests,
+        sum(billed_cost_usd) FILTER (WHERE ok) AS billed_ok_cost_usd,
+        sum(CAST(input_tokens AS DOUBLE)) FILTER (WHERE ok AND billed_cost_usd IS NOT NULL) AS billed_input_tokens,
+        sum(CAST(output_tokens AS DOUBLE)) FILTER (WHERE ok AND billed_cost_usd IS NOT NULL) AS billed_output_tokens,
+        coalesce(sum(CAST(cached_input_tokens AS DOUBLE)) FILTER (WHERE ok AND billed_cost_usd IS NOT NULL), 0)
+            AS billed_cached_input_tokens,
         count(*) FILTER (WHERE stream OR interactive) AS interactive_requests,
         count(*) FILTER (WHERE NOT interactive OR deployment_mode = 'batch') AS offline_requests,
         count(*) FILTER (WHERE stream IS NOT NULL OR interactive IS NOT NULL OR deployment_mode = 'batch') AS signal_requests,
@@ -73,7 +83,12 @@ SELECT
     m.batch_requests,
     m.first_arrival_us,
     m.last_arrival_us,
-    CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests
+    CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests,
+    m.billed_ok_requests,
+    m.billed_ok_cost_usd,
+    ((m.billed_input_tokens - m.billed_cached_input_tokens) * c.input_usd_per_mtok
+        + m.billed_cached_input_tokens * coalesce(c.cached_input_usd_per_mtok, c.input_usd_per_mtok)
+        + m.billed_output_tokens * c.output_usd_per_mtok) / 1e6 AS billed_list_cost_usd
 FROM per_minute_ts AS m
 LEFT JOIN endpoint_provider AS p
     ON m.endpoint = p.endpoint

@@ -10,7 +10,8 @@
 -- cached_input_usd_per_mtok (NULL: the input price) and weighted by $cached_input_weight:
 -- cost = ((in - cached) * p_in + cached * coalesce(p_cached, p_in) + out * p_out) / 1e6,
 -- weighted tokens = (in - cached) + $cached_input_weight * cached + output_weight * out.
--- A usage export carries no billed cost: billed_cost_usd NULL, billed_requests 0.
+-- A usage export carries no billed cost: billed_cost_usd NULL, billed_requests 0 (and billed_ok_requests 0,
+-- billed_ok_cost_usd and billed_list_cost_usd NULL).
 WITH per_minute AS (
     SELECT
         endpoint,
@@ -53,7 +54,10 @@ SELECT
     epoch_us(m.minute) + 59999999 AS last_arrival_us,
     CASE WHEN c.model IS NULL THEN m.requests ELSE 0 END AS unpriced_requests,
     m.requests AS bucket_requests,
-    m.bucket_width_s
+    m.bucket_width_s,
+    CAST(0 AS BIGINT) AS billed_ok_requests,
+    CAST(NULL AS DOUBLE) AS billed_ok_cost_usd,
+    CAST(NULL AS DOUBLE) AS billed_list_cost_usd
 FROM per_minute AS m
 LEFT JOIN endpoint_provider AS p
     ON m.endpoint = p.endpoint
