@@ -83,6 +83,7 @@ def test_landing_sensor_requests_staging_then_days_and_keeps_its_cursor(home, tm
     weekly_assets = [
         assets.profiles.endpoint_profiles,
         assets.profiles.spend_concentration,
+        assets.profiles.price_basis,
         assets.recommendations.recommendations,
         assets.recommendations.backtest,
         assets.fleet.pool_recommendations,
