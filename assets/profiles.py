@@ -137,10 +137,10 @@ def endpoint_profiles(context: AssetExecutionContext, modeshift: ModeshiftResour
 
 @asset(
     partitions_def=weekly_partitions,
-    deps=[endpoint_profiles],
+    deps=[endpoint_profiles, "price_basis"],
     group_name="profiles",
     kinds={"polars", "parquet"},
-    description="Each endpoint's (and model's) share of the week's list spend, rank, cumulative share and whether it "
+    description="Each endpoint's (and model's) share of the week's serverless spend at the price basis, rank, cumulative share and whether it "
     "is in the top 80 %; per week HHI, Gini, top_k_80, total spend "
     "(see docs/metrics.md#spend-concentration).",
     check_specs=blocking_checks(
@@ -152,7 +152,7 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
     home, settings = modeshift.step_home(context), modeshift.settings()
     week = _week_start(context)
     profiles = read_week_table(home, "endpoint_profiles", week)
-    result = compute_week_concentration(home, week, profiles)
+    result = compute_week_concentration(home, settings, week, profiles)
     fingerprint = expected_week_fingerprints(home, settings)[week]
     write_week_table(home, "spend_concentration", week, result.by_endpoint, fingerprint)
     write_week_table(home, "spend_concentration_summary", week, result.summary, fingerprint)
@@ -182,9 +182,9 @@ def spend_concentration(context: AssetExecutionContext, modeshift: ModeshiftReso
     deps=[endpoint_profiles],
     group_name="profiles",
     kinds={"polars", "parquet"},
-    description="Effective price per model and week: billed / list cost over the ok requests carrying both, the "
-    "share of ok requests billed, and a plain-words warning (see docs/cost-model.md#effective-prices). "
-    "Nothing else reads it yet.",
+    description="Effective price per provider, model and week: billed / list cost over the ok requests carrying "
+    "both, the share of ok requests billed, a plain-words warning, and the basis (list, billed or contract) and "
+    "price factor every serverless figure of the week is costed at (see docs/cost-model.md#price-bases).",
 )
 def price_basis(context: AssetExecutionContext, modeshift: ModeshiftResource) -> MaterializeResult:
     """The effective price of each model in the partition's week."""

@@ -68,7 +68,7 @@ def recommendation_violations(recommendations: pl.DataFrame) -> dict[str, list[s
     partitions_def=weekly_partitions,
     # hysteresis: the raw candidates of the weeks before (policy.persistence_weeks) come from this asset's own
     # earlier partitions, so the weeks run oldest first
-    deps=["endpoint_profiles", previous_week("recommendations")],
+    deps=["endpoint_profiles", "price_basis", previous_week("recommendations")],
     group_name="recommendations",
     kinds={"polars", "parquet"},
     description="Per endpoint and week, the recommended deployment mode with its money: current and recommended "

@@ -13,6 +13,7 @@ python -m benchmarks.steps focus HOME WEEK OUT         the FOCUS export of one w
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -115,12 +116,24 @@ def weekly(home_dir: str) -> None:
     from pipelines.weekly.plans import compute_week_plans
     from pipelines.weekly.profiles import compute_week_concentration, compute_week_profiles
 
+    try:  # the price basis (since issue 20) is read by the concentration and the plans
+        from pipelines.weekly.prices import compute_week_price_basis
+    except ImportError:
+        compute_week_price_basis = None
+    priced_concentration = len(inspect.signature(compute_week_concentration).parameters) == 4
+
     home, settings = _home(home_dir)
     fingerprints = expected_week_fingerprints(home, settings)
     for week in weeks_with_data(home):
         profiles = compute_week_profiles(home, settings, week)
         write_week_table(home, "endpoint_profiles", week, profiles, fingerprints[week])
-        compute_week_concentration(home, week, profiles)
+        if compute_week_price_basis is not None:
+            bases = compute_week_price_basis(home, settings, week)
+            write_week_table(home, "price_basis", week, bases, fingerprints[week])
+        if priced_concentration:
+            compute_week_concentration(home, settings, week, profiles)
+        else:
+            compute_week_concentration(home, week, profiles)
         plans = compute_week_plans(home, settings, week)
         write_week_table(home, "recommendations", week, plans.recommendations, fingerprints[week])
         if hasattr(plans, "options"):  # each plan family's best setting (since the plan families)

@@ -254,13 +254,60 @@ class PolicySettingsSection(_Section):
     default_target_utilization: Annotated[float, Field(gt=0, le=1)]
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a name, not empty")
+    return value
+
+
+PRICE_BASES = ("auto", "list", "billed", "contract")
+
+
+def _price_basis(value: str) -> str:
+    if value not in PRICE_BASES:
+        raise ValueError(f"must be one of {', '.join(PRICE_BASES)}, got {value!r}")
+    return value
+
+
+def _discount(value: float) -> float:
+    if not 0 <= value < 1:
+        raise ValueError(f"must be a fraction off list in [0, 1), got {value} (write 20% off as 0.20)")
+    return value
+
+
+class ContractPrice(_Section):
+    """A negotiated serverless discount (docs/cost-model.md#price-bases): ``discount`` off the list price (a
+    fraction, 0.20 = pay 80 % of list) of ``model`` served by ``provider`` (null = every provider), and ``source``:
+    where the figure comes from (an order form, an invoice), required so that every price says its source."""
+
+    model: Annotated[str, AfterValidator(_not_blank)]
+    provider: Annotated[str, AfterValidator(_not_blank)] | None = None
+    discount: Annotated[float, AfterValidator(_discount)]
+    source: Annotated[str, AfterValidator(_not_blank)]
+
+
 class PricingSettings(_Section):
-    """Effective prices (docs/cost-model.md#effective-prices): warn when a model's billed-to-list factor is further
-    from 1 than ``max_billed_deviation`` (a non-negative share, 0.5 = outside 0.5 to 1.5), or when fewer than
-    ``min_billed_coverage`` (a fraction) of its ok requests carry a billed cost."""
+    """What serverless tokens cost (docs/cost-model.md#price-bases): the ``basis`` every serverless figure uses
+    (``auto``: a contract discount where one is given, else billed where at least ``min_billed_coverage`` of a
+    model's ok requests carry a billed cost, else list; ``list``; ``billed``: the logs' effective factor wherever
+    there is one, else list; ``contract``: the ``contracts`` discounts, else list). Effective prices warn when a
+    model's billed-to-list factor is further from 1 than ``max_billed_deviation`` (a non-negative share, 0.5 =
+    outside 0.5 to 1.5), or when fewer than ``min_billed_coverage`` (a fraction) of its ok requests are billed."""
 
     max_billed_deviation: NonNegative
     min_billed_coverage: Fraction
+    basis: Annotated[str, AfterValidator(_price_basis)] = "auto"
+    contracts: Annotated[tuple[ContractPrice, ...], BeforeValidator(_list_as_tuple)] = ()
+
+    @model_validator(mode="after")
+    def _one_contract_each(self) -> PricingSettings:
+        keys = [(c.model, c.provider) for c in self.contracts]
+        repeated = sorted({f"{m} ({p or 'every provider'})" for m, p in keys if keys.count((m, p)) > 1})
+        if repeated:
+            raise ValueError(f"contracts: more than one discount for {', '.join(repeated)}")
+        if self.basis == "contract" and not self.contracts:
+            raise ValueError("basis contract needs at least one entry under pricing.contracts")
+        return self
 
 
 class AnalyticsSettings(_Section):
@@ -328,12 +375,6 @@ def _billing_granularity(value: int) -> int:
     if value not in BILLING_GRANULARITIES_MINUTES:
         choices = " or ".join(str(choice) for choice in BILLING_GRANULARITIES_MINUTES)
         raise ValueError(f"must be {choices} (minutes)", "1 = billed per minute, 60 = per clock hour")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must be a name, not empty")
     return value
 
 

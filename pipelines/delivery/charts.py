@@ -49,9 +49,10 @@ from pipelines.domain.plan_families import (
     simulate_autoscale,
 )
 from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import provider_profile
 from pipelines.lake.rate_card import load_rate_card, model_terms
-from pipelines.lake.series import endpoint_series, week_cells
+from pipelines.lake.series import week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint
 
@@ -750,7 +751,7 @@ def load_week_charts(
     curves = read_week_table(home, "plan_curve", week_start)
     options = read_week_table(home, "plan_options", week_start)
     rollups = load_week_rollups(home, week_start)
-    series = endpoint_series(rollups.minutes, rollups.covered_days) if rollups.minutes is not None else {}
+    series = priced_week_series(home, settings, rollups)
     card = load_rate_card(settings.rate_card_path)
     covered_days = tuple(rollups.covered_days)
     minutes = len(covered_days) * MINUTES_PER_DAY

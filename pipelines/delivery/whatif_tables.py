@@ -19,10 +19,11 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
-from pipelines.lake.series import endpoint_series, week_cells
+from pipelines.lake.series import week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 
@@ -94,7 +95,7 @@ def whatif_frames(home: Home, settings: Settings, weeks: list[date]) -> dict[str
             .with_columns(pl.col("minute").dt.replace_time_zone("UTC"))
             .cast(WEEK_MINUTES_SCHEMA)  # type: ignore[arg-type]
         )
-        series = endpoint_series(rollups.minutes, rollups.covered_days)
+        series = priced_week_series(home, settings, rollups)
         offers = []
         for profile in profiles.iter_rows(named=True):
             endpoint, model = profile["endpoint"], profile["model"]

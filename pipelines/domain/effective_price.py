@@ -1,6 +1,7 @@
-"""Effective prices: what the log says was billed against the list price of the same requests, per group of
-minute rollup rows (the weekly table groups by model; see docs/cost-model.md#effective-prices). Pure: frames in,
-frames out."""
+"""Effective prices and price bases: what the log says was billed against the list price of the same requests,
+per group of minute rollup rows (the weekly table groups by provider and model), and the basis each group's
+serverless tokens are then costed at: list, billed or contract (docs/cost-model.md#price-bases). Pure: frames
+in, frames out."""
 
 from __future__ import annotations
 
@@ -70,4 +71,107 @@ def effective_prices(minutes: pl.DataFrame, keys: list[str], warnings: PriceWarn
         "ok_requests",
         "coverage_share",
         "warning",
+    )
+
+
+LIST, BILLED, CONTRACT = "list", "billed", "contract"
+
+
+@dataclass(frozen=True)
+class ContractDiscount:
+    """A negotiated discount off list (a fraction in [0, 1)) for ``model`` at ``provider`` (None = every
+    provider), with where it comes from (``source``)."""
+
+    model: str
+    provider: str | None
+    discount: float
+    source: str
+
+
+@dataclass(frozen=True)
+class BasisRule:
+    """How the basis is chosen: ``basis`` is ``auto``, ``list``, ``billed`` or ``contract`` (see
+    ``choose_basis``); ``min_billed_coverage`` the fraction of ok requests ``auto`` needs billed."""
+
+    basis: str = "auto"
+    min_billed_coverage: float = 0.95
+    contracts: tuple[ContractDiscount, ...] = ()
+
+    def contract_for(self, provider: str | None, model: str) -> ContractDiscount | None:
+        """The contract of ``model`` at ``provider``: one naming the provider first, else one for every provider."""
+        exact = [
+            c
+            for c in self.contracts
+            if c.model == model and c.provider is not None and c.provider == provider
+        ]
+        anywhere = [c for c in self.contracts if c.model == model and c.provider is None]
+        return (exact or anywhere or [None])[0]
+
+
+@dataclass(frozen=True)
+class BasisChoice:
+    """The basis one model's serverless tokens are costed at: ``basis`` (list, billed or contract), the
+    ``price_factor`` applied to its list cost (unitless, 1 at list), and ``note``: why, in plain words."""
+
+    basis: str
+    price_factor: float
+    note: str
+    contract_source: str | None = None
+
+
+def choose_basis(
+    provider: str | None,
+    model: str,
+    effective_factor: float | None,
+    coverage_share: float,
+    rule: BasisRule,
+) -> BasisChoice:
+    """The basis of ``model`` at ``provider`` for a week whose logs give ``effective_factor`` (billed / list, None
+    without billed ok requests) over ``coverage_share`` (fraction) of its ok requests.
+
+    ``list``: always list. ``contract``: the contract's 1 − discount, else list. ``billed``: the effective factor
+    wherever there is one (also from partial coverage, which the note says), else list. ``auto``: a contract, else
+    billed when the coverage reaches ``min_billed_coverage``, else list. Every fall-back to list says why."""
+    coverage = f"{coverage_share:.0%} of ok requests"
+    contract = rule.contract_for(provider, model)
+    if rule.basis == LIST:
+        return BasisChoice(LIST, 1.0, "list prices (pricing.basis is list)")
+    if rule.basis in (CONTRACT, "auto") and contract is not None:
+        return BasisChoice(
+            CONTRACT,
+            1.0 - contract.discount,
+            f"contract prices: {contract.discount:.0%} off list ({contract.source})",
+            contract.source,
+        )
+    if rule.basis == CONTRACT:
+        return BasisChoice(LIST, 1.0, "list prices: no contract discount for this model")
+    if effective_factor is None:
+        return BasisChoice(LIST, 1.0, "list prices: the logs carry no billed cost for this model")
+    billed_note = f"billed prices: {effective_factor:.2f} × list, measured on {coverage}"
+    if rule.basis == BILLED:
+        partial = coverage_share < rule.min_billed_coverage
+        return BasisChoice(BILLED, effective_factor, billed_note + (" (partial coverage)" if partial else ""))
+    if coverage_share >= rule.min_billed_coverage:
+        return BasisChoice(BILLED, effective_factor, billed_note)
+    return BasisChoice(
+        LIST,
+        1.0,
+        f"list prices: billed cost on only {coverage}, below the {rule.min_billed_coverage:.0%} billed prices need",
+    )
+
+
+def with_bases(prices: pl.DataFrame, rule: BasisRule) -> pl.DataFrame:
+    """``prices`` (rows of ``effective_prices`` keyed by ``provider`` and ``model``) with each row's chosen basis:
+    ``basis``, ``price_factor`` (unitless), ``basis_note`` and ``contract_source`` (see ``choose_basis``)."""
+    choices = [
+        choose_basis(r["provider"], r["model"], r["effective_factor"], r["coverage_share"], rule)
+        for r in prices.select("provider", "model", "effective_factor", "coverage_share").iter_rows(
+            named=True
+        )
+    ]
+    return prices.with_columns(
+        pl.Series("basis", [c.basis for c in choices], dtype=pl.String),
+        pl.Series("price_factor", [c.price_factor for c in choices], dtype=pl.Float64),
+        pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),
+        pl.Series("contract_source", [c.contract_source for c in choices], dtype=pl.String),
     )

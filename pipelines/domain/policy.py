@@ -213,6 +213,16 @@ class Decision:
     raw_plan: str | None = None
     replica_capacity_tps: float | None = None
     gpus_per_replica: int | None = None
+    price_basis: str = "list"
+    price_factor: float | None = None
+    price_note: str | None = None
+    list_current_cost_usd: float | None = None
+    list_recommended_cost_usd: float | None = None
+    list_savings_usd: float | None = None
+    list_recommended_mode: str | None = None
+    list_action: str | None = None
+    list_raw_mode: str | None = None
+    list_raw_family: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 #    bucket_width_s)
 # 4: billed_ok_requests, billed_ok_cost_usd, billed_list_cost_usd per minute (effective prices)
 ROLLUP_VERSION = "rollup-4"
-WEEK_VERSION = "week-2"  # 2: recommendations.gpus_per_replica
+WEEK_VERSION = "week-3"  # 2: recommendations.gpus_per_replica; 3: every serverless figure at the price basis
 
 
 def fingerprint(payload: Any) -> str:
@@ -105,6 +105,7 @@ def week_fingerprint(home: Home, settings: Settings, week_start: date, previous:
             "provider",
             "pools",
             "commitments",
+            "pricing",
         },
     )
     files = {

@@ -1,5 +1,6 @@
-"""Dense per-minute series of one week: every endpoint's weighted demand and serverless list cost per covered
-minute, built from the minute rollups. The plan step, the backtest and the charts all cost or draw these."""
+"""Dense per-minute series of one week: every endpoint's weighted demand and serverless cost per covered minute
+(at the week's price basis, and at list), built from the minute rollups. The plan step, the backtest, the pools and
+the charts all cost or draw these."""
 
 from __future__ import annotations
 
@@ -15,27 +16,55 @@ from pipelines.core.calendar import MINUTES_PER_DAY
 
 @dataclass(frozen=True)
 class EndpointSeries:
-    """One endpoint's week, minute by minute over the covered days: weighted demand (tokens/s) and serverless
-    list cost (USD), ok requests only."""
+    """One endpoint's week, minute by minute over the covered days: weighted demand (tokens/s), serverless cost
+    at the week's price basis (USD; docs/cost-model.md#price-bases) and the same at list prices
+    (``list_cost_usd``; None = the basis is list), ok requests only."""
 
     demand_tps: np.ndarray
     serverless_cost_usd: np.ndarray
+    list_cost_usd: np.ndarray | None = None
+
+    @property
+    def at_list(self) -> EndpointSeries:
+        """The same week with the serverless cost at list prices."""
+        if self.list_cost_usd is None:
+            return self
+        return EndpointSeries(self.demand_tps, self.list_cost_usd)
+
+    @property
+    def price_factor(self) -> float:
+        """The week's serverless cost at the basis over its cost at list (unitless; 1 when equal or both 0)."""
+        if self.list_cost_usd is None:
+            return 1.0
+        listed = float(self.list_cost_usd.sum())
+        return float(self.serverless_cost_usd.sum()) / listed if listed > 0 else 1.0
 
 
 def endpoint_series(
-    minutes: pl.DataFrame | pl.LazyFrame, covered_days: list[date]
+    minutes: pl.DataFrame | pl.LazyFrame, covered_days: list[date], price_factors: pl.DataFrame | None
 ) -> dict[str, EndpointSeries]:
-    """Dense per-minute series of every endpoint over the covered days (zero where it had no ok request)."""
+    """Dense per-minute series of every endpoint over the covered days (zero where it had no ok request), its
+    serverless cost at the basis: each endpoint and model's list cost times its ``price_factors`` row's
+    ``price_factor`` (``week_price_factors``; None or a missing row = list)."""
     positions = pl.DataFrame(
         {"day": sorted(covered_days), "day_position": range(len(covered_days))},
         schema={"day": pl.Date, "day_position": pl.Int64},
     )
+    factors = (
+        price_factors.select("endpoint", "model", "price_factor")
+        if price_factors is not None
+        else pl.DataFrame(schema={"endpoint": pl.String, "model": pl.String, "price_factor": pl.Float64})
+    )
+    priced = pl.col("list_cost_usd") * pl.col("price_factor").fill_null(1.0)
     per_minute = (
         minutes.lazy()
+        .join(factors.lazy(), on=["endpoint", "model"], how="left")
         .group_by("endpoint", "minute")
         .agg(
             weighted=pl.col("weighted_tokens").sum().fill_null(0.0),
-            cost=pl.col("list_cost_usd").sum().fill_null(0.0),
+            cost=priced.sum().fill_null(0.0),
+            list_cost=pl.col("list_cost_usd").sum().fill_null(0.0),
+            repriced=(pl.col("price_factor").fill_null(1.0) != 1.0).any(),
         )
         .with_columns(day=pl.col("minute").dt.date())
         .join(positions.lazy(), on="day")
@@ -44,7 +73,7 @@ def endpoint_series(
             + pl.col("minute").dt.hour().cast(pl.Int64) * 60
             + pl.col("minute").dt.minute().cast(pl.Int64)
         )
-        .select("endpoint", "index", "weighted", "cost")
+        .select("endpoint", "index", "weighted", "cost", "list_cost", "repriced")
         .collect()
     )
     series: dict[str, EndpointSeries] = {}
@@ -54,7 +83,11 @@ def endpoint_series(
         index = rows["index"].to_numpy()
         demand[index] = rows["weighted"].to_numpy() / 60.0
         cost[index] = rows["cost"].to_numpy()
-        series[endpoint] = EndpointSeries(demand, cost)
+        listed = None
+        if rows["repriced"].any():
+            listed = np.zeros_like(demand)
+            listed[index] = rows["list_cost"].to_numpy()
+        series[endpoint] = EndpointSeries(demand, cost, listed)
     return series
 
 

@@ -39,9 +39,11 @@ from pipelines.domain.policy import (
     decide,
     plan_key,
 )
+from pipelines.domain.price_comparison import with_price_basis
 from pipelines.domain.profile_metrics import burst_reason
 from pipelines.domain.provider import ProviderProfile
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
+from pipelines.lake.price_factors import basis_of_endpoints, priced_week_series, week_price_factors
 from pipelines.lake.providers import load_provider_profiles, provider_profile, provider_profiles_for
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
@@ -63,14 +65,24 @@ class WeekPlans:
     slo_status: pl.DataFrame
 
 
-def _history(home: Home, week_start: date, weeks: int) -> dict[str, list[str | None]]:
+def _history(home: Home, week_start: date, weeks: int, at_list: bool = False) -> dict[str, list[str | None]]:
     """Raw candidates of the ``weeks`` previous weeks per endpoint as persistence keys (mode and family, e.g.
-    ``hybrid/autoscale``), most recent first (None where there was none)."""
+    ``hybrid/autoscale``), most recent first (None where there was none); ``at_list``: the candidates list prices
+    gave (``list_raw_mode``, the same as ``raw_mode`` for an endpoint costed at list)."""
     history: dict[str, list[str | None]] = {}
     for back in range(1, weeks + 1):
         table = read_week_table(home, "recommendations", week_start - timedelta(days=7 * back))
         raw_by_endpoint: dict[str, str | None] = {}
         if table is not None:
+            if at_list and "list_raw_mode" in table.columns:
+                table = table.with_columns(
+                    raw_mode=pl.when(pl.col("price_basis") != "list")
+                    .then("list_raw_mode")
+                    .otherwise("raw_mode"),
+                    raw_family=pl.when(pl.col("price_basis") != "list")
+                    .then("list_raw_family")
+                    .otherwise("raw_family"),
+                )
             family = table["raw_family"] if "raw_family" in table.columns else [None] * table.height
             for endpoint, mode, family_ in zip(table["endpoint"], table["raw_mode"], family, strict=True):
                 raw_by_endpoint[endpoint] = plan_key(mode, family_)
@@ -113,117 +125,105 @@ def week_slo_statuses(slos: dict[str, Slo], latency_hours: pl.LazyFrame | None) 
     return slo_statuses(slos, hist)
 
 
+@dataclass(frozen=True)
+class _WeekContext:
+    """What every endpoint of one week is planned with (read once per week)."""
+
+    settings: Settings
+    week_start: date
+    providers: Any
+    terms_of: Callable[[str], dict[str, ModelTerms]]
+    capacity: Any
+    cells: np.ndarray
+    zone: str
+    policy: PolicySettings
+    history: dict[str, list[str | None]]
+    list_history: dict[str, list[str | None]]
+    covered_hours: float
+    thresholds: Any
+    slos: dict[str, Slo]
+    statuses: dict[str, SloStatus]
+    runs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _EndpointPlan:
+    """One endpoint-week's decision and what it was chosen from."""
+
+    decision: Decision
+    terms: ModelTerms
+    offer: DedicatedOffer | None
+    curve: PlanCurve | None
+    families: FamilyOptions | None
+    slo_families: FamilyOptions | None
+    provider: ProviderProfile
+
+
 def compute_week_plans(home: Home, settings: Settings, week_start: date) -> WeekPlans:
-    """Plan curves and recommendations of every profiled endpoint of the week starting ``week_start``."""
+    """Plan curves and recommendations of every profiled endpoint of the week starting ``week_start``, every
+    serverless figure at the week's price basis (docs/cost-model.md#price-bases); an endpoint not at list is
+    decided at list too, and its row says what list prices would have recommended."""
     profiles = read_week_table(home, "endpoint_profiles", week_start)
     if profiles is None:
         raise RuntimeError(f"week {week_start} has no endpoint profiles yet")
     rollups = load_week_rollups(home, week_start)
-    series = endpoint_series(rollups.minutes, rollups.covered_days)
-    runs = week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes)
+    factors = week_price_factors(home, settings, week_start, rollups.minutes)
+    series = endpoint_series(rollups.minutes, rollups.covered_days, factors)
     card = load_rate_card(settings.rate_card_path)
-    terms_of = provider_terms(settings, card, week_start)
-    capacity = load_replica_capacity(settings.replica_capacity_path)
-    providers = load_provider_profiles(settings.provider_profiles_path)
     zone = schedule_time_zone(settings)
-    cells = week_cells(rollups.covered_days, zone)
     policy = policy_settings(settings)
-    history = _history(home, week_start, policy.persistence_weeks - 1)
-    covered_hours = 24.0 * len(rollups.covered_days)
-    thresholds = profile_thresholds(settings)
     slos = endpoint_slos(settings, profiles["endpoint"].to_list())
-    statuses = week_slo_statuses(slos, rollups.latency_hours)
+    context = _WeekContext(
+        settings=settings,
+        week_start=week_start,
+        providers=load_provider_profiles(settings.provider_profiles_path),
+        terms_of=provider_terms(settings, card, week_start),
+        capacity=load_replica_capacity(settings.replica_capacity_path),
+        cells=week_cells(rollups.covered_days, zone),
+        zone=zone,
+        policy=policy,
+        history=_history(home, week_start, policy.persistence_weeks - 1),
+        list_history=_history(home, week_start, policy.persistence_weeks - 1, at_list=True),
+        covered_hours=24.0 * len(rollups.covered_days),
+        thresholds=profile_thresholds(settings),
+        slos=slos,
+        statuses=week_slo_statuses(slos, rollups.latency_hours),
+        runs=week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes),
+    )
+    bases = basis_of_endpoints(factors)
     curve_rows: list[dict[str, Any]] = []
     option_rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     billed_hours: dict[str, list[float]] = {}
     for profile in profiles.iter_rows(named=True):
         endpoint = profile["endpoint"]
-        provider = provider_profiles_for(settings, providers, endpoint)
-        terms = terms_of(provider.name)
-        model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
         endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
-        priced = bool(profile["priced"]) and profile["model"] in terms
-        curve = None
-        families = slo_families = current_plan = None
-        slo = slos.get(endpoint)
-        status = statuses.get(endpoint)
-        offer, capacity_note = endpoint_offer(
-            model_terms_, capacity, profile["input_tokens_p50"], profile["output_tokens_p50"]
-        )
-        deployment = settings.deployment_of(endpoint)
-        if priced and offer is not None:
-            curve = plan_curve(
-                endpoint_series_.demand_tps,
-                endpoint_series_.serverless_cost_usd,
-                offer,
-                covered_hours,
-            )
-            curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], curve))
-            windows = endpoint_windows(endpoint_series_, offer, cells, zone, settings, endpoint)
-            current_plan = declared_plan(settings, endpoint, endpoint_series_, offer, provider, cells)
-            families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd, curve,
-                                      provider, windows, cells)  # fmt: skip
-            if slo is not None and status is not None and status.status == "breached":
-                slo_families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd,
-                                              curve, provider, windows, cells, slo.max_overflow_share)  # fmt: skip
-        decision = decide(
-            EndpointWeekInput(
-                endpoint=endpoint,
-                model=profile["model"],
-                week_start=week_start,
-                current_mode=profile["current_mode"],
-                latency_class=profile["latency_class"],
-                coverage_days=int(profile["coverage_days"]),
-                covered_hours=covered_hours,
-                priced=priced,
-                serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
-                curve=curve,
-                offer=offer,
-                batch_discount=model_terms_.batch_discount,
-                declared_replicas=deployment.most_replicas if deployment is not None else None,
-                declared_plan=current_plan,
-                capacity_note=capacity_note if offer is not None else None,
-                history_raw_modes=history.get(endpoint, []),
-                stability_class=profile["stability_class"],
-                baseline_ratio=profile["baseline_ratio"],
-                burst_class=profile["burst_class"],
-                peak_to_mean=profile["peak_to_mean"],
-                jobs=summarize_runs(runs[endpoint]) if endpoint in runs else None,
-                batch_limits=BatchLimits(
-                    max_tokens_per_job=model_terms_.batch_max_tokens_per_job,
-                    completion_window_hours=model_terms_.batch_completion_window_hours,
-                    deadline_hours=settings.jobs.deadline_hours(endpoint),
-                ),
-                offline_share=profile["offline_share"],
-                burst_reason=burst_reason(
-                    profile["burst_class"],
-                    profile["burstiness_an"],
-                    profile["peak_to_mean"],
-                    profile["p99_to_mean"],
-                    thresholds,
-                )
-                if profile["burst_class"] is not None
-                else None,
-                slo=slo,
-                slo_status=status,
-                families=families,
-                slo_families=slo_families,
-                provider=provider,
-                source_grain=profile.get("source_grain"),
-            ),
-            policy,
-        )
+        planned = _plan_endpoint(context, profile, endpoint_series_)
+        at_list = None
+        if endpoint_series_.list_cost_usd is not None and _is_priced(profile, context):
+            at_list = _plan_endpoint(context, profile, endpoint_series_.at_list, at_list=True).decision
+        basis, note = bases.get((endpoint, profile["model"]), ("list", "list prices"))
+        decision = with_price_basis(planned.decision, basis, endpoint_series_.price_factor, note, at_list)
         decisions.append(decision)
-        raw_plan = _raw_reserving_plan(decision, families, slo_families, curve, provider)
-        if raw_plan is not None and offer is not None:
+        if planned.curve is not None:
+            curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], planned.curve))
+        raw_plan = _raw_reserving_plan(
+            decision, planned.families, planned.slo_families, planned.curve, planned.provider
+        )
+        if raw_plan is not None and planned.offer is not None:
             billed_hours[endpoint] = billed_replicas_per_hour(
-                raw_plan, endpoint_series_.demand_tps, offer, provider, cells
+                raw_plan, endpoint_series_.demand_tps, planned.offer, planned.provider, context.cells
             ).tolist()
-        if priced:
+        if _is_priced(profile, context):
             option_rows.extend(
                 _option_rows(
-                    week_start, endpoint, profile["model"], endpoint_series_, model_terms_, families, decision
+                    week_start,
+                    endpoint,
+                    profile["model"],
+                    endpoint_series_,
+                    planned.terms,
+                    planned.families,
+                    decision,
                 )  # fmt: skip
             )
     return WeekPlans(
@@ -233,9 +233,95 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
             [asdict(d) | {"hourly_billed_replicas": billed_hours.get(d.endpoint)} for d in decisions],
             schema=RECOMMENDATION_SCHEMA,
         ),
-        jobs=jobs_frame(week_start, runs),
-        slo_status=_slo_status_frame(week_start, slos, statuses),
+        jobs=jobs_frame(week_start, context.runs),
+        slo_status=_slo_status_frame(week_start, slos, context.statuses),
     )
+
+
+def _is_priced(profile: dict[str, Any], context: _WeekContext) -> bool:
+    """Whether the endpoint's model has a rate-card price for its provider this week (and the profile is priced)."""
+    provider = provider_profiles_for(context.settings, context.providers, profile["endpoint"])
+    return bool(profile["priced"]) and profile["model"] in context.terms_of(provider.name)
+
+
+def _plan_endpoint(
+    context: _WeekContext, profile: dict[str, Any], endpoint_series_: EndpointSeries, at_list: bool = False
+) -> _EndpointPlan:
+    """Cost every plan of one profiled endpoint on ``endpoint_series_`` (its serverless cost at whichever basis the
+    series carries) and decide; ``at_list``: with the candidates list prices gave in the weeks before."""
+    settings, week_start, cells = context.settings, context.week_start, context.cells
+    endpoint = profile["endpoint"]
+    provider = provider_profiles_for(settings, context.providers, endpoint)
+    terms = context.terms_of(provider.name)
+    model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
+    priced = _is_priced(profile, context)
+    curve = None
+    families = slo_families = current_plan = None
+    slo = context.slos.get(endpoint)
+    status = context.statuses.get(endpoint)
+    offer, capacity_note = endpoint_offer(
+        model_terms_, context.capacity, profile["input_tokens_p50"], profile["output_tokens_p50"]
+    )
+    deployment = settings.deployment_of(endpoint)
+    if priced and offer is not None:
+        curve = plan_curve(
+            endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd, offer, context.covered_hours
+        )
+        windows = endpoint_windows(endpoint_series_, offer, cells, context.zone, settings, endpoint)
+        current_plan = declared_plan(settings, endpoint, endpoint_series_, offer, provider, cells)
+        families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd, curve,
+                                  provider, windows, cells)  # fmt: skip
+        if slo is not None and status is not None and status.status == "breached":
+            slo_families = family_options(endpoint_series_.demand_tps, endpoint_series_.serverless_cost_usd,
+                                          curve, provider, windows, cells, slo.max_overflow_share)  # fmt: skip
+    decision = decide(
+        EndpointWeekInput(
+            endpoint=endpoint,
+            model=profile["model"],
+            week_start=week_start,
+            current_mode=profile["current_mode"],
+            latency_class=profile["latency_class"],
+            coverage_days=int(profile["coverage_days"]),
+            covered_hours=context.covered_hours,
+            priced=priced,
+            serverless_cost_usd=float(endpoint_series_.serverless_cost_usd.sum()) if priced else None,
+            curve=curve,
+            offer=offer,
+            batch_discount=model_terms_.batch_discount,
+            declared_replicas=deployment.most_replicas if deployment is not None else None,
+            declared_plan=current_plan,
+            capacity_note=capacity_note if offer is not None else None,
+            history_raw_modes=(context.list_history if at_list else context.history).get(endpoint, []),
+            stability_class=profile["stability_class"],
+            baseline_ratio=profile["baseline_ratio"],
+            burst_class=profile["burst_class"],
+            peak_to_mean=profile["peak_to_mean"],
+            jobs=summarize_runs(context.runs[endpoint]) if endpoint in context.runs else None,
+            batch_limits=BatchLimits(
+                max_tokens_per_job=model_terms_.batch_max_tokens_per_job,
+                completion_window_hours=model_terms_.batch_completion_window_hours,
+                deadline_hours=settings.jobs.deadline_hours(endpoint),
+            ),
+            offline_share=profile["offline_share"],
+            burst_reason=burst_reason(
+                profile["burst_class"],
+                profile["burstiness_an"],
+                profile["peak_to_mean"],
+                profile["p99_to_mean"],
+                context.thresholds,
+            )
+            if profile["burst_class"] is not None
+            else None,
+            slo=slo,
+            slo_status=status,
+            families=families,
+            slo_families=slo_families,
+            provider=provider,
+            source_grain=profile.get("source_grain"),
+        ),
+        context.policy,
+    )
+    return _EndpointPlan(decision, model_terms_, offer, curve, families, slo_families, provider)
 
 
 def _raw_reserving_plan(
@@ -528,6 +614,16 @@ RECOMMENDATION_SCHEMA = {
     "raw_plan": pl.String,
     "replica_capacity_tps": pl.Float64,
     "hourly_billed_replicas": pl.List(pl.Float64),
+    "price_basis": pl.String,
+    "price_factor": pl.Float64,
+    "price_note": pl.String,
+    "list_current_cost_usd": pl.Float64,
+    "list_recommended_cost_usd": pl.Float64,
+    "list_savings_usd": pl.Float64,
+    "list_recommended_mode": pl.String,
+    "list_action": pl.String,
+    "list_raw_mode": pl.String,
+    "list_raw_family": pl.String,
 }
 
 
@@ -602,7 +698,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
         return pl.DataFrame(schema=BACKTEST_SCHEMA)
     profiles = read_week_table(home, "endpoint_profiles", week_start)
     rollups = load_week_rollups(home, week_start)
-    series = endpoint_series(rollups.minutes, rollups.covered_days)
+    series = priced_week_series(home, settings, rollups)
     terms_of = provider_terms(settings, load_rate_card(settings.rate_card_path), week_start)
     providers = load_provider_profiles(settings.provider_profiles_path)
     capacity = load_replica_capacity(settings.replica_capacity_path)

@@ -25,10 +25,11 @@ from pipelines.domain.pools import (
     search_pools,
 )
 from pipelines.domain.provider import ProviderProfile
+from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
 from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
-from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
+from pipelines.lake.series import EndpointSeries, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 from pipelines.weekly.plans import policy_settings, schedule_time_zone
@@ -90,7 +91,7 @@ def poolable_members(
     if profiles is None or recommendations is None:
         raise RuntimeError(f"week {week_start} has no recommendations yet")
     rollups = load_week_rollups(home, week_start)
-    series = endpoint_series(rollups.minutes, rollups.covered_days)
+    series = priced_week_series(home, settings, rollups)
     card = load_rate_card(settings.rate_card_path)
     profiles_of_providers = load_provider_profiles(settings.provider_profiles_path)
     terms_of: dict[str, dict[str, ModelTerms]] = {}

@@ -1,5 +1,6 @@
-"""The weekly price basis step: effective prices (docs/cost-model.md#effective-prices) per model for one ISO week,
-from the daily minute rollups. A measurement only: nothing else reads it yet."""
+"""The weekly price basis step (docs/cost-model.md#price-bases): per provider and model of one ISO week, the
+effective price measured in the daily minute rollups and the basis (list, billed or contract) every serverless
+figure of the week is then costed at."""
 
 from __future__ import annotations
 
@@ -9,20 +10,43 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
-from pipelines.domain.effective_price import PriceWarnings, effective_prices
+from pipelines.domain.effective_price import (
+    BasisRule,
+    ContractDiscount,
+    PriceWarnings,
+    effective_prices,
+    with_bases,
+)
+from pipelines.lake.price_factors import with_providers
 from pipelines.weekly.profiles import week_rollups
 
-_COLUMNS = ["model", "ok_requests", "billed_ok_requests", "billed_ok_cost_usd", "billed_list_cost_usd"]
+_COLUMNS = [
+    "endpoint",
+    "model",
+    "ok_requests",
+    "billed_ok_requests",
+    "billed_ok_cost_usd",
+    "billed_list_cost_usd",
+]
 
 
 def price_warnings(settings: Settings) -> PriceWarnings:
     """The warning thresholds (a share and a fraction) from the validated ``pricing`` settings."""
-    return PriceWarnings(**settings.pricing.model_dump())
+    return PriceWarnings(settings.pricing.max_billed_deviation, settings.pricing.min_billed_coverage)
+
+
+def basis_rule(settings: Settings) -> BasisRule:
+    """The basis setting, the coverage ``auto`` needs (fraction) and the contract discounts, from ``pricing``."""
+    pricing = settings.pricing
+    contracts = tuple(ContractDiscount(c.model, c.provider, c.discount, c.source) for c in pricing.contracts)
+    return BasisRule(pricing.basis, pricing.min_billed_coverage, contracts)
 
 
 def compute_week_price_basis(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
-    """Per model of the week starting ``week_start``: effective_factor, billed and list cost (USD) of the ok
-    requests carrying both, rows_with_both, ok_requests, coverage_share and warning, with ``week_start`` first."""
-    minutes = week_rollups(home, week_start).minutes.select(_COLUMNS).collect()
-    rows = effective_prices(minutes, ["model"], price_warnings(settings))
+    """Per provider and model of the week starting ``week_start``: effective_factor, billed and list cost (USD) of
+    the ok requests carrying both, rows_with_both, ok_requests, coverage_share, warning, and the chosen basis,
+    price_factor (unitless), basis_note and contract_source, with ``week_start`` first."""
+    minutes = with_providers(week_rollups(home, week_start).minutes.select(_COLUMNS).collect(), settings)
+    rows = effective_prices(minutes, ["provider", "model"], price_warnings(settings))
+    rows = with_bases(rows, basis_rule(settings))
     return rows.select(pl.lit(week_start, dtype=pl.Date).alias("week_start"), pl.all())

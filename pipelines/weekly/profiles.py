@@ -12,6 +12,7 @@ from pipelines.core.settings import Settings
 from pipelines.domain.concentration import spend_concentration
 from pipelines.domain.endpoint_profile import build_endpoint_profiles
 from pipelines.domain.profile_metrics import ProfileThresholds
+from pipelines.lake.price_factors import week_price_factors
 from pipelines.lake.weekly_inputs import WeekRollups, load_week_rollups
 from pipelines.lake.weekly_store import read_week_table
 
@@ -23,6 +24,7 @@ _SUMMARY_SCHEMA = {
     "total_cost_usd": pl.Float64,
     "endpoints": pl.Int64,
     "unpriced": pl.String,
+    "price_basis": pl.String,
 }
 
 
@@ -67,26 +69,58 @@ def compute_week_profiles(home: Home, settings: Settings, week_start: date) -> p
     )
 
 
-def compute_week_concentration(home: Home, week_start: date, profiles: pl.DataFrame) -> WeekConcentration:
-    """Spend concentration (docs/metrics.md#spend-concentration) over the endpoints' list cost, and over
-    models from the minute rollups."""
-    by_endpoint = profiles.select("endpoint", pl.col("list_cost_usd").alias("cost_usd"))
+def compute_week_concentration(
+    home: Home, settings: Settings, week_start: date, profiles: pl.DataFrame
+) -> WeekConcentration:
+    """Spend concentration (docs/metrics.md#spend-concentration) over the endpoints' serverless cost at the
+    week's price basis (docs/cost-model.md#price-bases), and over models from the minute rollups; the summaries
+    name the basis (``list``, ``billed``, ``contract``, or ``mixed (…)`` when endpoints differ)."""
     minutes = week_rollups(home, week_start).minutes
-    by_model = (
-        minutes.group_by("model")
-        .agg(cost_usd=pl.when(pl.col("unpriced_requests").sum() == 0).then(pl.col("list_cost_usd").sum()))
+    factors = week_price_factors(home, settings, week_start, minutes)
+    priced = minutes.join(
+        factors.lazy().select("endpoint", "model", "price_factor"), on=["endpoint", "model"], how="left"
+    ).with_columns(basis_cost_usd=pl.col("list_cost_usd") * pl.col("price_factor").fill_null(1.0))
+    endpoint_factor = (
+        priced.group_by("endpoint")
+        .agg(listed=pl.col("list_cost_usd").sum(), at_basis=pl.col("basis_cost_usd").sum())
+        .select("endpoint", factor=pl.when(pl.col("listed") > 0).then(pl.col("at_basis") / pl.col("listed")))
         .collect()
     )
-    endpoint_rows, endpoint_summary = _concentration(by_endpoint, "endpoint", week_start)
-    model_rows, model_summary = _concentration(by_model, "model", week_start)
+    by_endpoint = (
+        profiles.select("endpoint", "list_cost_usd")
+        .join(endpoint_factor, on="endpoint", how="left")
+        .select("endpoint", cost_usd=pl.col("list_cost_usd") * pl.col("factor").fill_null(1.0))
+    )
+    by_model = (
+        priced.group_by("model")
+        .agg(cost_usd=pl.when(pl.col("unpriced_requests").sum() == 0).then(pl.col("basis_cost_usd").sum()))
+        .collect()
+    )
+    basis = basis_label(factors["basis"].to_list())
+    endpoint_rows, endpoint_summary = _concentration(by_endpoint, "endpoint", week_start, basis)
+    model_rows, model_summary = _concentration(by_model, "model", week_start, basis)
     return WeekConcentration(
         endpoint_rows, endpoint_summary, model_rows, model_summary.rename({"endpoints": "models"})
     )
 
 
-def _concentration(costs: pl.DataFrame, key: str, week_start: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def basis_label(bases: list[str]) -> str:
+    """One word for the bases a week's endpoints are costed at: the basis when all share it, else ``mixed (…)``
+    naming them; ``list`` when there are none."""
+    names = sorted(set(bases)) or ["list"]
+    return names[0] if len(names) == 1 else f"mixed ({', '.join(names)})"
+
+
+def _concentration(
+    costs: pl.DataFrame, key: str, week_start: date, basis: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows, summary = spend_concentration(costs, key=key)
     week = pl.lit(week_start, dtype=pl.Date).alias("week_start")
     rows = rows.select(week, key, "cost_usd", "share", "rank", "cum_share", "in_top_80")
-    summary_row = {**summary, "week_start": week_start, "unpriced": ", ".join(summary["unpriced"]) or None}
+    summary_row = {
+        **summary,
+        "week_start": week_start,
+        "unpriced": ", ".join(summary["unpriced"]) or None,
+        "price_basis": basis,
+    }
     return rows, pl.DataFrame([summary_row], schema=_SUMMARY_SCHEMA)

@@ -21,9 +21,10 @@ from pipelines.domain.plan_families import FamilyPlan, ScheduleWindow, cost_of_s
 from pipelines.domain.pool_policy import cost_candidate
 from pipelines.domain.pools import pool_key
 from pipelines.domain.whatif import AUTOSCALE, BATCH, FIXED, POOL, SCHEDULED, SERVERLESS, PlanSpec
+from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.rate_card import load_rate_card, model_terms
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
-from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
+from pipelines.lake.series import EndpointSeries, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table, table_files
 from pipelines.weekly.plans import provider_for, schedule_time_zone
@@ -158,7 +159,7 @@ class _Week:
     covered_days: list[date]
 
 
-def _read_week(home: Home, week: date) -> _Week:
+def _read_week(home: Home, settings: Settings, week: date) -> _Week:
     profiles = read_week_table(home, "endpoint_profiles", week)
     recommendations = read_week_table(home, "recommendations", week)
     if profiles is None or recommendations is None:
@@ -169,7 +170,7 @@ def _read_week(home: Home, week: date) -> _Week:
         profiles={r["endpoint"]: r for r in profiles.iter_rows(named=True)},
         recommendations={r["endpoint"]: r for r in recommendations.iter_rows(named=True)},
         slo={r["endpoint"]: r for r in slo.iter_rows(named=True)} if slo is not None else {},
-        series=endpoint_series(rollups.minutes, rollups.covered_days) if rollups.minutes is not None else {},
+        series=priced_week_series(home, settings, rollups),
         covered_days=rollups.covered_days,
     )
 
@@ -186,7 +187,7 @@ def _known(week: _Week, endpoint: str, week_start: date) -> dict[str, Any]:
 def compute_whatif(home: Home, settings: Settings, week_start: date, endpoint: str, spec: PlanSpec) -> WhatIf:
     """Cost ``spec`` for ``endpoint`` on the week starting ``week_start`` (USD per week), beside the week's
     recommendation; ModeshiftError for an endpoint, price, offer or setting the week cannot cost."""
-    week = _read_week(home, week_start)
+    week = _read_week(home, settings, week_start)
     profile = _known(week, endpoint, week_start)
     if spec.kind == POOL:
         return _pool_whatif(home, settings, week, week_start, endpoint, spec)
