@@ -15,6 +15,7 @@ from pipelines.core.vocabulary import RESERVED_MODES, is_held_candidate
 from pipelines.delivery.featured import ReportSettings
 from pipelines.delivery.fleet_report import commitment_sentence, fleet_intro, fleet_summary, pool_sentence
 from pipelines.delivery.warehouse import warehouse_lock_error
+from pipelines.domain.price_comparison import what_it_says
 
 
 def _money(value: float | None) -> str:
@@ -51,6 +52,41 @@ def _replicas(row: dict) -> str | int | None:
 def _slo_label(row: dict) -> str:
     """``p95 ttft_ms <= 600 ms``."""
     return f"{row['percentile']} {row['metric']} <= {row['threshold_ms']:,.0f} ms"
+
+
+def _prices(row: dict) -> str:
+    """The row's price basis: ``list``, or ``billed 0.70`` / ``contract 0.80`` with the factor on list."""
+    basis = row.get("price_basis") or "list"
+    factor = row.get("price_factor")
+    return basis if basis == "list" or factor is None else f"{basis} {factor:.2f}"
+
+
+def basis_lines(rows: list[dict]) -> list[str]:
+    """What the week's money is at (the ``prices`` column), and, when some endpoints are not at list, the totals at
+    list and every endpoint list prices would recommend differently (docs/cost-model.md#price-bases)."""
+    priced = [r for r in rows if r["current_cost_usd"] is not None]
+    repriced = [r for r in priced if (r.get("price_basis") or "list") != "list"]
+    if not repriced:
+        return ["money at list prices (rate card)"] if priced else []
+    counts: dict[str, int] = {}
+    for r in priced:
+        counts[r.get("price_basis") or "list"] = counts.get(r.get("price_basis") or "list", 0) + 1
+    bases = ", ".join(f"{basis} for {n}" for basis, n in sorted(counts.items()))
+    saving = sum(r["savings_usd"] or 0 for r in priced)
+    list_saving = sum(r["list_savings_usd"] or 0 for r in priced)
+    lines = [
+        f"money at the prices you pay ({bases} endpoint(s)): saving {_money(saving)}/week; "
+        f"at list prices it would read {_money(list_saving)}/week"
+    ]
+    for r in repriced:
+        if (r["list_action"], r["list_recommended_mode"]) != (r["action"], r["recommended_mode"]):
+            at_list = what_it_says(r["list_action"], r["list_recommended_mode"], r["current_mode"])
+            here = what_it_says(r["action"], r["recommended_mode"], r["current_mode"])
+            lines.append(
+                f"  {r['endpoint']}: at list prices {at_list} ({_money(r['list_savings_usd'])}/week saved); "
+                f"at {r['price_basis']} prices {here}"
+            )
+    return lines
 
 
 def slo_lines(rows: list[dict]) -> list[str]:
@@ -166,11 +202,11 @@ def render_report(
     shown, folded = _shown_rows(rows, top, min_saving_usd, fold_below_usd)
     table = text_table(
         ["endpoint", "now", "recommended", "action", "replicas", "now $/wk", "plan $/wk", "saving $/wk", "saving",
-         "confidence"],
+         "prices", "confidence"],
         [
             [r["endpoint"], r["current_mode"], _recommended(r), r["action"], _replicas(r),
              _money(r["current_cost_usd"]), _money(r["recommended_cost_usd"]), _money(r["savings_usd"]),
-             f"{r['savings_pct']:.0%}" if r["savings_pct"] is not None else "", r["confidence"]]
+             f"{r['savings_pct']:.0%}" if r["savings_pct"] is not None else "", _prices(r), r["confidence"]]
             for r in shown
         ],
     )  # fmt: skip
@@ -189,6 +225,7 @@ def render_report(
         if current
         else "no priced spend this week",
         f"{len(held)} candidate(s) held by the hysteresis rule" if held else "",
+        *basis_lines(rows),
         *slo_lines(slo_rows),
         *fleet_lines(pool_rows, commitment_rows),
         "",

@@ -38,6 +38,7 @@ from pipelines.delivery.fleet_report import (
     fleet_summary,
     pool_sentence,
 )
+from pipelines.domain.effective_price import basis_label
 from pipelines.lake.weekly_store import read_week_table
 
 SECTION_TEXT_LIMIT = 2900  # Block Kit allows 3000 characters per section text
@@ -158,6 +159,8 @@ class WeekReport:
     slo_counts: tuple[tuple[str, int], ...] = ()
     slo_premium_usd: float = 0.0
     hidden_slos: int = 0
+    price_basis: str = "list"
+    list_potential_savings_usd: float = 0.0
     fleet: FleetSummary = FleetSummary()
     backtest: BacktestSummary | None = None
     links: tuple[tuple[str, str], ...] = ()
@@ -308,6 +311,12 @@ def build_week_report(
         slo_counts=slo_counts,
         slo_premium_usd=slo_premium,
         hidden_slos=max(0, len(listed_slos) - settings.top_n),
+        price_basis=basis_label([r.get("price_basis") or "list" for r in priced]),
+        list_potential_savings_usd=sum(
+            float(r.get("list_savings_usd") or 0.0)
+            for r in priced
+            if r.get("list_action") in ("migrate", "tune")
+        ),
         fleet=fleet_summary(
             pool_recommendations.iter_rows(named=True) if pool_recommendations is not None else [],
             settings,
@@ -398,14 +407,21 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
     """The Block Kit blocks of the weekly message."""
     settings = report.settings
     savings_share = report.potential_savings_usd / report.total_spend_usd if report.total_spend_usd else None
+    prices = f"{report.price_basis} prices"
+    at_list = (
+        f" ({format_usd(report.list_potential_savings_usd)}/week at list prices)"
+        if report.price_basis != "list"
+        else ""
+    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"modeshift weekly report: week of {report.week_start}"}},
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Spend this week (current plans)*\n{format_usd(report.total_spend_usd)}"},
+                {"type": "mrkdwn", "text": f"*Spend this week (current plans, {prices})*\n"
+                                           f"{format_usd(report.total_spend_usd)}"},
                 {"type": "mrkdwn", "text": f"*Potential savings*\n{format_usd(report.potential_savings_usd)}/week"
-                                           f"{_pct(savings_share)}"},
+                                           f"{_pct(savings_share)}{at_list}"},
                 {"type": "mrkdwn", "text": f"*Under the recommendations*\n{format_usd(report.recommended_spend_usd)}/week"},
                 {"type": "mrkdwn", "text": f"*Endpoints*\n{report.endpoints}"
                                            + (f" ({report.unpriced} unpriced)" if report.unpriced else "")},
@@ -461,11 +477,11 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
     blocks.append(_backtest_section(report))
     intro = ""
     if report.top_k_80 is not None:
-        intro = f"{report.top_k_80} endpoint(s) make 80% of the spend at serverless list prices" + (
+        intro = f"{report.top_k_80} endpoint(s) make 80% of the spend at serverless {prices}" + (
             f" (HHI {report.hhi:.2f})" if report.hhi is not None else "")  # fmt: skip
     blocks.append(
         _section(
-            "Spend concentration (serverless list prices, not the current plans)",
+            f"Spend concentration (serverless at {prices}, not the current plans)",
             [f"{_code(s.endpoint)} {format_usd(s.cost_usd)} ({_share(s.share)})" for s in report.top_spend],
             "No priced spend this week.",
             intro=intro if report.top_spend else "",

@@ -175,3 +175,10 @@ def with_bases(prices: pl.DataFrame, rule: BasisRule) -> pl.DataFrame:
         pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),
         pl.Series("contract_source", [c.contract_source for c in choices], dtype=pl.String),
     )
+
+
+def basis_label(bases: list[str]) -> str:
+    """One word for the bases a week's endpoints are costed at: the basis when all share it, else ``mixed (…)``
+    naming them; ``list`` when there are none."""
+    names = sorted(set(bases)) or ["list"]
+    return names[0] if len(names) == 1 else f"mixed ({', '.join(names)})"

@@ -11,13 +11,17 @@ from pipelines.domain.policy import Decision
 LIST = "list"
 
 
+def what_it_says(action: str, recommended_mode: str, current_mode: str) -> str:
+    """A recommendation in plain words: 'migrate to hybrid', 'stay on serverless', 'hold on serverless'."""
+    if action == "stay":
+        return f"stay on {recommended_mode}"
+    if action == "hold":
+        return f"hold on {current_mode}"
+    return f"{action} to {recommended_mode}"
+
+
 def _what(decision: Decision) -> str:
-    """'migrate to hybrid', 'stay on serverless', … in plain words."""
-    if decision.action == "stay":
-        return f"stay on {decision.recommended_mode}"
-    if decision.action == "hold":
-        return f"hold on {decision.current_mode}"
-    return f"{decision.action} to {decision.recommended_mode}"
+    return what_it_says(decision.action, decision.recommended_mode, decision.current_mode)
 
 
 def _saving(decision: Decision) -> str:

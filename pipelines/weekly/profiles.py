@@ -10,6 +10,7 @@ import polars as pl
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.domain.concentration import spend_concentration
+from pipelines.domain.effective_price import basis_label
 from pipelines.domain.endpoint_profile import build_endpoint_profiles
 from pipelines.domain.profile_metrics import ProfileThresholds
 from pipelines.lake.price_factors import week_price_factors
@@ -102,13 +103,6 @@ def compute_week_concentration(
     return WeekConcentration(
         endpoint_rows, endpoint_summary, model_rows, model_summary.rename({"endpoints": "models"})
     )
-
-
-def basis_label(bases: list[str]) -> str:
-    """One word for the bases a week's endpoints are costed at: the basis when all share it, else ``mixed (…)``
-    naming them; ``list`` when there are none."""
-    names = sorted(set(bases)) or ["list"]
-    return names[0] if len(names) == 1 else f"mixed ({', '.join(names)})"
 
 
 def _concentration(

@@ -18,7 +18,13 @@ SELECT
     min_replicas,
     max_replicas,
     schedule_window,
-    raw_plan
+    raw_plan,
+    price_basis,
+    price_factor,
+    list_current_cost_usd,
+    list_savings_usd,
+    list_recommended_mode,
+    list_action
 FROM recommendations
 WHERE week_start = CAST($week_start AS DATE)
 ORDER BY savings_usd DESC NULLS LAST, current_cost_usd DESC NULLS LAST, endpoint
