@@ -1,6 +1,10 @@
 """Rollup and weekly-step benchmark: how the daily rollup and the weekly profile + plan step scale with traffic.
 
     .venv/bin/python -m benchmarks.bench_weekly --rows-per-day 100000,1000000 --endpoints 1000
+    .venv/bin/python -m benchmarks.bench_weekly --rows-per-day 100000 --billed-factor 0.7
+
+``--billed-factor F``: the requests carry a billed cost of F × list, so every endpoint is costed at billed prices
+and also decided at list (docs/cost-model.md#price-bases): the weekly step's extra cost of that second decision.
 
 For each size: a week of synthetic requests (Parquet) is ingested, rolled up (compared with DuckDB alone doing the
 per-minute GROUP BY over the same lake), then the weekly step runs. The weekly step reads only the rollups, so its
@@ -26,7 +30,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows-per-day", default="100000,1000000")
     parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--billed-factor", type=float, help="requests billed at this share of list")
     args = parser.parse_args()
+    billed = [] if args.billed_factor is None else ["--billed-factor", str(args.billed_factor)]
+    tag = "" if args.billed_factor is None else f"-billed{args.billed_factor}"
     env = {**os.environ, "MODESHIFT_SALT": "bench"}
     print(
         f"{'rows/day':>10} {'stage':<12} {'seconds':>8} {'CPU s':>8} {'rows/s':>12} {'peak GB':>8} {'ratio':>13}",
@@ -35,11 +42,12 @@ def main() -> None:
     first_weekly = None
     for per_day in (int(x) for x in args.rows_per_day.split(",")):
         rows = per_day * 7
-        data = OUT / f"week-{rows}-{args.endpoints}"
+        data = OUT / f"week-{rows}-{args.endpoints}{tag}"
         if not (data / "requests.parquet").exists():
             measure([sys.executable, "-m", "benchmarks.generate", "--rows", str(rows), "--endpoints",
-                     str(args.endpoints), "--days", "7", "--out", str(data), "--formats", "parquet"])  # fmt: skip
-        home = OUT / f"home-week-{rows}"
+                     str(args.endpoints), "--days", "7", "--out", str(data), "--formats", "parquet",
+                     *billed])  # fmt: skip
+        home = OUT / f"home-week-{rows}{tag}"
         shutil.rmtree(home, ignore_errors=True)
         step = [sys.executable, "-m", "benchmarks.steps"]
         measure([*step, "ingest", str(home), str(data / "requests.parquet"), "canonical"], env=env)

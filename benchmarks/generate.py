@@ -86,6 +86,27 @@ def planned_capacity(rate_card: Path = RATE_CARD) -> dict[str, tuple[float, floa
     return terms
 
 
+def with_billed_cost(frame: pl.DataFrame, factor: float, rate_card: Path = RATE_CARD) -> pl.DataFrame:
+    """``frame`` with ``billed_cost_usd``: each request's list price (its model's newest rate-card row, USD) times
+    ``factor``, as a gateway log that records what was billed."""
+    card = pl.read_csv(rate_card).filter(pl.col("model").is_in(MODELS))
+    prices = card.group_by("model").agg(
+        pl.col("input_usd_per_mtok").last(), pl.col("output_usd_per_mtok").last()
+    )
+    return (
+        frame.join(prices, on="model", how="left")
+        .with_columns(
+            billed_cost_usd=factor
+            * (
+                pl.col("input_tokens") * pl.col("input_usd_per_mtok")
+                + pl.col("output_tokens") * pl.col("output_usd_per_mtok")
+            )
+            / 1e6
+        )
+        .drop("input_usd_per_mtok", "output_usd_per_mtok")
+    )
+
+
 def demand_shapes(rng: np.random.Generator, endpoints: int, days: int) -> np.ndarray:
     """Per endpoint (rows) and minute of the days (columns, from a Monday 00:00 UTC): demand relative to the
     endpoint's peak minute (max 1 per row, > 0 everywhere), float32.
@@ -258,6 +279,7 @@ def main() -> None:
     parser.add_argument(
         "--spans-per-line", type=int, default=1, help="with --formats otel: spans in each line"
     )
+    parser.add_argument("--billed-factor", type=float, help="write billed_cost_usd = this x the list price")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     formats = args.formats.split(",")
@@ -272,6 +294,8 @@ def main() -> None:
         else:
             frame = synthetic_requests(args.rows // args.files, args.endpoints, args.days, part=part,
                                        parts=args.files, token_scale=args.token_scale)  # fmt: skip
+        if args.billed_factor is not None:
+            frame = with_billed_cost(frame, args.billed_factor)
         stem = "requests" if args.files == 1 else f"requests-{part:03d}"
         if "parquet" in formats:
             frame.write_parquet(args.out / f"{stem}.parquet")

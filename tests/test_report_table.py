@@ -61,3 +61,20 @@ def test_top_min_saving_and_folding_add_up_to_the_totals(built_home):
     assert (
         _listed(folded_all, endpoints) == [] and f"... and {len(cheap)} more endpoint(s) under" in folded_all
     )
+
+
+def test_basis_lines_give_the_saving_at_list_and_every_decision_list_prices_would_change() -> None:
+    from pipelines.delivery.report import basis_lines
+
+    row = {"endpoint": "steady", "current_mode": "serverless", "current_cost_usd": 403.2, "savings_usd": 0.0,
+           "action": "stay", "recommended_mode": "serverless", "price_basis": "billed", "price_factor": 0.5,
+           "list_savings_usd": 268.8, "list_action": "migrate", "list_recommended_mode": "hybrid"}  # fmt: skip
+    listed = row | {"endpoint": "other", "price_basis": "list", "savings_usd": 10.0, "list_savings_usd": 10.0,
+                    "list_action": "stay", "list_recommended_mode": "serverless"}  # fmt: skip
+    assert basis_lines([row, listed]) == [
+        "money at the prices you pay (billed for 1, list for 1 endpoint(s)): saving $10.00/week; "
+        "at list prices it would read $279/week",
+        "  steady: at list prices migrate to hybrid ($269/week saved); at billed prices stay on serverless",
+    ]
+    assert basis_lines([listed]) == ["money at list prices (rate card)"]
+    assert basis_lines([]) == []

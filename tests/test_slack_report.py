@@ -476,6 +476,31 @@ def test_the_headline_and_the_concentration_say_which_prices_they_count(built_ho
         ReportSettings(min_saving_usd=0.0),
     )
     text = json.dumps(report_blocks(report), ensure_ascii=False)
-    assert f"*Spend this week (current plans)*\\n{format_usd(report.total_spend_usd)}" in text
-    assert "Spend concentration (serverless list prices, not the current plans)" in text
+    # one basis for both (the built home's logs carry no billed cost: list prices)
+    assert report.price_basis == "list"
+    assert f"*Spend this week (current plans, list prices)*\\n{format_usd(report.total_spend_usd)}" in text
+    assert "Spend concentration (serverless at list prices, not the current plans)" in text
     assert "of the spend at serverless list prices" in text
+    assert (
+        "at list prices)" not in text.split("Potential savings", 1)[1].split('"}', 1)[0]
+    )  # no list aside at list
+
+
+def test_at_billed_prices_the_headline_names_the_basis_and_the_saving_at_list(built_home):
+    from pipelines.delivery.slack_report import report_blocks
+
+    week = date(2026, 11, 9)
+    recommendations = read_week_table(built_home, "recommendations", week).with_columns(
+        price_basis=pl.when(pl.col("current_cost_usd").is_not_null())
+        .then(pl.lit("billed"))
+        .otherwise(pl.lit("list")),
+        list_savings_usd=pl.col("savings_usd") * 2,
+        list_action=pl.col("action"),
+    )
+    report = build_week_report(week, recommendations, None, None, ReportSettings(min_saving_usd=0.0))
+    assert report.price_basis == "billed"
+    assert report.list_potential_savings_usd == pytest.approx(2 * report.potential_savings_usd)
+    assert report.potential_savings_usd > 0
+    text = json.dumps(report_blocks(report), ensure_ascii=False)
+    assert "*Spend this week (current plans, billed prices)*" in text
+    assert f"({format_usd(report.list_potential_savings_usd)}/week at list prices)" in text
