@@ -41,6 +41,7 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.lake.lineage import day_fingerprint, pending_rollup_days
+from pipelines.lake.providers import endpoint_provider_frame
 from pipelines.lake.rate_card import load_rate_card
 
 # provider profile name -> (ProviderName = PublisherName = InvoiceIssuerName, ServiceName)
@@ -95,7 +96,9 @@ def export_focus(
     with connect() as con:
         con.register("rate_card", load_rate_card(settings.rate_card_path))
         endpoints = con.sql(load_sql("export/focus_endpoints"), params={"files": files}).fetchall()
-        con.register("endpoint_provider", _endpoint_providers(settings, [str(row[0]) for row in endpoints]))
+        con.register(
+            "endpoint_provider", endpoint_provider_frame(settings, [str(row[0]) for row in endpoints])
+        )
         con.register("focus_provider", _provider_names())
         params = {"files": files, "billing_account_id": billing_account_id}
         frame = con.sql(load_sql("export/focus_week"), params=params).pl()
@@ -126,14 +129,6 @@ def export_focus(
         unpriced_requests=int(left["unpriced_requests"]),
         not_serverless_requests=int(left["not_serverless_requests"]),
         not_serverless_list_cost_usd=float(left["not_serverless_list_cost_usd"]),
-    )
-
-
-def _endpoint_providers(settings: Settings, endpoints: list[str]) -> pl.DataFrame:
-    """Each endpoint with the provider whose rate-card rows price it (as in the rollup)."""
-    return pl.DataFrame(
-        {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
-        schema={"endpoint": pl.String, "provider": pl.String},
     )
 
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from pipelines.core.home import Home
 from pipelines.core.settings import Settings
+from pipelines.lake.providers import endpoint_provider_frame
 from pipelines.lake.series import EndpointSeries, endpoint_series
 from pipelines.lake.weekly_inputs import WeekRollups
 from pipelines.lake.weekly_store import read_week_table
@@ -27,11 +28,7 @@ PRICE_FACTORS_SCHEMA = {
 def with_providers(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """``frame`` (with an ``endpoint`` column) with ``provider``: the provider whose rate-card rows price the
     endpoint (``provider.endpoints``, else ``provider.name``), as in the rollup."""
-    endpoints = frame["endpoint"].unique().sort().to_list()
-    providers = pl.DataFrame(
-        {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
-        schema={"endpoint": pl.String, "provider": pl.String},
-    )
+    providers = endpoint_provider_frame(settings, frame["endpoint"].unique().sort().to_list())
     return frame.join(providers, on="endpoint", how="left")
 
 

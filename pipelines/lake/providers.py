@@ -119,3 +119,12 @@ def provider_profiles_for(
         return dataclasses.replace(profile, **overrides)
     except ValueError as error:
         raise ModeshiftError(f"The provider overrides in the settings are not valid: {error}.") from None
+
+
+def endpoint_provider_frame(settings: Settings, endpoints: list[str]) -> pl.DataFrame:
+    """One row per endpoint (in the order given) with ``provider``: the provider whose rate-card rows price it
+    (``provider.endpoints``, else ``provider.name``), as the rollup joins the rate card."""
+    return pl.DataFrame(
+        {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
+        schema={"endpoint": pl.String, "provider": pl.String},
+    )

@@ -26,6 +26,7 @@ from pipelines.core.settings import Settings
 from pipelines.core.sql_loader import load_sql
 from pipelines.ingest.usage_merge import usage_part_files
 from pipelines.lake.lineage import rollup_fingerprint
+from pipelines.lake.providers import endpoint_provider_frame
 from pipelines.lake.rate_card import load_rate_card
 
 
@@ -54,11 +55,7 @@ def endpoint_providers(
     if usage_files:
         usage = con.sql(load_sql("rollup/usage_endpoints"), params={"files": usage_files}).fetchall()
         names |= {str(row[0]) for row in usage}
-    endpoints = sorted(names)
-    return pl.DataFrame(
-        {"endpoint": endpoints, "provider": [settings.provider.provider_name_for(e) for e in endpoints]},
-        schema={"endpoint": pl.String, "provider": pl.String},
-    )
+    return endpoint_provider_frame(settings, sorted(names))
 
 
 def rollup_day(home: Home, settings: Settings, day: str) -> DayRollup | None:
