@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -68,9 +69,7 @@ def basis_lines(rows: list[dict]) -> list[str]:
     repriced = [r for r in priced if (r.get("price_basis") or "list") != "list"]
     if not repriced:
         return ["money at list prices (rate card)"] if priced else []
-    counts: dict[str, int] = {}
-    for r in priced:
-        counts[r.get("price_basis") or "list"] = counts.get(r.get("price_basis") or "list", 0) + 1
+    counts = Counter(r.get("price_basis") or "list" for r in priced)
     bases = ", ".join(f"{basis} for {n}" for basis, n in sorted(counts.items()))
     saving = sum(r["savings_usd"] or 0 for r in priced)
     list_saving = sum(r["list_savings_usd"] or 0 for r in priced)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from pipelines.core.text import format_usd
+from pipelines.domain.effective_price import LIST
 from pipelines.domain.policy import Decision
-
-LIST = "list"
 
 
 def what_it_says(action: str, recommended_mode: str, current_mode: str) -> str:

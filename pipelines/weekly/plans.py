@@ -148,9 +148,11 @@ class _WeekContext:
 
 @dataclass(frozen=True)
 class _EndpointPlan:
-    """One endpoint-week's decision and what it was chosen from."""
+    """One endpoint-week's decision and what it was chosen from (``priced``: the model has a rate-card price for
+    the endpoint's provider this week and the profile is priced)."""
 
     decision: Decision
+    priced: bool
     terms: ModelTerms
     offer: DedicatedOffer | None
     curve: PlanCurve | None
@@ -200,7 +202,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         endpoint_series_ = series.get(endpoint, EndpointSeries(np.zeros(1), np.zeros(1)))
         planned = _plan_endpoint(context, profile, endpoint_series_)
         at_list = None
-        if endpoint_series_.list_cost_usd is not None and _is_priced(profile, context):
+        if endpoint_series_.list_cost_usd is not None and planned.priced:
             at_list = _plan_endpoint(context, profile, endpoint_series_.at_list, at_list=True).decision
         basis, note = bases.get((endpoint, profile["model"]), ("list", "list prices"))
         decision = with_price_basis(planned.decision, basis, endpoint_series_.price_factor, note, at_list)
@@ -214,7 +216,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
             billed_hours[endpoint] = billed_replicas_per_hour(
                 raw_plan, endpoint_series_.demand_tps, planned.offer, planned.provider, context.cells
             ).tolist()
-        if _is_priced(profile, context):
+        if planned.priced:
             option_rows.extend(
                 _option_rows(
                     week_start,
@@ -238,12 +240,6 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     )
 
 
-def _is_priced(profile: dict[str, Any], context: _WeekContext) -> bool:
-    """Whether the endpoint's model has a rate-card price for its provider this week (and the profile is priced)."""
-    provider = provider_profiles_for(context.settings, context.providers, profile["endpoint"])
-    return bool(profile["priced"]) and profile["model"] in context.terms_of(provider.name)
-
-
 def _plan_endpoint(
     context: _WeekContext, profile: dict[str, Any], endpoint_series_: EndpointSeries, at_list: bool = False
 ) -> _EndpointPlan:
@@ -254,7 +250,7 @@ def _plan_endpoint(
     provider = provider_profiles_for(settings, context.providers, endpoint)
     terms = context.terms_of(provider.name)
     model_terms_ = terms.get(profile["model"], ModelTerms(None, None))
-    priced = _is_priced(profile, context)
+    priced = bool(profile["priced"]) and profile["model"] in terms
     curve = None
     families = slo_families = current_plan = None
     slo = context.slos.get(endpoint)
@@ -321,7 +317,7 @@ def _plan_endpoint(
         ),
         context.policy,
     )
-    return _EndpointPlan(decision, model_terms_, offer, curve, families, slo_families, provider)
+    return _EndpointPlan(decision, priced, model_terms_, offer, curve, families, slo_families, provider)
 
 
 def _raw_reserving_plan(
