@@ -1,6 +1,6 @@
 """The distributed mode for real: a Dagster instance whose storage is PostgreSQL, the lake in S3 (moto), and the
 daemon's run queue launching two runs at a time, each in its own processes with its own empty scratch directory.
-A backfill of one week's daily partitions through that queue leaves the lake, quarantine and rollups a local run
+A backfill of three daily partitions through that queue leaves the lake, quarantine and rollups a local run
 leaves; the weeks, warehouse and publish that ``modeshift materialize`` then runs against the same instance give
 the local run's profiles and recommendations."""
 
@@ -20,6 +20,7 @@ from pipelines.core.object_store import S3Store
 from tests.servers import postgres_server, s3_server
 from tests.test_object_lake import SALT, lake_tables, local_run, pulled_copy, write_week
 
+BACKFILL_DAYS = 3
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER_BIN = Path(sys.executable).parent
 TIMEOUT_S = (
@@ -71,7 +72,8 @@ def _backfill(env: dict[str, str], job: str, partitions: list[str]) -> None:
 def test_two_queued_workers_with_postgres_and_s3_equal_the_local_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = write_week(tmp_path / "week.jsonl")
+    # three days: two runs at a time overlap, and every run is one process per step (tens of seconds each)
+    source = write_week(tmp_path / "week.jsonl", days=BACKFILL_DAYS)
     monkeypatch.setenv("MODESHIFT_SALT", SALT)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "local-dagster"))
     local = local_run(tmp_path / "local", source, monkeypatch)
@@ -95,7 +97,7 @@ def test_two_queued_workers_with_postgres_and_s3_equal_the_local_run(
             1
         ][:20]
         env = {k: v for k, v in os.environ.items() if k != "MODESHIFT_HOME"} | {"PYTHONPATH": str(REPO)}
-        days = [f"2026-11-{day:02d}" for day in range(2, 9)]
+        days = [f"2026-11-{day:02d}" for day in range(2, 2 + BACKFILL_DAYS)]
         daemon = subprocess.Popen(  # noqa: S603 - the dagster daemon of this environment
             [str(DAGSTER_BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
             cwd=REPO,

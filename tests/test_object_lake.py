@@ -49,8 +49,9 @@ def lake(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S3Sto
     return S3Store(bucket, "lake")
 
 
-def write_week(path: Path, copies: int = 1) -> Path:
-    """Seven days of two endpoints (280 requests), five exact duplicates and one unreadable line."""
+def write_week(path: Path, copies: int = 1, days: int = 7) -> Path:
+    """``days`` days from Monday 2026-11-02 (seven: 280 requests) of two endpoints, five exact duplicates and one
+    unreadable line."""
     rows = [
         {
             "request_id": f"r{day}-{i}",
@@ -62,7 +63,7 @@ def write_week(path: Path, copies: int = 1) -> Path:
             "interactive": i % 2 == 0,
             "prompt": "PROMPT-CANARY-s3",
         }
-        for day in range(2, 9)
+        for day in range(2, 2 + days)
         for i in range(40 * copies)
     ]
     lines = [json.dumps(row) for row in rows + rows[:5]] + ["not json"]

@@ -1,4 +1,4 @@
-"""A backfill of one week's daily partitions, the way a Dagster deployment runs it: ``dagster job backfill`` queues
+"""A backfill of three daily partitions, the way a Dagster deployment runs it: ``dagster job backfill`` queues
 one run per day, the Dagster daemon dequeues them two at a time (``concurrency: runs: max_concurrent_runs: 2``), and each run executes
 in its own process with Dagster's multiprocess executor. The lake, the quarantine and the rollups it leaves must
 equal those of a sequential run on an identical home, and at least two runs must really have overlapped."""
@@ -43,8 +43,12 @@ concurrency:
 """
 
 
-def _write_week(path: Path) -> Path:
-    """Seven days of requests on two endpoints, with five exact duplicates and one unreadable line."""
+# Three days: two runs at a time overlap, and every run is one process per step (tens of seconds each).
+BACKFILL_DAYS = 3
+
+
+def _write_days(path: Path) -> Path:
+    """``BACKFILL_DAYS`` days of requests on two endpoints, with five exact duplicates and one unreadable line."""
     rows = [
         {
             "request_id": f"r{day}-{i}",
@@ -55,7 +59,7 @@ def _write_week(path: Path) -> Path:
             "output_tokens": 20 + day,
             "interactive": i % 2 == 0,
         }
-        for day in range(2, 9)
+        for day in range(2, 2 + BACKFILL_DAYS)
         for i in range(40)
     ]
     lines = [json.dumps(row) for row in rows + rows[:5]] + ["not json"]
@@ -94,14 +98,14 @@ def test_a_queued_backfill_two_runs_at_a_time_equals_the_sequential_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MODESHIFT_SALT", SALT)
-    source = _write_week(tmp_path / "week.jsonl")
+    source = _write_days(tmp_path / "days.jsonl")
     monkeypatch.setenv("MODESHIFT_HOME", str(tmp_path / "queued"))
     _staged_home(tmp_path / "queued", source)
     shutil.copytree(tmp_path / "queued", tmp_path / "sequential", symlinks=True)  # same landing times and ids
     homes = {name: Home(tmp_path / name) for name in ("queued", "sequential")}
     queued = homes["queued"]
     days = pending_days(queued)
-    assert len(days) == 7
+    assert len(days) == BACKFILL_DAYS
 
     monkeypatch.setenv("MODESHIFT_HOME", str(homes["sequential"].root))
     materialize_pending(homes["sequential"], progress=lambda _: None)
@@ -155,7 +159,7 @@ def test_a_queued_backfill_two_runs_at_a_time_equals_the_sequential_run(
 
     queued_lake, sequential_lake = _lake(queued), _lake(homes["sequential"])
     assert queued_lake == sequential_lake
-    assert len(queued_lake["requests"]) == 7 * 40
+    assert len(queued_lake["requests"]) == BACKFILL_DAYS * 40
     assert len(queued_lake["quarantine"]) == 5
     shutil.rmtree(tmp_path / "queued" / "dagster", ignore_errors=True)  # the daemon's sockets and logs
 
