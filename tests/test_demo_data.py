@@ -1,4 +1,5 @@
-"""The demo generator: reproducible files in the canonical format, planted canaries, midnight crossing, ground truth.
+"""The demo generator: reproducible files in the canonical format and LiteLLM spend logs, planted canaries, midnight
+crossing, ground truth.
 
 Generated at a small scale (0.02, about 40 000 rows) so every test is fast; the expectations in the ground truth
 are for scale 1 and are only checked here for not depending on the scale.
@@ -23,6 +24,7 @@ from pipelines.core.settings import shipped_rate_card_path
 from pipelines.demo_data.generator import (
     API_KEY_PREFIX,
     CANARY,
+    GATEWAY_BILLED_FACTOR,
     MINUTES,
     MODEL_8B,
     MODEL_70B,
@@ -77,6 +79,12 @@ def rows_by_file(demo: DemoManifest) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
+def spend_logs(demo: DemoManifest) -> list[dict[str, Any]]:
+    """Every record of the demo's LiteLLM spend log files."""
+    return [record for path in demo.litellm_files for record in _read_rows(path)]
+
+
+@pytest.fixture(scope="module")
 def all_rows(rows_by_file: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [row for rows in rows_by_file.values() for row in rows]
 
@@ -113,12 +121,11 @@ def test_one_file_per_day_for_three_iso_weeks(demo: DemoManifest) -> None:
 
 
 def test_rows_counted_in_manifest_and_ground_truth(
-    demo: DemoManifest, all_rows: list[dict[str, Any]]
+    demo: DemoManifest, all_rows: list[dict[str, Any]], spend_logs: list[dict[str, Any]]
 ) -> None:
-    assert demo.rows == len(all_rows) == demo.ground_truth["rows"]
-    assert demo.ground_truth["rows_by_endpoint"] == dict(
-        sorted(Counter(r["endpoint"] for r in all_rows).items())
-    )
+    assert demo.rows == len(all_rows) + len(spend_logs) == demo.ground_truth["rows"]
+    endpoints = Counter(r["endpoint"] for r in all_rows) + Counter(r["model_group"] for r in spend_logs)
+    assert demo.ground_truth["rows_by_endpoint"] == dict(sorted(endpoints.items()))
     assert json.loads(demo.ground_truth_path.read_text()) == demo.ground_truth
 
 
@@ -159,6 +166,53 @@ def test_billed_cost_is_the_list_price_of_ok_requests(all_rows: list[dict[str, A
         assert row["billed_cost_usd"] == pytest.approx(expected, abs=1e-9)
     unbilled = {row["endpoint"] for row in all_rows if row["billed_cost_usd"] is None}
     assert "legacy-dedicated" in unbilled and "tail-04" in unbilled
+
+
+def test_the_gateway_s_spend_logs_are_litellm_records_billed_below_list(
+    demo: DemoManifest, spend_logs: list[dict[str, Any]]
+) -> None:
+    assert [p.name for p in demo.litellm_files] == [
+        f"litellm-spend-logs-{week}.jsonl.gz" for week in ("2026-10-26", "2026-11-02", "2026-11-09")
+    ]
+    assert {r["model_group"] for r in spend_logs} == {"partner-gateway"}
+    assert {r["model"] for r in spend_logs} == {MODEL_70B}
+    price = PRICE_PER_MTOK[MODEL_70B] / 1e6  # the card prices cache hits as input for this model
+    for record in spend_logs:
+        started = datetime.fromisoformat(record["startTime"])
+        ended = datetime.fromisoformat(record["endTime"])
+        assert FIRST_DAY <= started.date() <= ALL_DAYS[-1] and ended > started
+        ok = record["status"] == "success"
+        tokens = record["prompt_tokens"] + record["completion_tokens"]
+        expected = GATEWAY_BILLED_FACTOR * tokens * price if ok else 0.0
+        assert record["spend"] == pytest.approx(expected, abs=1e-9)
+        cached = record["metadata"]["usage_object"]["prompt_tokens_details"]["cached_tokens"]
+        assert 0 <= cached <= record["prompt_tokens"]
+        assert record["request_tags"] == ["interactive"] and record["team_id"] == "team-partners"
+        assert re.fullmatch(r"[0-9a-f]{64}", record["api_key"])  # hashed upstream, as LiteLLM stores keys
+    planted = [r for r in spend_logs if CANARY in r["messages"]]
+    assert planted and all(CANARY in r["response"] for r in planted)
+    truth = demo.ground_truth["endpoints"]["partner-gateway"]
+    assert truth["log_format"] == "litellm" and truth["expected_price_basis"] == "billed"
+    assert truth["expected_price_factor"] == GATEWAY_BILLED_FACTOR
+
+
+def test_the_gateway_beats_serverless_on_dedicated_at_list_prices_only() -> None:
+    """At scale 1, one 70B replica all week costs less than the gateway's serverless tokens at list prices and
+    more than them at the billed 60 %, in every week: the ground truth's list and billed decisions."""
+    tokens_in, tokens_out = endpoint_minute_tokens("partner-gateway")
+    card = load_rate_card(shipped_rate_card_path())
+    for week in range(3):
+        week_start = FIRST_DAY + timedelta(days=7 * week)
+        offer = model_terms(card, week_start)[MODEL_70B].offer
+        assert offer is not None
+        week_minutes = slice(week * 7 * 1440, (week + 1) * 7 * 1440)
+        price = PRICE_PER_MTOK[MODEL_70B]
+        at_list = float(
+            serverless_cost_usd(tokens_in[week_minutes], tokens_out[week_minutes], price, price).sum()
+        )
+        one_replica_all_week = offer.replica_usd_per_hour * 168
+        assert at_list > 1.2 * one_replica_all_week, (week, at_list, one_replica_all_week)
+        assert GATEWAY_BILLED_FACTOR * at_list < 0.85 * one_replica_all_week, (week, at_list)
 
 
 def test_failure_share_per_large_endpoint_is_near_its_design(all_rows: list[dict[str, Any]]) -> None:
@@ -452,7 +506,7 @@ def test_ground_truth_lists_weeks_days_and_every_endpoint(demo: DemoManifest) ->
     names = set(truth["endpoints"])
     assert names == set(truth["rows_by_endpoint"])
     assert {f"tail-{i:02d}" for i in range(10)} <= names
-    assert len(names) == 23
+    assert len(names) == 24
 
 
 @pytest.mark.parametrize(

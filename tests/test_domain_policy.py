@@ -169,6 +169,17 @@ def test_persistence_counts_consecutive_weeks_only() -> None:
     assert sustained.action == "migrate"
 
 
+def test_dedicated_and_hybrid_of_one_family_are_one_move_for_persistence() -> None:
+    # the same fixed replicas, labelled hybrid last week (a few minutes overflowed) and dedicated this week
+    decision = decide(week_input(SPIKE_DEMAND, SPIKE_COST, history_raw_modes=["hybrid/fixed"]), DEFAULTS)
+    assert (decision.raw_mode, decision.action) == ("dedicated", "migrate")
+    other_family = decide(
+        week_input(SPIKE_DEMAND, SPIKE_COST, history_raw_modes=["hybrid/autoscale"]), DEFAULTS
+    )
+    assert other_family.action == "hold"  # another family is another move: persistence starts again
+    assert "held: needs 2 weeks in a row, seen 1" in other_family.reasons
+
+
 def test_saving_under_50_usd_holds() -> None:
     # Serverless $366 vs one replica $336 with no overflow: saving $30 < max($50, $36.60).
     demand, cost = flat(500.0, 366.0)

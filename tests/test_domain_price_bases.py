@@ -11,10 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.domain.effective_price import (
+    BasisChoice,
     BasisRule,
     ContractDiscount,
     choose_basis,
+    choose_endpoint_basis,
     with_bases,
+    with_endpoint_bases,
 )
 from pipelines.domain.policy import Decision
 from pipelines.domain.price_comparison import with_price_basis
@@ -73,6 +76,70 @@ def test_with_bases_adds_one_choice_per_provider_and_model() -> None:
     assert out["basis"].to_list() == ["billed", "list"]
     assert out["price_factor"].to_list() == [0.7, 1.0]
     assert out["contract_source"].to_list() == [None, None]
+
+
+def test_an_endpoint_billed_on_its_own_pays_its_own_price_and_the_rest_their_model_s() -> None:
+    model = choose_basis("p", "m", 0.85, 0.98, BasisRule())  # the model, over all its endpoints' billed rows
+    own = choose_endpoint_basis(model, 0.60, 1.0, BasisRule())
+    assert (own.basis, own.price_factor) == ("billed", 0.60)
+    assert own.note == "billed prices: 0.60 × list, measured on 100% of this endpoint's ok requests"
+    unbilled = choose_endpoint_basis(model, None, 0.0, BasisRule())
+    assert (unbilled.basis, unbilled.price_factor) == ("billed", 0.85)
+    assert unbilled.note == model.note + " (its model's basis)"
+    partial = choose_endpoint_basis(model, 0.60, 0.5, BasisRule())  # too little of its own: the model's
+    assert partial.price_factor == 0.85
+    # the model's coverage is too low for billed prices, but this endpoint's own is enough
+    thin_model = choose_basis("p", "m", 0.60, 0.4, BasisRule())
+    assert thin_model.basis == "list"
+    assert choose_endpoint_basis(thin_model, 0.60, 1.0, BasisRule()).price_factor == 0.60
+
+
+def test_contracts_and_the_list_and_contract_settings_apply_to_every_endpoint_alike() -> None:
+    contracted = choose_basis("p", "m", 0.7, 1.0, BasisRule(contracts=(CONTRACT,)))
+    assert choose_endpoint_basis(contracted, 0.5, 1.0, BasisRule(contracts=(CONTRACT,))) == contracted
+    listed_rule = BasisRule(basis="list")
+    listed = choose_basis("p", "m", 0.7, 1.0, listed_rule)
+    assert choose_endpoint_basis(listed, 0.5, 1.0, listed_rule).price_factor == 1.0
+    no_contract_rule = BasisRule(basis="contract")
+    no_contract = choose_basis("p", "m", 0.7, 1.0, no_contract_rule)
+    assert choose_endpoint_basis(no_contract, 0.5, 1.0, no_contract_rule).price_factor == 1.0
+
+
+def test_with_endpoint_bases_adds_one_choice_per_endpoint_from_its_model() -> None:
+    models = with_bases(
+        pl.DataFrame(
+            {"provider": ["p"], "model": ["m"], "effective_factor": [0.9], "coverage_share": [0.97]}
+        ),
+        BasisRule(),
+    )
+    endpoints = pl.DataFrame(
+        {
+            "provider": ["p", "p"],
+            "model": ["m", "m"],
+            "endpoint": ["gateway", "legacy"],
+            "effective_factor": [0.6, None],
+            "coverage_share": [1.0, 0.0],
+        }
+    )
+    out = with_endpoint_bases(endpoints, models, BasisRule())
+    assert out["price_factor"].to_list() == [0.6, 0.9]
+    assert out["basis"].to_list() == ["billed", "billed"]
+
+
+@given(
+    model_factor=st.floats(0.01, 3.0),
+    factor=st.one_of(st.none(), st.floats(0.01, 3.0)),
+    coverage=st.floats(0.0, 1.0),
+    basis=st.sampled_from(["auto", "list", "billed", "contract"]),
+)
+def test_an_endpoint_s_factor_is_its_own_or_its_model_s(model_factor, factor, coverage, basis) -> None:
+    rule = BasisRule(basis=basis)
+    model = BasisChoice("billed", model_factor, "billed prices") if basis in ("auto", "billed") else (
+        BasisChoice("list", 1.0, "list prices")
+    )  # fmt: skip
+    chosen = choose_endpoint_basis(model, factor, coverage, rule)
+    own = factor is not None and coverage >= rule.min_billed_coverage and basis in ("auto", "billed")
+    assert chosen.price_factor == (factor if own else model.price_factor)
 
 
 @given(

@@ -60,7 +60,9 @@ def _week_2(home: Home) -> dict[str, dict]:
 
 def _price_basis(home: Home) -> dict[str, dict]:
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        relation = con.sql("SELECT * FROM price_basis WHERE week_start = $week", params={"week": WEEK_2})
+        relation = con.sql(
+            "SELECT * FROM price_basis WHERE week_start = $week AND endpoint IS NULL", params={"week": WEEK_2}
+        )
         rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     return {r["model"]: r for r in rows}
 

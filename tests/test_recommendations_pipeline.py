@@ -262,6 +262,28 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
         assert row["term"] == wanted["term"] and row["committed_replicas"] >= wanted["min_replicas"], endpoint
         assert row["weeks_lost"] == 0 and row["lookback_weeks"] == 3 and row["expected_saving_usd"] > 0
         assert row["committed_utilization"] >= row["break_even_utilization"]
+    # the endpoint behind the LiteLLM proxy: landed from its weekly spend logs, every row accepted, costed at its
+    # own billed price (60 % of list): at list prices it would move to dedicated, at the price paid it stays
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        landed = con.execute(
+            "SELECT count(*), sum(rows_accepted), sum(rows_quarantined) FROM ingest_log WHERE format = 'litellm'"
+        ).fetchone()
+        lake_rows = con.execute(
+            "SELECT count(*) FROM requests WHERE endpoint = 'partner-gateway'"
+        ).fetchone()[0]
+    rows_by_endpoint = json.loads((root / "demo-source" / "ground_truth.json").read_text())[
+        "rows_by_endpoint"
+    ]
+    assert landed == (3, rows_by_endpoint["partner-gateway"], 0) and lake_rows == landed[1]
+    for endpoint, expected in truth.items():
+        if "expected_price_basis" not in expected:
+            continue
+        rec = recs[endpoint]
+        assert rec["price_basis"] == expected["expected_price_basis"], endpoint
+        assert rec["price_factor"] == pytest.approx(expected["expected_price_factor"], abs=1e-6), endpoint
+        assert rec["list_raw_mode"] in expected["expected_list_raw_mode"], endpoint
+        assert rec["list_savings_usd"] > 0 and rec["savings_usd"] == 0, endpoint
+        assert "savings computed at list prices would mislead here" in " ".join(rec["reasons"]), endpoint
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])

@@ -34,10 +34,15 @@ def _run_demo(home: Home, scale: float, progress: Progress) -> None:
     source_dir = home.root / "demo-source"
     progress(f"generating demo traffic (scale {scale}) in {source_dir} ...")
     manifest = generate_demo(source_dir, scale=scale)
-    progress(f"  {manifest.rows:,} requests in {len(manifest.files)} files")
+    landings = [(path, "canonical") for path in manifest.files]
+    landings += [(path, "litellm") for path in manifest.litellm_files]
+    progress(
+        f"  {manifest.rows:,} requests in {len(landings)} files ({len(manifest.files)} canonical daily logs, "
+        f"{len(manifest.litellm_files)} weekly LiteLLM spend logs)"
+    )
     _configure_demo_slos(home, manifest.ground_truth, progress)
-    new = sum(land_file(home, path, "canonical", {})[1] for path in manifest.files)
-    progress(f"landed {new} new file(s) ({len(manifest.files) - new} already landed)")
+    new = sum(land_file(home, path, log_format, {})[1] for path, log_format in landings)
+    progress(f"landed {new} new file(s) ({len(landings) - new} already landed)")
     materialize_pending(home, progress=progress, command="demo")  # the lock is ours already (re-entrant)
     print()
     print(render_report(home.warehouse))

@@ -1,7 +1,9 @@
-"""Deterministic demo traffic with known answers: three ISO weeks of canonical JSONL request logs plus ground truth.
+"""Deterministic demo traffic with known answers: three ISO weeks of request logs plus ground truth.
 
-``generate_demo`` writes one gzip-compressed JSONL file per UTC day from Monday 2026-10-26 to Sunday 2026-11-15
-(``requests-YYYY-MM-DD.jsonl.gz``) and ``ground_truth.json``. Twenty-three endpoints each have a known shape: an
+``generate_demo`` writes one gzip-compressed canonical JSONL file per UTC day from Monday 2026-10-26 to Sunday
+2026-11-15 (``requests-YYYY-MM-DD.jsonl.gz``), one LiteLLM SpendLogs export per ISO week for the endpoint behind the
+team's LiteLLM proxy (``litellm-spend-logs-YYYY-MM-DD.jsonl.gz``, named by the week's Monday; its ``spend`` is the
+billed cost, below list: a negotiated discount) and ``ground_truth.json``. Twenty-four endpoints each have a known shape: an
 arrival process built minute by minute (expected requests per minute, then Poisson counts, then uniform
 millisecond offsets inside the minute) and lognormal token counts per request, all drawn from numpy generators
 seeded by ``seed``. The ground truth states, per endpoint, the classes (docs/metrics.md#classes) and the mode
@@ -52,6 +54,8 @@ MODEL_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 MODEL_70B = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 MODEL_405B = "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo"
 MODEL_UNPRICED = "acme/support-ft-7b"
+# The LiteLLM endpoint (partner-gateway): its requests per minute and billed / list price.
+GATEWAY_PER_MINUTE, GATEWAY_BILLED_FACTOR = 8.0, 0.6
 
 # Column order of every JSONL row: the request record (docs/metrics.md#the-request-record), then the fields
 # ingest must never store.
@@ -281,11 +285,13 @@ class EndpointDesign:
     cached_share: float  # cached_input_tokens ≈ cached_share × input_tokens
     signals: Signals
     error_rate: float
-    billed: bool  # whether the log carries billed_cost_usd (list price of ok requests, 0 for failed ones)
+    billed: bool  # whether the log carries billed_cost_usd (billed_factor × list price of ok requests, 0 for failed)
     expected: dict[str, Any]
     # (first hour, end hour, factor): serverless time to first token is ``factor`` times slower in those UTC hours
     # (a provider's busy evening), None for an endpoint whose latency does not depend on the hour
     peak_slowdown: tuple[int, int, float] | None = None
+    billed_factor: float = 1.0  # billed cost / list price (below 1: a discount the bill carries)
+    log_format: str = "canonical"  # the format of the files its requests are written in: canonical or litellm
 
 
 INTERACTIVE_STREAM = Signals(stream_true=1.0, stream_false=0.0, interactive_true=0.0, interactive_false=0.0)
@@ -627,6 +633,34 @@ def endpoint_designs() -> tuple[EndpointDesign, ...]:
             billed=True,
             expected=_KB_SEARCH_EXPECTED,
         ),
+        EndpointDesign(
+            name="partner-gateway",
+            model=MODEL_70B,
+            client="team-partners",
+            deployment_mode="serverless",
+            # a partner-facing assistant behind the team's LiteLLM proxy, logged as LiteLLM SpendLogs whose spend
+            # is what the provider bills: 60 % of list (a negotiated discount). Steady and busy enough that a
+            # dedicated plan beats list prices, not the billed ones: at billed prices it stays on serverless.
+            shape=Steady(per_minute=GATEWAY_PER_MINUTE, amplitude=0.1, peak_hour=13.0),
+            input_tokens=Lognormal(median=23_500, sigma=0.35),
+            output_tokens=Lognormal(median=400, sigma=0.5),
+            cached_share=0.3,
+            signals=Signals(0.0, 0.0, 1.0, 0.0),
+            error_rate=0.01,
+            billed=True,
+            billed_factor=GATEWAY_BILLED_FACTOR,
+            log_format="litellm",
+            expected={
+                "stability_class": "steady",
+                "burst_class": "smooth",
+                "latency_class": "interactive",
+                "log_format": "litellm",
+                "expected_price_basis": "billed",
+                "expected_price_factor": GATEWAY_BILLED_FACTOR,
+                "expected_recommended_mode": "serverless",
+                "expected_list_raw_mode": ["dedicated", "hybrid"],
+            },
+        ),
     )
 
 
@@ -719,10 +753,11 @@ def _endpoint_requests(
 
     price = prices.get(design.model)
     if design.billed and price is not None and price[2] is None:  # cache hits billed as input tokens
-        billed = np.where(ok, input_tokens * price[0] + output_tokens * price[1], 0.0)
+        billed = np.where(ok, input_tokens * price[0] + output_tokens * price[1], 0.0) * design.billed_factor
     elif design.billed and price is not None:
         fresh = input_tokens - cached
         billed = np.where(ok, fresh * price[0] + cached * price[2] + output_tokens * price[1], 0.0)
+        billed = billed * design.billed_factor
     else:
         billed = np.full(n, np.nan)
     return {
@@ -849,9 +884,11 @@ def build_requests(seed: int = DEFAULT_SEED, scale: float = 1.0) -> pl.DataFrame
 
 @dataclass(frozen=True)
 class DemoManifest:
-    """What ``generate_demo`` wrote: the daily request files in date order, the row count, the ground truth."""
+    """What ``generate_demo`` wrote: the daily canonical request files in date order, the weekly LiteLLM spend log
+    files in week order, the row count (of both), the ground truth."""
 
     files: list[Path]
+    litellm_files: list[Path]
     rows: int
     ground_truth: dict[str, Any]
     ground_truth_path: Path
@@ -880,6 +917,55 @@ def _file_day(requests: pl.DataFrame, scale: float) -> pl.Series:
         (pl.col("day") == next_day) & (pl.int_range(pl.len()).over("day") < midnight_rows(scale))
     ).to_series()
     return requests["day"].set(first_of_next, MIDNIGHT_FILE_DAY)
+
+
+def litellm_file_name(week_start: date) -> str:
+    """The file name of the LiteLLM spend logs of the ISO week starting ``week_start``."""
+    return f"litellm-spend-logs-{week_start.isoformat()}.jsonl.gz"
+
+
+def litellm_records(requests: pl.DataFrame) -> pl.DataFrame:
+    """Canonical demo rows (``build_requests``) as the records of a LiteLLM SpendLogs export: ``model_group`` the
+    endpoint, ``spend`` the billed cost (USD), times from the arrival, latency and time to first token (a call
+    without a streamed first token has ``completionStartTime`` = ``endTime``, as LiteLLM writes it), tags from the
+    interactive hint, cached tokens in ``metadata.usage_object``, ``api_key`` a SHA-256 hash (LiteLLM hashes keys)
+    and ``messages`` / ``response`` carrying the rows' planted text, which ingest must never store."""
+    started = pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="us", time_zone="UTC")
+    ended = started + pl.duration(microseconds=(pl.col("latency_ms") * 1000).round(0).cast(pl.Int64))
+    first = started + pl.duration(microseconds=(pl.col("ttft_ms") * 1000).round(0).cast(pl.Int64))
+    iso = "%Y-%m-%dT%H:%M:%S%.6fZ"
+    key = pl.coalesce("api_key", pl.lit("demo-gateway-key"))
+    return requests.select(
+        "request_id",
+        call_type=pl.lit("acompletion"),
+        api_key=key.map_elements(
+            lambda text: hashlib.sha256(text.encode()).hexdigest(), return_dtype=pl.String
+        ),
+        spend=pl.col("billed_cost_usd"),
+        total_tokens=pl.col("input_tokens") + pl.col("output_tokens"),
+        prompt_tokens="input_tokens",
+        completion_tokens="output_tokens",
+        startTime=started.dt.strftime(iso),
+        endTime=ended.dt.strftime(iso),
+        completionStartTime=pl.coalesce(first, ended).dt.strftime(iso),
+        model="model",
+        model_group="endpoint",
+        custom_llm_provider=pl.lit("together_ai"),
+        metadata=pl.struct(
+            usage_object=pl.struct(prompt_tokens_details=pl.struct(cached_tokens="cached_input_tokens"))
+        ),
+        cache_hit=pl.lit("False"),
+        request_tags=pl.when(pl.col("interactive"))
+        .then(pl.lit(["interactive"]))
+        .when(pl.col("interactive").not_())
+        .then(pl.lit(["batch"]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        team_id="client",
+        end_user=pl.lit(""),
+        messages=pl.coalesce("prompt", pl.lit("{}")),
+        response=pl.coalesce("completion", pl.lit("{}")),
+        status=pl.when("ok").then(pl.lit("success")).otherwise(pl.lit("failure")),
+    )
 
 
 def _write_gzip_jsonl(frame: pl.DataFrame, path: Path) -> None:
@@ -935,13 +1021,17 @@ def ground_truth(
 
 
 def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> DemoManifest:
-    """Write the demo's 21 daily request files and ``ground_truth.json`` into ``out_dir``; return the manifest.
+    """Write the demo's 21 daily request files, its 3 weekly LiteLLM spend logs and ``ground_truth.json`` into
+    ``out_dir``; return the manifest.
 
     Same seed and scale → byte-identical files. ``scale`` multiplies every arrival rate (use small values such as
     0.02 in tests); the expectations in the ground truth hold at scale 1 only.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    requests = build_requests(seed, scale)
+    everything = build_requests(seed, scale)
+    litellm_endpoints = [d.name for d in endpoint_designs() if d.log_format == "litellm"]
+    through_litellm = pl.col("endpoint").is_in(litellm_endpoints)
+    requests = everything.filter(~through_litellm)
     file_day = _file_day(requests, scale)
     moved = int((file_day != requests["day"]).sum())
     rows_by_day = requests.with_columns(file_day=file_day).partition_by(
@@ -953,13 +1043,22 @@ def generate_demo(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -
         day_rows = rows_by_day.get((day,), requests.clear())
         _write_gzip_jsonl(day_rows.select(ROW_KEYS), path)
         files.append(path)
-    counts = requests.group_by("endpoint").len().sort("endpoint")
+    gateway = everything.filter(through_litellm)
+    litellm_files = []
+    for week in range(WEEKS):
+        week_start = START.date() + timedelta(days=7 * week)
+        in_week = (pl.col("day") >= week_start) & (pl.col("day") < week_start + timedelta(days=7))
+        path = out_dir / litellm_file_name(week_start)
+        _write_gzip_jsonl(litellm_records(gateway.filter(in_week)), path)
+        litellm_files.append(path)
+    counts = everything.group_by("endpoint").len().sort("endpoint")
     truth = ground_truth(seed, scale, dict(zip(counts["endpoint"], counts["len"], strict=True)), moved)
     truth_path = out_dir / "ground_truth.json"
     write_json(truth_path, truth)
     return DemoManifest(
         files=files,
-        rows=requests.height,
+        litellm_files=litellm_files,
+        rows=everything.height,
         ground_truth=json.loads(json.dumps(truth)),
         ground_truth_path=truth_path,
     )

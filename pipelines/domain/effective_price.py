@@ -1,10 +1,12 @@
 """Effective prices and price bases: what the log says was billed against the list price of the same requests,
-per group of minute rollup rows (the weekly table groups by provider and model), and the basis each group's
-serverless tokens are then costed at: list, billed or contract (docs/cost-model.md#price-bases). Pure: frames
-in, frames out."""
+per group of minute rollup rows (the weekly table groups by provider and model, and by endpoint), and the basis
+each group's serverless tokens are then costed at: list, billed or contract (docs/cost-model.md#price-bases). An
+endpoint whose own log carries billed cost on enough of its requests is costed at its own effective price; every
+other endpoint at its model's. Pure: frames in, frames out."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import polars as pl
@@ -170,6 +172,59 @@ def with_bases(prices: pl.DataFrame, rule: BasisRule) -> pl.DataFrame:
         )
     ]
     return prices.with_columns(
+        pl.Series("basis", [c.basis for c in choices], dtype=pl.String),
+        pl.Series("price_factor", [c.price_factor for c in choices], dtype=pl.Float64),
+        pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),
+        pl.Series("contract_source", [c.contract_source for c in choices], dtype=pl.String),
+    )
+
+
+def choose_endpoint_basis(
+    model_choice: BasisChoice,
+    effective_factor: float | None,
+    coverage_share: float,
+    rule: BasisRule,
+) -> BasisChoice:
+    """The basis of one endpoint whose own log gives ``effective_factor`` (billed / list, None without billed ok
+    requests) over ``coverage_share`` (fraction) of its ok requests, given its model's ``model_choice``.
+
+    A contract, ``pricing.basis`` list and ``pricing.basis`` contract apply to every endpoint of the model alike.
+    Otherwise (``billed`` or ``auto``) an endpoint whose own coverage reaches ``min_billed_coverage`` is costed at
+    its own factor (a gateway key with its own discount pays its own price), and every other endpoint at its
+    model's choice, whose note then says so."""
+    if rule.basis in (LIST, CONTRACT) or model_choice.basis == CONTRACT:
+        return model_choice
+    if effective_factor is not None and coverage_share >= rule.min_billed_coverage:
+        return BasisChoice(
+            BILLED,
+            effective_factor,
+            f"billed prices: {effective_factor:.2f} × list, measured on {coverage_share:.0%} of this "
+            "endpoint's ok requests",
+        )
+    return dataclasses.replace(model_choice, note=f"{model_choice.note} (its model's basis)")
+
+
+def with_endpoint_bases(
+    endpoint_prices: pl.DataFrame, model_bases: pl.DataFrame, rule: BasisRule
+) -> pl.DataFrame:
+    """``endpoint_prices`` (rows of ``effective_prices`` keyed by ``provider``, ``model`` and ``endpoint``) with each
+    endpoint's basis, ``price_factor`` (unitless), ``basis_note`` and ``contract_source`` (``choose_endpoint_basis``)
+    given ``model_bases`` (rows of ``with_bases`` keyed by provider and model)."""
+    model_choices = {
+        (r["provider"], r["model"]): BasisChoice(
+            r["basis"], r["price_factor"], r["basis_note"], r["contract_source"]
+        )
+        for r in model_bases.iter_rows(named=True)
+    }
+    choices = [
+        choose_endpoint_basis(
+            model_choices[(r["provider"], r["model"])], r["effective_factor"], r["coverage_share"], rule
+        )
+        for r in endpoint_prices.select("provider", "model", "effective_factor", "coverage_share").iter_rows(
+            named=True
+        )
+    ]
+    return endpoint_prices.with_columns(
         pl.Series("basis", [c.basis for c in choices], dtype=pl.String),
         pl.Series("price_factor", [c.price_factor for c in choices], dtype=pl.Float64),
         pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),

@@ -373,16 +373,25 @@ def _same_family(current: _Plan, raw: _Plan) -> bool:
     )
 
 
+def _move_of(key: str) -> str:
+    """What a raw candidate's key moves the endpoint to, for persistence: dedicated and hybrid are one move (the
+    same replicas reserved; whether a few minutes of the week overflow to serverless changes the label, not the
+    deployment), so ``dedicated/fixed`` and ``hybrid/fixed`` are both ``reserved/fixed``."""
+    mode, _, family = key.partition("/")
+    return f"reserved/{family}" if mode in RESERVED_MODES else key
+
+
 def _weeks_in_a_row(raw_key: str, history: Sequence[str | None], any_reserved: bool = False) -> int:
-    """Weeks in a row, this one included, whose raw candidate had the key ``raw_key`` (mode and family, see
-    ``plan_key``), or, with ``any_reserved`` (an SLO move), any plan reserving capacity."""
+    """Weeks in a row, this one included, whose raw candidate made the same move as ``raw_key`` (mode and family,
+    see ``plan_key``; dedicated and hybrid of one family alike, see ``_move_of``), or, with ``any_reserved`` (an
+    SLO move), any plan reserving capacity."""
     seen = 1
     for key in history:
         if key is None:
             break
         if key in RESERVED_MODES:
             key = plan_key(key, FIXED)  # a week recorded before plan families: its reserved plans were fixed
-        same = key.split("/")[0] in RESERVED_MODES if any_reserved else key == raw_key
+        same = key.split("/")[0] in RESERVED_MODES if any_reserved else _move_of(key) == _move_of(raw_key)
         if not same:
             break
         seen += 1

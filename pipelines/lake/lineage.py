@@ -30,7 +30,8 @@ from pipelines.lake.weekly_store import recorded_week_fingerprint
 #    bucket_width_s)
 # 4: billed_ok_requests, billed_ok_cost_usd, billed_list_cost_usd per minute (effective prices)
 ROLLUP_VERSION = "rollup-4"
-WEEK_VERSION = "week-3"  # 2: recommendations.gpus_per_replica; 3: every serverless figure at the price basis
+WEEK_VERSION = "week-4"  # 2: recommendations.gpus_per_replica; 3: every serverless figure at the price basis;
+# 4: an endpoint billed on its own is costed at its own effective price
 
 
 def fingerprint(payload: Any) -> str:

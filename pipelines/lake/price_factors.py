@@ -1,5 +1,5 @@
 """The price factor every endpoint's serverless list cost is multiplied by in a week: the ``price_basis`` table's
-basis of the endpoint's provider and model (docs/cost-model.md#price-bases). Every step that costs serverless
+basis of the endpoint (its own billed price, else its provider and model's; docs/cost-model.md#price-bases). Every step that costs serverless
 tokens (plans, backtest, pools, charts, what-if tables, spend concentration) reads it here, so they all cost at
 one basis."""
 
@@ -47,8 +47,10 @@ def week_price_factors(
     if bases is None:
         raise RuntimeError(f"week {week_start} has no price basis yet; run price_basis for it first")
     joined = with_providers(pairs, settings).join(
-        bases.select("provider", "model", "basis", "price_factor", "basis_note"),
-        on=["provider", "model"],
+        bases.filter(pl.col("endpoint").is_not_null()).select(
+            "provider", "model", "endpoint", "basis", "price_factor", "basis_note"
+        ),
+        on=["provider", "model", "endpoint"],
         how="left",
     )
     return joined.select(

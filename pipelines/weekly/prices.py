@@ -1,6 +1,6 @@
-"""The weekly price basis step (docs/cost-model.md#price-bases): per provider and model of one ISO week, the
-effective price measured in the daily minute rollups and the basis (list, billed or contract) every serverless
-figure of the week is then costed at."""
+"""The weekly price basis step (docs/cost-model.md#price-bases): per provider and model of one ISO week, and per
+endpoint, the effective price measured in the daily minute rollups and the basis (list, billed or contract) every
+serverless figure of the week is then costed at."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pipelines.domain.effective_price import (
     PriceWarnings,
     effective_prices,
     with_bases,
+    with_endpoint_bases,
 )
 from pipelines.lake.price_factors import with_providers
 from pipelines.weekly.profiles import week_rollups
@@ -43,10 +44,21 @@ def basis_rule(settings: Settings) -> BasisRule:
 
 
 def compute_week_price_basis(home: Home, settings: Settings, week_start: date) -> pl.DataFrame:
-    """Per provider and model of the week starting ``week_start``: effective_factor, billed and list cost (USD) of
-    the ok requests carrying both, rows_with_both, ok_requests, coverage_share, warning, and the chosen basis,
-    price_factor (unitless), basis_note and contract_source, with ``week_start`` first."""
+    """Per provider and model of the week starting ``week_start`` (``endpoint`` NULL), then per endpoint of each:
+    effective_factor, billed and list cost (USD) of the ok requests carrying both, rows_with_both, ok_requests,
+    coverage_share, warning, and the chosen basis, price_factor (unitless), basis_note and contract_source, with
+    ``week_start`` first. The endpoint rows hold the basis each endpoint's serverless tokens are costed at."""
     minutes = with_providers(week_rollups(home, week_start).minutes.select(_COLUMNS).collect(), settings)
-    rows = effective_prices(minutes, ["provider", "model"], price_warnings(settings))
-    rows = with_bases(rows, basis_rule(settings))
-    return rows.select(pl.lit(week_start, dtype=pl.Date).alias("week_start"), pl.all())
+    warnings, rule = price_warnings(settings), basis_rule(settings)
+    models = with_bases(effective_prices(minutes, ["provider", "model"], warnings), rule)
+    endpoints = with_endpoint_bases(
+        effective_prices(minutes, ["provider", "model", "endpoint"], warnings), models, rule
+    )
+    rows = pl.concat([models.with_columns(endpoint=pl.lit(None, dtype=pl.String)), endpoints], how="diagonal")
+    return rows.select(
+        pl.lit(week_start, dtype=pl.Date).alias("week_start"),
+        "provider",
+        "model",
+        "endpoint",
+        pl.exclude("provider", "model", "endpoint"),
+    )
