@@ -156,3 +156,26 @@ def test_migrate_at_list_becomes_stay_at_billed_and_contract_overrides(home: Hom
     assert "order form 2026-10" in steady["price_note"]
     assert contract["nightly"]["price_basis"] == "billed"  # no contract for hand/batchy: its billed prices
     assert _price_basis(home)["hand/chat"]["contract_source"] == "order form 2026-10"
+
+    # A GPU contract halves the replica's price (G1 at $1 per GPU-hour instead of $2); serverless back at the billed
+    # 50 %: serverless $403.20, one replica $168 + $100.80 overflow = $268.80 → hybrid, saving $134.40.
+    _configure(
+        home,
+        card,
+        "pricing:\n  gpu_contracts:\n    - {gpu_type: G1, usd_per_gpu_hour: 1.0, source: GPU order 2026-11}\n",
+    )
+    materialize_pending(home, progress=lambda _: None)
+    steady = _week_2(home)["steady"]
+    assert steady["price_basis"] == "billed" and steady["current_cost_usd"] == pytest.approx(403.20)
+    assert (steady["action"], steady["recommended_mode"], steady["replicas"]) == ("migrate", "hybrid", 1)
+    assert steady["recommended_cost_usd"] == pytest.approx(268.80)
+    assert steady["savings_usd"] == pytest.approx(134.40)
+    assert (
+        "dedicated replicas at the contract GPU price: $1.00 per G1 GPU-hour (GPU order 2026-11; the rate "
+        "card's $2.00)"
+    ) in steady["reasons"]
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        card_rows = con.execute(
+            "SELECT usd_per_gpu_hour, list_usd_per_gpu_hour, gpu_price_source FROM rate_card WHERE model = 'hand/chat'"
+        ).fetchall()
+    assert card_rows == [(1.0, 2.0, "GPU order 2026-11")]

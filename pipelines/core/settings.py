@@ -286,18 +286,31 @@ class ContractPrice(_Section):
     source: Annotated[str, AfterValidator(_not_blank)]
 
 
+class GpuContractPrice(_Section):
+    """A negotiated price of dedicated replicas (docs/cost-model.md#contract-gpu-prices): ``usd_per_gpu_hour`` (USD
+    per GPU-hour, > 0) for every rate-card row of ``gpu_type`` at ``provider`` (null = every provider), in place of
+    the card's price, and ``source``: where the figure comes from, required."""
+
+    gpu_type: Annotated[str, AfterValidator(_not_blank)]
+    provider: Annotated[str, AfterValidator(_not_blank)] | None = None
+    usd_per_gpu_hour: Positive
+    source: Annotated[str, AfterValidator(_not_blank)]
+
+
 class PricingSettings(_Section):
     """What serverless tokens cost (docs/cost-model.md#price-bases): the ``basis`` every serverless figure uses
     (``auto``: a contract discount where one is given, else billed where at least ``min_billed_coverage`` of a
     model's ok requests carry a billed cost, else list; ``list``; ``billed``: the logs' effective factor wherever
     there is one, else list; ``contract``: the ``contracts`` discounts, else list). Effective prices warn when a
     model's billed-to-list factor is further from 1 than ``max_billed_deviation`` (a non-negative share, 0.5 =
-    outside 0.5 to 1.5), or when fewer than ``min_billed_coverage`` (a fraction) of its ok requests are billed."""
+    outside 0.5 to 1.5), or when fewer than ``min_billed_coverage`` (a fraction) of its ok requests are billed.
+    ``gpu_contracts``: negotiated GPU-hour prices of dedicated replicas, used under ``auto`` and ``contract``."""
 
     max_billed_deviation: NonNegative
     min_billed_coverage: Fraction
     basis: Annotated[str, AfterValidator(_price_basis)] = "auto"
     contracts: Annotated[tuple[ContractPrice, ...], BeforeValidator(_list_as_tuple)] = ()
+    gpu_contracts: Annotated[tuple[GpuContractPrice, ...], BeforeValidator(_list_as_tuple)] = ()
 
     @model_validator(mode="after")
     def _one_contract_each(self) -> PricingSettings:
@@ -305,9 +318,19 @@ class PricingSettings(_Section):
         repeated = sorted({f"{m} ({p or 'every provider'})" for m, p in keys if keys.count((m, p)) > 1})
         if repeated:
             raise ValueError(f"contracts: more than one discount for {', '.join(repeated)}")
-        if self.basis == "contract" and not self.contracts:
-            raise ValueError("basis contract needs at least one entry under pricing.contracts")
+        gpus = [(c.gpu_type, c.provider) for c in self.gpu_contracts]
+        repeated = sorted({f"{g} ({p or 'every provider'})" for g, p in gpus if gpus.count((g, p)) > 1})
+        if repeated:
+            raise ValueError(f"gpu_contracts: more than one price for {', '.join(repeated)}")
+        if self.basis == "contract" and not self.contracts and not self.gpu_contracts:
+            raise ValueError(
+                "basis contract needs at least one entry under pricing.contracts or pricing.gpu_contracts"
+            )
         return self
+
+    def gpu_contracts_in_use(self) -> tuple[GpuContractPrice, ...]:
+        """The GPU contracts the basis applies: all of them under ``auto`` and ``contract``, none otherwise."""
+        return self.gpu_contracts if self.basis in ("auto", "contract") else ()
 
 
 class AnalyticsSettings(_Section):

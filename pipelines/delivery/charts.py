@@ -51,7 +51,7 @@ from pipelines.domain.plan_families import (
 from pipelines.domain.provider import ProviderProfile
 from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import provider_profile
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.rate_card import model_terms, priced_rate_card
 from pipelines.lake.series import week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
 from pipelines.lake.weekly_store import read_week_table, recorded_week_fingerprint
@@ -752,7 +752,7 @@ def load_week_charts(
     options = read_week_table(home, "plan_options", week_start)
     rollups = load_week_rollups(home, week_start)
     series = priced_week_series(home, settings, rollups)
-    card = load_rate_card(settings.rate_card_path)
+    card = priced_rate_card(settings)
     covered_days = tuple(rollups.covered_days)
     minutes = len(covered_days) * MINUTES_PER_DAY
     by_endpoint = {row["endpoint"]: row for row in recommendations.iter_rows(named=True)}

@@ -25,7 +25,7 @@ from pipelines.ingest.failures import FileFailure, failed_files
 from pipelines.ingest.landing import landed_files
 from pipelines.ingest.staging import all_staged
 from pipelines.ingest.usage_merge import read_usage_merged, usage_quarantine_files
-from pipelines.lake.rate_card import load_rate_card
+from pipelines.lake.rate_card import priced_rate_card
 from pipelines.lake.weekly_store import table_files
 
 INGEST_LOG_SCHEMA = {
@@ -153,7 +153,7 @@ def refresh_weekly_tables(home: Home, settings: Settings, tables: tuple[str, ...
     row counts."""
     counts: dict[str, int] = {}
     with open_warehouse(home) as con:
-        card = load_rate_card(settings.rate_card_path)
+        card = priced_rate_card(settings)
         con.register("rate_card_frame", card)
         con.sql(load_sql("warehouse/create_rate_card"))
         counts["rate_card"] = card.height

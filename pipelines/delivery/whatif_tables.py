@@ -21,7 +21,7 @@ from pipelines.core.home import Home
 from pipelines.core.settings import Settings
 from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.rate_card import model_terms, priced_rate_card
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
@@ -68,7 +68,7 @@ def whatif_frames(home: Home, settings: Settings, weeks: list[date]) -> dict[str
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in WHATIF_TABLES}
     providers = load_provider_profiles(settings.provider_profiles_path)
     terms_of: dict[tuple[str, date], dict] = {}
-    card = load_rate_card(settings.rate_card_path)
+    card = priced_rate_card(settings)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     zone = settings.schedules.time_zone
     for week in sorted(weeks):

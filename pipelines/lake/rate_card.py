@@ -6,7 +6,8 @@ Capacity figures (replica_capacity_tps, output_weight) are assumptions until cal
 A card without the ``provider`` column (older cards) is read as the ``together`` card; without ``min_replicas``
 every deployment minimum is 1 replica; without ``cached_input_usd_per_mtok`` (the price of a cached input token, a
 prompt-cache read, USD per million tokens) every cached input token is priced as an ordinary input token (the
-column is null).
+column is null). ``priced_rate_card`` is the card the weekly steps cost dedicated replicas with: the settings'
+GPU contracts (``pricing.gpu_contracts``) in place of the card's GPU-hour prices where they apply.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.core.errors import ModeshiftError
+from pipelines.core.settings import GpuContractPrice, Settings
 from pipelines.domain.cost_model import DedicatedOffer
 from pipelines.lake.csv_tables import read_checked_csv
 
@@ -108,6 +110,41 @@ def load_rate_card(path: Path) -> pl.DataFrame:
     )
 
 
+def with_gpu_contracts(card: pl.DataFrame, contracts: tuple[GpuContractPrice, ...]) -> pl.DataFrame:
+    """``card`` (a ``load_rate_card`` frame) with ``usd_per_gpu_hour`` replaced by the contract price (USD per
+    GPU-hour) on every row of a contract's GPU type and provider (a contract naming the provider wins over one for
+    every provider), ``list_usd_per_gpu_hour`` (the card's own price) and ``gpu_price_source`` (the contract's
+    source; NULL on rows at the card's price). A contract whose GPU type no row of its provider has is a
+    ``ModeshiftError``: a misspelt name would otherwise change nothing, silently."""
+    card = card.with_columns(
+        list_usd_per_gpu_hour=pl.col("usd_per_gpu_hour"), gpu_price_source=pl.lit(None, dtype=pl.String)
+    )
+    # the contracts for every provider first, so that one naming the provider, applied after, wins
+    for contract in sorted(contracts, key=lambda c: c.provider is not None):
+        rows = pl.col("gpu_type") == contract.gpu_type
+        if contract.provider is not None:
+            rows = rows & (pl.col("provider") == contract.provider)
+        if not card.select(rows.any()).item():
+            where = f" at provider {contract.provider}" if contract.provider else ""
+            raise ModeshiftError(
+                f"pricing.gpu_contracts prices GPU type {contract.gpu_type}{where}, which no rate-card row uses.",
+                f"GPU types on the card: {', '.join(sorted(card['gpu_type'].drop_nulls().unique()))}.",
+            )
+        card = card.with_columns(
+            usd_per_gpu_hour=pl.when(rows).then(contract.usd_per_gpu_hour).otherwise("usd_per_gpu_hour"),
+            gpu_price_source=pl.when(rows).then(pl.lit(contract.source)).otherwise("gpu_price_source"),
+        )
+    return card
+
+
+def priced_rate_card(settings: Settings) -> pl.DataFrame:
+    """The rate card the weekly steps price with: the configured card, with the GPU contracts the price basis
+    applies (``pricing.gpu_contracts`` under ``auto`` and ``contract``) in place of its GPU-hour prices."""
+    return with_gpu_contracts(
+        load_rate_card(settings.rate_card_path), settings.pricing.gpu_contracts_in_use()
+    )
+
+
 def rate_card_fingerprint(path: Path) -> str:
     """A short hash of the rate card file, so outputs priced with an older card are recomputed."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
@@ -130,19 +167,8 @@ def model_terms(
     """For each model of ``provider``'s rows, the dedicated offer (with the deployment minimum ``min_replicas``)
     and batch discount of the rate-card row in force during the week (the latest one that started before the week
     ended)."""
-    week_end = week_start + timedelta(days=7)
-    in_force = (
-        card.filter(
-            (pl.col("provider") == provider)
-            & (pl.col("effective_from") < week_end)
-            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > week_start))
-        )
-        .sort("effective_from")
-        .group_by("model", maintain_order=True)
-        .last()
-    )
     terms: dict[str, ModelTerms] = {}
-    for row in in_force.iter_rows(named=True):
+    for row in _in_force(card, week_start, provider).iter_rows(named=True):
         dedicated_fields = ("gpu_type", "gpus_per_replica", "usd_per_gpu_hour", "replica_capacity_tps")
         offer = None
         if all(row[name] is not None for name in dedicated_fields):
@@ -163,3 +189,34 @@ def model_terms(
             row["model"],
         )
     return terms
+
+
+def _in_force(card: pl.DataFrame, week_start: date, provider: str) -> pl.DataFrame:
+    """Per model of ``provider``'s rows, the rate-card row in force during the week (the latest one that started
+    before the week ended)."""
+    week_end = week_start + timedelta(days=7)
+    return (
+        card.filter(
+            (pl.col("provider") == provider)
+            & (pl.col("effective_from") < week_end)
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > week_start))
+        )
+        .sort("effective_from")
+        .group_by("model", maintain_order=True)
+        .last()
+    )
+
+
+def gpu_contract_notes(card: pl.DataFrame, week_start: date, provider: str) -> dict[str, str]:
+    """Per model of ``provider`` whose replicas the week's ``priced_rate_card`` prices at a GPU contract, the plain
+    words a recommendation says about it (contract and card price in USD per GPU-hour, and the source)."""
+    if "gpu_price_source" not in card.columns:
+        return {}
+    rows = _in_force(card, week_start, provider).filter(pl.col("gpu_price_source").is_not_null())
+    return {
+        row["model"]: (
+            f"dedicated replicas at the contract GPU price: ${row['usd_per_gpu_hour']:.2f} per {row['gpu_type']} "
+            f"GPU-hour ({row['gpu_price_source']}; the rate card's ${row['list_usd_per_gpu_hour']:.2f})"
+        )
+        for row in rows.iter_rows(named=True)
+    }

@@ -16,7 +16,7 @@ from pipelines.core.text import format_usd
 from pipelines.domain.commitments import CommitmentOutcome, CommitmentTerm, recommend_commitment
 from pipelines.lake.commitment_terms import provider_terms
 from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
-from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
+from pipelines.lake.rate_card import ModelTerms, model_terms, priced_rate_card
 from pipelines.lake.weekly_store import read_week_table
 
 COMMITMENTS_SCHEMA = {
@@ -70,7 +70,7 @@ def compute_week_commitments(home: Home, settings: Settings, week_start: date) -
         return pl.DataFrame(schema=COMMITMENTS_SCHEMA)
     lookback = settings.commitments.lookback_weeks
     threshold = settings.policy.min_savings_usd_per_week
-    card = load_rate_card(settings.rate_card_path)
+    card = priced_rate_card(settings)
     profiles = load_provider_profiles(settings.provider_profiles_path)
     offers_of: dict[str, dict[str, ModelTerms]] = {}
     terms_of: dict[str, list[CommitmentTerm]] = {}

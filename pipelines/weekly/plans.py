@@ -45,7 +45,7 @@ from pipelines.domain.provider import ProviderProfile
 from pipelines.domain.slo import Slo, SloStatus, slo_statuses
 from pipelines.lake.price_factors import basis_of_endpoints, priced_week_series, week_price_factors
 from pipelines.lake.providers import load_provider_profiles, provider_profile, provider_profiles_for
-from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
+from pipelines.lake.rate_card import ModelTerms, gpu_contract_notes, model_terms, priced_rate_card
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, endpoint_series, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
@@ -171,7 +171,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
     rollups = load_week_rollups(home, week_start)
     factors = week_price_factors(home, settings, week_start, rollups.minutes)
     series = endpoint_series(rollups.minutes, rollups.covered_days, factors)
-    card = load_rate_card(settings.rate_card_path)
+    card = priced_rate_card(settings)
     zone = schedule_time_zone(settings)
     policy = policy_settings(settings)
     slos = endpoint_slos(settings, profiles["endpoint"].to_list())
@@ -193,6 +193,13 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         runs=week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes),
     )
     bases = basis_of_endpoints(factors)
+    notes_by_provider: dict[str, dict[str, str]] = {}
+
+    def gpu_notes(provider: str) -> dict[str, str]:
+        if provider not in notes_by_provider:
+            notes_by_provider[provider] = gpu_contract_notes(card, week_start, provider)
+        return notes_by_provider[provider]
+
     curve_rows: list[dict[str, Any]] = []
     option_rows: list[dict[str, Any]] = []
     decisions: list[Decision] = []
@@ -206,6 +213,10 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
             at_list = _plan_endpoint(context, profile, endpoint_series_.at_list, at_list=True).decision
         basis, note = bases.get((endpoint, profile["model"]), ("list", "list prices"))
         decision = with_price_basis(planned.decision, basis, endpoint_series_.price_factor, note, at_list)
+        gpu_note = gpu_notes(planned.provider.name).get(profile["model"])
+        modes = (decision.current_mode, decision.raw_mode, decision.recommended_mode)
+        if gpu_note is not None and planned.priced and any(is_reserved(mode) for mode in modes):
+            decision = dataclasses.replace(decision, reasons=[*decision.reasons, gpu_note])
         decisions.append(decision)
         if planned.curve is not None:
             curve_rows.extend(_curve_rows(week_start, endpoint, profile["model"], planned.curve))
@@ -695,7 +706,7 @@ def compute_week_backtest(home: Home, settings: Settings, week_start: date) -> p
     profiles = read_week_table(home, "endpoint_profiles", week_start)
     rollups = load_week_rollups(home, week_start)
     series = priced_week_series(home, settings, rollups)
-    terms_of = provider_terms(settings, load_rate_card(settings.rate_card_path), week_start)
+    terms_of = provider_terms(settings, priced_rate_card(settings), week_start)
     providers = load_provider_profiles(settings.provider_profiles_path)
     capacity = load_replica_capacity(settings.replica_capacity_path)
     covered_hours = 24.0 * len(rollups.covered_days)

@@ -27,7 +27,7 @@ from pipelines.domain.pools import (
 from pipelines.domain.provider import ProviderProfile
 from pipelines.lake.price_factors import priced_week_series
 from pipelines.lake.providers import load_provider_profiles, provider_profiles_for
-from pipelines.lake.rate_card import ModelTerms, load_rate_card, model_terms
+from pipelines.lake.rate_card import ModelTerms, model_terms, priced_rate_card
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
@@ -92,7 +92,7 @@ def poolable_members(
         raise RuntimeError(f"week {week_start} has no recommendations yet")
     rollups = load_week_rollups(home, week_start)
     series = priced_week_series(home, settings, rollups)
-    card = load_rate_card(settings.rate_card_path)
+    card = priced_rate_card(settings)
     profiles_of_providers = load_provider_profiles(settings.provider_profiles_path)
     terms_of: dict[str, dict[str, ModelTerms]] = {}
     capacity = load_replica_capacity(settings.replica_capacity_path)

@@ -22,7 +22,7 @@ from pipelines.domain.pool_policy import cost_candidate
 from pipelines.domain.pools import pool_key
 from pipelines.domain.whatif import AUTOSCALE, BATCH, FIXED, POOL, SCHEDULED, SERVERLESS, PlanSpec
 from pipelines.lake.price_factors import priced_week_series
-from pipelines.lake.rate_card import load_rate_card, model_terms
+from pipelines.lake.rate_card import model_terms, priced_rate_card
 from pipelines.lake.replica_capacity import endpoint_offer, load_replica_capacity
 from pipelines.lake.series import EndpointSeries, week_cells
 from pipelines.lake.weekly_inputs import load_week_rollups
@@ -192,9 +192,7 @@ def compute_whatif(home: Home, settings: Settings, week_start: date, endpoint: s
     if spec.kind == POOL:
         return _pool_whatif(home, settings, week, week_start, endpoint, spec)
     model = profile["model"]
-    terms = model_terms(
-        load_rate_card(settings.rate_card_path), week_start, provider_for(settings, endpoint).name
-    )
+    terms = model_terms(priced_rate_card(settings), week_start, provider_for(settings, endpoint).name)
     if not profile["priced"] or model not in terms:
         raise ModeshiftError(f"Endpoint {endpoint!r} has no price in week {week_start} (model {model}).",
                              "Add the model to the rate card.")  # fmt: skip
