@@ -504,3 +504,33 @@ def test_at_billed_prices_the_headline_names_the_basis_and_the_saving_at_list(bu
     text = json.dumps(report_blocks(report), ensure_ascii=False)
     assert "*Spend this week (current plans, billed prices)*" in text
     assert f"({format_usd(report.list_potential_savings_usd)}/week at list prices)" in text
+
+
+def test_each_migration_line_says_its_basis_and_the_saving_at_list(built_home):
+    from pipelines.delivery.slack_report import Migration, report_blocks
+
+    week = date(2026, 11, 9)
+    recommendations = read_week_table(built_home, "recommendations", week).with_columns(
+        price_basis=pl.when(pl.col("current_cost_usd").is_not_null())
+        .then(pl.lit("billed"))
+        .otherwise(pl.lit("list")),
+        list_savings_usd=pl.col("savings_usd") * 2,
+        list_action=pl.col("action"),
+    )
+    report = build_week_report(week, recommendations, None, None, ReportSettings(min_saving_usd=0.0))
+    assert report.migrations
+    text = json.dumps(report_blocks(report), ensure_ascii=False)
+    for m in report.migrations:
+        assert m.price_basis == "billed" and m.list_savings_usd == pytest.approx(2 * m.savings_usd)
+        aside = f" at billed prices ({format_usd(2 * m.savings_usd)}/week at list)"
+        assert f"*{format_usd(m.savings_usd)}/week*{_pct_text(m.savings_pct)}{aside}: " in text
+    # a move list prices would not make says so; at list there is no aside
+    held_at_list = Migration("e", "serverless", "dedicated", 100.0, 0.5, "r", "high", "billed", 0.0, "hold")
+    assert held_at_list.at_list_aside() == " at billed prices (list prices would say hold)"
+    assert Migration("e", "serverless", "dedicated", 100.0, 0.5, "r", "high").at_list_aside() == ""
+
+
+def _pct_text(share: float | None) -> str:
+    from pipelines.delivery.slack_report import _pct
+
+    return _pct(share)

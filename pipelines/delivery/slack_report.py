@@ -55,6 +55,19 @@ class Migration:
     savings_pct: float | None
     reason: str
     confidence: str
+    price_basis: str = "list"  # what the saving is costed at (docs/cost-model.md#price-bases)
+    list_savings_usd: float | None = (
+        None  # the saving at list prices (USD per week), where the basis is not list
+    )
+    list_action: str | None = None  # what list prices would recommend, where the basis is not list
+
+    def at_list_aside(self) -> str:
+        """`` at billed prices ($2,410/week at list)``, or what list prices would do instead; empty at list."""
+        if self.price_basis == "list":
+            return ""
+        if self.list_action in ("migrate", "tune") and self.list_savings_usd is not None:
+            return f" at {self.price_basis} prices ({format_usd(self.list_savings_usd)}/week at list)"
+        return f" at {self.price_basis} prices (list prices would say {self.list_action or 'nothing'})"
 
 
 @dataclass(frozen=True)
@@ -262,6 +275,9 @@ def build_week_report(
             savings_pct=r["savings_pct"],
             reason=migration_reason(r),
             confidence=r["confidence"],
+            price_basis=r.get("price_basis") or "list",
+            list_savings_usd=r.get("list_savings_usd"),
+            list_action=r.get("list_action"),
         )
         for r in listed[: settings.top_n]
     )
@@ -437,7 +453,7 @@ def report_blocks(report: WeekReport) -> list[dict[str, Any]]:
             "Recommended migrations",
             [
                 f"{_code(m.endpoint)}: {m.current_mode} → {m.recommended_mode}, saves "
-                f"*{format_usd(m.savings_usd)}/week*{_pct(m.savings_pct)}: {slack_escape(m.reason)} "
+                f"*{format_usd(m.savings_usd)}/week*{_pct(m.savings_pct)}{m.at_list_aside()}: {slack_escape(m.reason)} "
                 f"(confidence {m.confidence})"
                 for m in report.migrations
             ],
