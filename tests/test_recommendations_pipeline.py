@@ -284,6 +284,16 @@ def test_the_demo_endpoints_get_their_ground_truth(tmp_path, monkeypatch):
         assert rec["list_raw_mode"] in expected["expected_list_raw_mode"], endpoint
         assert rec["list_savings_usd"] > 0 and rec["savings_usd"] == 0, endpoint
         assert "savings computed at list prices would mislead here" in " ".join(rec["reasons"]), endpoint
+    # the cost-curve chart of the dedicated endpoint moving back to serverless prints that row's saving
+    from pipelines.delivery.charts import load_week_charts
+
+    (legacy,) = load_week_charts(home, Settings.load(home), date(2026, 11, 9), ["legacy-dedicated"])
+    verdict = legacy.curve.verdict
+    assert (verdict.current_mode, verdict.recommended_plan) == ("dedicated", "serverless")
+    assert (
+        verdict.savings_usd == pytest.approx(recs["legacy-dedicated"]["savings_usd"])
+        and verdict.savings_usd > 0
+    )
     assert recs["nightly-summarize"]["batch_eligible"] and recs["offline-trickle"]["batch_eligible"]
     assert recs["offline-trickle"]["action"] == "hold"  # batch would save cents: below the threshold
     assert any(reason.startswith("batch allowed: ") for reason in recs["nightly-summarize"]["reasons"])
