@@ -157,7 +157,9 @@ def test_failed_expectations_block_the_day(home, tmp_path):
     assert any("input_tokens" in name for name in failures)
 
 
-def _merge_days_in_process(home_dir: str, days: list[str]) -> bool:
+def _merge_days_in_process(home_dir: str, days: list[str]) -> None:
+    """Run the daily job on ``days`` of the home at ``home_dir`` (a process of its own); exit code 1 unless every
+    run succeeded."""
     import os
 
     os.environ["MODESHIFT_HOME"] = home_dir
@@ -166,7 +168,11 @@ def _merge_days_in_process(home_dir: str, days: list[str]) -> bool:
 
     instance = dagster_instance(Home(Path(home_dir)))
     job = defs.resolve_job_def("daily")
-    return all(job.execute_in_process(instance=instance, partition_key=day).success for day in days)
+    if not all(job.execute_in_process(instance=instance, partition_key=day).success for day in days):
+        raise SystemExit(1)
+
+
+MERGE_PROCESS_TIMEOUT_S = 600.0  # a liveness bound per merging process, not a speed test
 
 
 @pytest.mark.slow
@@ -191,13 +197,23 @@ def test_two_processes_backfilling_days_give_the_sequential_result(tmp_path, mon
     dagster_instance(
         homes["parallel"]
     ).dispose()  # create the instance's storage once, before two writers share it
+    # two plain processes, each left to exit on its own (a pool's terminate() sends SIGTERM to workers, which a
+    # worker that ran Dagster may not act on while idle: the join then waited for ever)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(2) as pool:
-        outcomes = pool.starmap(
-            _merge_days_in_process,
-            [(str(homes["parallel"].root), days[0::2]), (str(homes["parallel"].root), days[1::2])],
-        )
-    assert all(outcomes)
+    root = str(homes["parallel"].root)
+    workers = [
+        context.Process(target=_merge_days_in_process, args=(root, half)) for half in (days[0::2], days[1::2])
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(MERGE_PROCESS_TIMEOUT_S)
+    stuck = [w.pid for w in workers if w.is_alive()]
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+    assert not stuck, f"merging processes {stuck} still running after {MERGE_PROCESS_TIMEOUT_S:.0f} s"
+    assert [w.exitcode for w in workers] == [0, 0]
     monkeypatch.setenv("MODESHIFT_HOME", str(homes["sequential"].root))
     materialize_pending(homes["sequential"], progress=lambda _: None)
 
