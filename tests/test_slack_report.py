@@ -486,18 +486,24 @@ def test_the_headline_and_the_concentration_say_which_prices_they_count(built_ho
     )  # no list aside at list
 
 
-def test_at_billed_prices_the_headline_names_the_basis_and_the_saving_at_list(built_home):
-    from pipelines.delivery.slack_report import report_blocks
-
+def _billed_week_report(home):
+    """The built home's week of 2026-11-09 as if every priced endpoint were costed at billed prices, its saving at
+    list twice the billed one and list prices recommending the same actions."""
     week = date(2026, 11, 9)
-    recommendations = read_week_table(built_home, "recommendations", week).with_columns(
+    recommendations = read_week_table(home, "recommendations", week).with_columns(
         price_basis=pl.when(pl.col("current_cost_usd").is_not_null())
         .then(pl.lit("billed"))
         .otherwise(pl.lit("list")),
         list_savings_usd=pl.col("savings_usd") * 2,
         list_action=pl.col("action"),
     )
-    report = build_week_report(week, recommendations, None, None, ReportSettings(min_saving_usd=0.0))
+    return build_week_report(week, recommendations, None, None, ReportSettings(min_saving_usd=0.0))
+
+
+def test_at_billed_prices_the_headline_names_the_basis_and_the_saving_at_list(built_home):
+    from pipelines.delivery.slack_report import report_blocks
+
+    report = _billed_week_report(built_home)
     assert report.price_basis == "billed"
     assert report.list_potential_savings_usd == pytest.approx(2 * report.potential_savings_usd)
     assert report.potential_savings_usd > 0
@@ -509,15 +515,7 @@ def test_at_billed_prices_the_headline_names_the_basis_and_the_saving_at_list(bu
 def test_each_migration_line_says_its_basis_and_the_saving_at_list(built_home):
     from pipelines.delivery.slack_report import Migration, report_blocks
 
-    week = date(2026, 11, 9)
-    recommendations = read_week_table(built_home, "recommendations", week).with_columns(
-        price_basis=pl.when(pl.col("current_cost_usd").is_not_null())
-        .then(pl.lit("billed"))
-        .otherwise(pl.lit("list")),
-        list_savings_usd=pl.col("savings_usd") * 2,
-        list_action=pl.col("action"),
-    )
-    report = build_week_report(week, recommendations, None, None, ReportSettings(min_saving_usd=0.0))
+    report = _billed_week_report(built_home)
     assert report.migrations
     text = json.dumps(report_blocks(report), ensure_ascii=False)
     for m in report.migrations:

@@ -297,6 +297,17 @@ class GpuContractPrice(_Section):
     source: Annotated[str, AfterValidator(_not_blank)]
 
 
+def _repeated_entries(keys: list[tuple[str, str | None]]) -> list[str]:
+    """``name (provider)`` of every (name, provider) key listed more than once, sorted (provider None = every)."""
+    return sorted(
+        {
+            f"{name} ({provider or 'every provider'})"
+            for name, provider in keys
+            if keys.count((name, provider)) > 1
+        }
+    )
+
+
 class PricingSettings(_Section):
     """What serverless tokens cost (docs/cost-model.md#price-bases): the ``basis`` every serverless figure uses
     (``auto``: a contract discount where one is given, else billed where at least ``min_billed_coverage`` of a
@@ -314,12 +325,10 @@ class PricingSettings(_Section):
 
     @model_validator(mode="after")
     def _one_contract_each(self) -> PricingSettings:
-        keys = [(c.model, c.provider) for c in self.contracts]
-        repeated = sorted({f"{m} ({p or 'every provider'})" for m, p in keys if keys.count((m, p)) > 1})
+        repeated = _repeated_entries([(c.model, c.provider) for c in self.contracts])
         if repeated:
             raise ValueError(f"contracts: more than one discount for {', '.join(repeated)}")
-        gpus = [(c.gpu_type, c.provider) for c in self.gpu_contracts]
-        repeated = sorted({f"{g} ({p or 'every provider'})" for g, p in gpus if gpus.count((g, p)) > 1})
+        repeated = _repeated_entries([(c.gpu_type, c.provider) for c in self.gpu_contracts])
         if repeated:
             raise ValueError(f"gpu_contracts: more than one price for {', '.join(repeated)}")
         if self.basis == "contract" and not self.contracts and not self.gpu_contracts:

@@ -55,11 +55,11 @@ class Migration:
     savings_pct: float | None
     reason: str
     confidence: str
-    price_basis: str = "list"  # what the saving is costed at (docs/cost-model.md#price-bases)
-    list_savings_usd: float | None = (
-        None  # the saving at list prices (USD per week), where the basis is not list
-    )
-    list_action: str | None = None  # what list prices would recommend, where the basis is not list
+    # what the saving is costed at (docs/cost-model.md#price-bases); where that is not list, the saving at list
+    # prices (USD per week) and what list prices would recommend
+    price_basis: str = "list"
+    list_savings_usd: float | None = None
+    list_action: str | None = None
 
     def at_list_aside(self) -> str:
         """`` at billed prices ($2,410/week at list)``, or what list prices would do instead; empty at list."""

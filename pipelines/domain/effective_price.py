@@ -171,12 +171,7 @@ def with_bases(prices: pl.DataFrame, rule: BasisRule) -> pl.DataFrame:
             named=True
         )
     ]
-    return prices.with_columns(
-        pl.Series("basis", [c.basis for c in choices], dtype=pl.String),
-        pl.Series("price_factor", [c.price_factor for c in choices], dtype=pl.Float64),
-        pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),
-        pl.Series("contract_source", [c.contract_source for c in choices], dtype=pl.String),
-    )
+    return _with_choices(prices, choices)
 
 
 def choose_endpoint_basis(
@@ -224,7 +219,12 @@ def with_endpoint_bases(
             named=True
         )
     ]
-    return endpoint_prices.with_columns(
+    return _with_choices(endpoint_prices, choices)
+
+
+def _with_choices(frame: pl.DataFrame, choices: list[BasisChoice]) -> pl.DataFrame:
+    """``frame`` with one chosen basis per row: ``basis``, ``price_factor``, ``basis_note``, ``contract_source``."""
+    return frame.with_columns(
         pl.Series("basis", [c.basis for c in choices], dtype=pl.String),
         pl.Series("price_factor", [c.price_factor for c in choices], dtype=pl.Float64),
         pl.Series("basis_note", [c.note for c in choices], dtype=pl.String),

@@ -1,7 +1,7 @@
 """The price factor every endpoint's serverless list cost is multiplied by in a week: the ``price_basis`` table's
-basis of the endpoint (its own billed price, else its provider and model's; docs/cost-model.md#price-bases). Every step that costs serverless
-tokens (plans, backtest, pools, charts, what-if tables, spend concentration) reads it here, so they all cost at
-one basis."""
+basis of the endpoint (its own billed price, else its provider and model's; docs/cost-model.md#price-bases).
+Every step that costs serverless tokens (plans, backtest, pools, charts, what-if tables, spend concentration)
+reads it here, so they all cost at one basis."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ decide (docs/cost-model.md#the-policy), and backtest last week's recommendations
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -193,12 +194,7 @@ def compute_week_plans(home: Home, settings: Settings, week_start: date) -> Week
         runs=week_runs(home, week_start, rollups.minutes, settings.jobs.idle_gap_minutes),
     )
     bases = basis_of_endpoints(factors)
-    notes_by_provider: dict[str, dict[str, str]] = {}
-
-    def gpu_notes(provider: str) -> dict[str, str]:
-        if provider not in notes_by_provider:
-            notes_by_provider[provider] = gpu_contract_notes(card, week_start, provider)
-        return notes_by_provider[provider]
+    gpu_notes = functools.cache(lambda provider: gpu_contract_notes(card, week_start, provider))
 
     curve_rows: list[dict[str, Any]] = []
     option_rows: list[dict[str, Any]] = []
