@@ -189,6 +189,29 @@ def test_with_no_wait_the_second_materialize_refuses_at_once_naming_the_first(
     _instance_is_healthy(home)
 
 
+def test_a_run_refused_just_after_the_holder_took_the_lock_still_names_it(home: Home) -> None:
+    # the holder has the lock but writes its record 0.3 s later (the moment a second run can be refused in)
+    import fcntl
+    import threading
+
+    from pipelines.core.run_lock import materialize_lock
+
+    home.materialize_lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home.materialize_lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        record = {"pid": 4242, "started_at": "2026-12-02T10:00:00+00:00", "command": "materialize"}
+        late = threading.Timer(0.3, lambda: os.pwrite(fd, json.dumps(record).encode(), 0))
+        late.start()
+        with pytest.raises(ModeshiftError, match="pid 4242 ") as refused:
+            with materialize_lock(home, wait=False):
+                pass
+        late.join()
+        assert "(modeshift materialize)" in str(refused.value)
+    finally:
+        os.close(fd)
+
+
 def test_ingest_stays_allowed_while_a_materialize_holds_the_home_and_a_kill_releases_it(
     home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

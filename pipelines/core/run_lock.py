@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,6 +35,22 @@ def _holder_of(fd: int) -> dict[str, object]:
     except (OSError, ValueError):
         payload = {}
     return payload if isinstance(payload, dict) else {}
+
+
+# How long a refused run waits for the holder's record: the holder writes it right after taking the lock, so a run
+# refused in between would otherwise name no one.
+HOLDER_RECORD_WAIT_S = 2.0
+
+
+def _recorded_holder_of(fd: int) -> dict[str, object]:
+    """The holder's record, waiting up to ``HOLDER_RECORD_WAIT_S`` seconds for a holder that has just taken the lock
+    to write it (an empty dict when it still has not)."""
+    deadline = time.monotonic() + HOLDER_RECORD_WAIT_S
+    holder = _holder_of(fd)
+    while not holder.get("pid") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        holder = _holder_of(fd)
+    return holder
 
 
 def describe_holder(holder: dict[str, object]) -> str:
@@ -74,7 +91,7 @@ def materialize_lock(
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = describe_holder(_holder_of(fd))
+            holder = describe_holder(_recorded_holder_of(fd))
             if not wait:
                 raise ModeshiftError(
                     f"Another modeshift run holds this home ({home.root}): {holder}.",
